@@ -1,0 +1,96 @@
+using SkiaSharp;
+
+namespace Owlbox.Detection.Imaging;
+
+/// <summary>
+/// Decodes JPEG, PNG, WebP, GIF and BMP with SkiaSharp (grayscale, palette, alpha, 16-bit and CMYK sources all become
+/// 8-bit RGBA), applies EXIF orientation so boxes land where a viewer shows the object, and rejects empty,
+/// truncated, unknown or oversized input with a specific message.
+/// </summary>
+public static class ImageDecoder
+{
+    public static DecodedImage Decode(byte[] bytes, DecodeLimits? limits = null)
+    {
+        limits ??= new DecodeLimits();
+        if (bytes.Length == 0)
+        {
+            throw new ImageDecodeException("the file is empty (0 bytes)");
+        }
+        if (bytes.Length > limits.MaxFileBytes)
+        {
+            throw new ImageDecodeException($"the file is {bytes.Length:N0} bytes, above the {limits.MaxFileBytes:N0}-byte limit");
+        }
+        using var data = SKData.CreateCopy(bytes);
+        using var stream = new SKMemoryStream(data);
+        using var codec = SKCodec.Create(stream, out var createResult);
+        if (codec is null)
+        {
+            throw new ImageDecodeException(createResult == SKCodecResult.IncompleteInput
+                ? "the image is truncated (its header is incomplete)"
+                : "not a supported image (expected JPEG, PNG, WebP, GIF or BMP)");
+        }
+        var (w, h) = (codec.Info.Width, codec.Info.Height);
+        if (w <= 0 || h <= 0)
+        {
+            throw new ImageDecodeException($"the image declares an invalid size {w}x{h}");
+        }
+        if ((long)w * h > limits.MaxPixels)
+        {
+            throw new ImageDecodeException($"the image is {w}x{h} = {(long)w * h:N0} pixels, above the {limits.MaxPixels:N0}-pixel limit (possible decompression bomb)");
+        }
+        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var stored = new byte[checked(w * h * 4)];
+        SKCodecResult result;
+        unsafe
+        {
+            fixed (byte* p = stored)
+            {
+                result = codec.GetPixels(info, (IntPtr)p);
+            }
+        }
+        switch (result)
+        {
+            case SKCodecResult.Success:
+                break;
+            case SKCodecResult.IncompleteInput:
+            case SKCodecResult.ErrorInInput:
+                throw new ImageDecodeException("the image data is truncated or corrupt (decoding stopped before the last row)");
+            default:
+                throw new ImageDecodeException($"the image could not be decoded ({result})");
+        }
+        return Orient(stored, w, h, codec.EncodedOrigin);
+    }
+
+    /// <summary>Applies an EXIF orientation: returns the pixels as displayed.</summary>
+    public static DecodedImage Orient(byte[] stored, int sw, int sh, SKEncodedOrigin origin)
+    {
+        if (origin is SKEncodedOrigin.TopLeft or 0)
+        {
+            return new DecodedImage(sw, sh, stored);
+        }
+        var swaps = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var (dw, dh) = swaps ? (sh, sw) : (sw, sh);
+        var shown = new byte[stored.Length];
+        var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(stored);
+        var dst = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(shown.AsSpan());
+        for (var dy = 0; dy < dh; dy++)
+        {
+            for (var dx = 0; dx < dw; dx++)
+            {
+                var (sx, sy) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (sw - 1 - dx, dy),
+                    SKEncodedOrigin.BottomRight => (sw - 1 - dx, sh - 1 - dy),
+                    SKEncodedOrigin.BottomLeft => (dx, sh - 1 - dy),
+                    SKEncodedOrigin.LeftTop => (dy, dx),
+                    SKEncodedOrigin.RightTop => (dy, sh - 1 - dx),
+                    SKEncodedOrigin.RightBottom => (sw - 1 - dy, sh - 1 - dx),
+                    SKEncodedOrigin.LeftBottom => (sw - 1 - dy, dx),
+                    _ => (dx, dy),
+                };
+                dst[dy * dw + dx] = src[sy * sw + sx];
+            }
+        }
+        return new DecodedImage(dw, dh, shown);
+    }
+}

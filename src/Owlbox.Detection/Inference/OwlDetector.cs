@@ -1,0 +1,173 @@
+using Microsoft.ML.OnnxRuntime;
+using Owlbox.Detection.Models;
+using Owlbox.Detection.Text;
+
+namespace Owlbox.Detection.Inference;
+
+/// <summary>
+/// One ONNX Runtime session over a published OWL-ViT/OWLv2 export. Inputs are bound by name (optimum's exports do
+/// not agree on their order). The single-graph export reshapes queries by its image batch, which is baked in at
+/// export time, so the batch is the model's declared fixed size, or 1 when that dimension is symbolic.
+/// </summary>
+public sealed class OwlDetector : IDisposable
+{
+    private const string PixelValues = "pixel_values";
+    private const string InputIds = "input_ids";
+    private const string AttentionMask = "attention_mask";
+    private const string Logits = "logits";
+    private const string PredBoxes = "pred_boxes";
+
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _outputNames = [Logits, PredBoxes];
+
+    public OwlDetector(OwlModel model, DetectorOptions? options = null)
+    {
+        Model = model;
+        options ??= new DetectorOptions();
+        Tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
+        using var sessionOptions = CreateSessionOptions(options, out var provider);
+        ExecutionProvider = provider;
+        try
+        {
+            _session = new InferenceSession(model.OnnxPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelException($"ONNX Runtime cannot load '{model.OnnxPath}': {e.Message}", e);
+        }
+        ValidateContract();
+        var batchDim = _session.InputMetadata[PixelValues].Dimensions[0];
+        ImageBatchSize = batchDim > 0 ? batchDim : 1;
+    }
+
+    public OwlModel Model { get; }
+    public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>"CPU" or "CUDA": the provider the session really runs on.</summary>
+    public string ExecutionProvider { get; }
+
+    /// <summary>Images per <see cref="Run"/>.</summary>
+    public int ImageBatchSize { get; }
+
+    /// <summary>Token count of a query including BOS/EOS, for the prompt grammar's length check.</summary>
+    public int CountTokens(string text) => Tokenizer.Encode(text).Length;
+
+    public QueryTokens PrepareQueries(IReadOnlyList<string> texts)
+    {
+        var encoded = texts.Select(t => Tokenizer.Encode(t, Model.MaxTextTokens)).ToArray();
+        var length = encoded.Max(e => e.Length);
+        var ids = new long[texts.Count * length];
+        var mask = new long[texts.Count * length];
+        Array.Fill(ids, Tokenizer.PadId);
+        for (var q = 0; q < encoded.Length; q++)
+        {
+            for (var t = 0; t < encoded[q].Length; t++)
+            {
+                ids[q * length + t] = encoded[q][t];
+                mask[q * length + t] = 1;
+            }
+        }
+        return new QueryTokens(texts.Count, length, ids, mask);
+    }
+
+    /// <summary>Runs <see cref="ImageBatchSize"/> preprocessed images against the queries.</summary>
+    /// <returns>Logits [B, N, Q] and boxes [B, N, 4] (normalised cx, cy, w, h of the model input), N patches.</returns>
+    public DetectorOutput Run(float[] pixelValues, QueryTokens queries)
+    {
+        var b = ImageBatchSize;
+        var s = Model.ImageSize;
+        if (pixelValues.Length != b * 3 * s * s)
+        {
+            throw new ArgumentException($"pixel_values holds {pixelValues.Length} floats; the model takes {b}x3x{s}x{s}", nameof(pixelValues));
+        }
+        // Queries are laid out image-major: image 0's Q rows, then image 1's (HF modeling_owlv2 forward).
+        var (ids, mask) = b == 1 ? (queries.InputIds, queries.AttentionMask) : (Repeat(queries.InputIds, b), Repeat(queries.AttentionMask, b));
+        using var pv = OrtValue.CreateTensorValueFromMemory(pixelValues, [b, 3, s, s]);
+        using var idv = OrtValue.CreateTensorValueFromMemory(ids, [b * queries.Count, queries.Length]);
+        using var mv = OrtValue.CreateTensorValueFromMemory(mask, [b * queries.Count, queries.Length]);
+        var inputs = new Dictionary<string, OrtValue> { [PixelValues] = pv, [InputIds] = idv, [AttentionMask] = mv };
+        using var outputs = _session.Run(_runOptions, inputs.Keys.ToArray(), inputs.Values.ToArray(), _outputNames);
+        var logits = outputs[0];
+        var boxes = outputs[1];
+        var shape = logits.GetTensorTypeAndShape().Shape;
+        var n = (int)shape[1];
+        if (shape[0] != b || shape[2] != queries.Count)
+        {
+            throw new ModelException($"logits came back as [{string.Join(", ", shape)}]; expected [{b}, N, {queries.Count}]");
+        }
+        return new DetectorOutput(b, n, queries.Count, logits.GetTensorDataAsSpan<float>().ToArray(), boxes.GetTensorDataAsSpan<float>().ToArray());
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private void ValidateContract()
+    {
+        var inputs = _session.InputMetadata;
+        var outputs = _session.OutputMetadata;
+        var missing = new[] { PixelValues, InputIds, AttentionMask }.Where(n => !inputs.ContainsKey(n))
+            .Concat(new[] { Logits, PredBoxes }.Where(n => !outputs.ContainsKey(n))).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new ModelException(
+                $"'{Model.OnnxPath}' is not an OWL zero-shot detection export: missing {string.Join(", ", missing)} " +
+                $"(inputs: {string.Join(", ", inputs.Keys)}; outputs: {string.Join(", ", outputs.Keys)})");
+        }
+        var pixelDims = inputs[PixelValues].Dimensions;
+        if (pixelDims.Length != 4 || (pixelDims[2] > 0 && pixelDims[2] != Model.ImageSize))
+        {
+            throw new ModelException($"'{Model.OnnxPath}': pixel_values is [{string.Join(", ", pixelDims)}] but preprocessor_config.json says {Model.ImageSize}x{Model.ImageSize}");
+        }
+        if (inputs[PixelValues].ElementType != typeof(float))
+        {
+            throw new ModelException($"'{Model.OnnxPath}': pixel_values is {inputs[PixelValues].ElementType.Name}; Owlbox feeds float32 (use an export with fp32 inputs, e.g. keep_io_types)");
+        }
+    }
+
+    private static SessionOptions CreateSessionOptions(DetectorOptions options, out string provider)
+    {
+        var so = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = options.IntraOpThreads,
+        };
+        provider = "CPU";
+        var wantsCuda = options.ExecutionProvider is "cuda" or "auto";
+        if (wantsCuda)
+        {
+            try
+            {
+                so.AppendExecutionProvider_CUDA(options.DeviceId);
+                provider = "CUDA";
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                if (options.ExecutionProvider == "cuda")
+                {
+                    so.Dispose();
+                    throw new ModelException($"the CUDA execution provider is not available here: {e.Message}", e);
+                }
+            }
+        }
+        else if (options.ExecutionProvider != "cpu")
+        {
+            so.Dispose();
+            throw new ModelException($"unknown execution provider '{options.ExecutionProvider}'; use cpu, cuda or auto");
+        }
+        return so;
+    }
+
+    private static long[] Repeat(long[] rows, int times)
+    {
+        var result = new long[rows.Length * times];
+        for (var i = 0; i < times; i++)
+        {
+            rows.CopyTo(result, i * rows.Length);
+        }
+        return result;
+    }
+}

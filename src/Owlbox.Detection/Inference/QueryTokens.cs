@@ -1,0 +1,6 @@
+namespace Owlbox.Detection.Inference;
+
+/// <summary>Text queries tokenized once per job: <c>input_ids</c> and <c>attention_mask</c> rows of equal length
+/// (padded with id 0 and mask 0 to the longest query; the causal text tower pools at EOS, so padding length does
+/// not change an embedding).</summary>
+public sealed record QueryTokens(int Count, int Length, long[] InputIds, long[] AttentionMask);

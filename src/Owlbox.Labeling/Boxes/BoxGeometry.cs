@@ -1,0 +1,34 @@
+namespace Owlbox.Labeling.Boxes;
+
+/// <summary>Model-output box maths: normalised (cx, cy, w, h) relative to the model input → image pixels.</summary>
+public static class BoxGeometry
+{
+    /// <summary>
+    /// Maps a normalised centre-size box to integer pixels of the original image, clamped to the image.
+    /// Corners are rounded (not truncated, unlike the HF pipeline's <c>int()</c>) so a box that exactly covers an
+    /// object stays exact; a box that is empty after clamping returns null.
+    /// </summary>
+    public static PixelBox? ToPixels(float cx, float cy, float w, float h, InputLayout layout, int imageWidth, int imageHeight)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageWidth);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageHeight);
+        double scaleX = imageWidth, scaleY = imageHeight;
+        if (layout == InputLayout.PadBottomRight)
+        {
+            // The boxes are relative to the padded square, whose side is the longer image side (HF #30686).
+            scaleX = scaleY = Math.Max(imageWidth, imageHeight);
+        }
+        var x0 = Clamp(Math.Round((cx - w / 2.0) * scaleX), imageWidth);
+        var x1 = Clamp(Math.Round((cx + w / 2.0) * scaleX), imageWidth);
+        var y0 = Clamp(Math.Round((cy - h / 2.0) * scaleY), imageHeight);
+        var y1 = Clamp(Math.Round((cy + h / 2.0) * scaleY), imageHeight);
+        if (x1 <= x0 || y1 <= y0)
+        {
+            return null;
+        }
+        return new PixelBox(x0, y0, x1 - x0, y1 - y0);
+    }
+
+    private static int Clamp(double value, int max) =>
+        double.IsNaN(value) ? 0 : (int)Math.Clamp(value, 0, max);
+}

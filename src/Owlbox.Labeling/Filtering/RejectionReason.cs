@@ -1,0 +1,9 @@
+namespace Owlbox.Labeling.Filtering;
+
+public enum RejectionReason
+{
+    BelowMinConfidence,
+    SmallerThanLimit,
+    LargerThanLimit,
+    SuppressedByNms,
+}

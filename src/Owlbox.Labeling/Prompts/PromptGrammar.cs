@@ -1,0 +1,117 @@
+using System.Globalization;
+
+namespace Owlbox.Labeling.Prompts;
+
+/// <summary>
+/// The seed block's prompt grammar: one query per line, split at the line's last parentheses into
+/// <c>search text (label, min_confidence)</c> or <c>search text (label)</c>; a line without parentheses is its own
+/// label with confidence 0; blank lines are ignored. Unlike the seed, anything it would silently misread
+/// (a third field, text after the closing parenthesis, unbalanced parentheses, a bad number) is an error naming the line.
+/// </summary>
+public static class PromptGrammar
+{
+    /// <summary>CLIP text encoders of OWL-ViT/OWLv2 have 16 positions, BOS and EOS included.</summary>
+    public const int DefaultMaxTokens = 16;
+
+    /// <summary>Edge Impulse passes multiline parameters with literal backslash-n; the seed turns them into newlines.</summary>
+    public static string DecodeEscapedNewlines(string text) => text.Replace("\\n", "\n", StringComparison.Ordinal);
+
+    /// <param name="countTokens">Token count of a search text including BOS/EOS; null skips the length check.</param>
+    public static (IReadOnlyList<PromptLine> Lines, IReadOnlyList<PromptError> Errors) Parse(
+        string text, Func<string, int>? countTokens = null, int maxTokens = DefaultMaxTokens)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var lines = new List<PromptLine>();
+        var errors = new List<PromptError>();
+        var rawLines = text.Split(["\r\n", "\n", "\r"], StringSplitOptions.None);
+        for (var i = 0; i < rawLines.Length; i++)
+        {
+            var raw = rawLines[i];
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                continue;
+            }
+            var lineNumber = i + 1;
+            if (TryParseLine(raw.Trim(), lineNumber, out var line, out var problem))
+            {
+                var tokens = countTokens?.Invoke(line.SearchText) ?? 0;
+                if (tokens > maxTokens)
+                {
+                    errors.Add(new PromptError(lineNumber, raw.Trim(),
+                        $"search text \"{line.SearchText}\" is {tokens} tokens; the model reads at most {maxTokens} (start and end tokens included), so shorten it"));
+                    continue;
+                }
+                lines.Add(line);
+            }
+            else
+            {
+                errors.Add(new PromptError(lineNumber, raw.Trim(), problem));
+            }
+        }
+        if (lines.Count == 0 && errors.Count == 0)
+        {
+            errors.Add(new PromptError(0, "", "the prompt has no lines; write one query per line, e.g. \"coffee cup (coffee, 0.1)\""));
+        }
+        return (lines, errors);
+    }
+
+    private static bool TryParseLine(string line, int lineNumber, out PromptLine parsed, out string problem)
+    {
+        parsed = null!;
+        var open = line.LastIndexOf('(');
+        var close = line.LastIndexOf(')');
+        if (open < 0 && close < 0)
+        {
+            parsed = new PromptLine(lineNumber, line, line, 0);
+            problem = "";
+            return true;
+        }
+        if (open < 0 || close < open)
+        {
+            problem = "unbalanced parentheses; expected \"search text (label, min_confidence)\"";
+            return false;
+        }
+        if (close != line.Length - 1)
+        {
+            problem = $"unexpected text \"{line[(close + 1)..].Trim()}\" after the closing parenthesis";
+            return false;
+        }
+        var search = line[..open].Trim();
+        var inside = line[(open + 1)..close];
+        if (search.Length == 0)
+        {
+            problem = "empty search text before the parentheses";
+            return false;
+        }
+        var parts = inside.Split(',');
+        if (parts.Length > 2)
+        {
+            problem = $"expected \"(label)\" or \"(label, min_confidence)\" but found {parts.Length} comma-separated fields";
+            return false;
+        }
+        var label = parts[0].Trim();
+        if (label.Length == 0)
+        {
+            problem = "empty label inside the parentheses";
+            return false;
+        }
+        var confidence = 0.0;
+        if (parts.Length == 2)
+        {
+            var value = parts[1].Trim();
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out confidence) || !double.IsFinite(confidence))
+            {
+                problem = $"min_confidence \"{value}\" is not a number";
+                return false;
+            }
+            if (confidence is < 0 or > 1)
+            {
+                problem = $"min_confidence {value} is out of range; it is a score between 0 and 1";
+                return false;
+            }
+        }
+        parsed = new PromptLine(lineNumber, search, label, confidence);
+        problem = "";
+        return true;
+    }
+}

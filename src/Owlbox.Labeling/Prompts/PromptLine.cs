@@ -1,0 +1,6 @@
+namespace Owlbox.Labeling.Prompts;
+
+/// <summary>One query of a prompt: the text sent to the model, the label written on its boxes, and the minimum
+/// sigmoid score (0..1, inclusive) a box needs to be kept.</summary>
+/// <param name="LineNumber">1-based line number in the prompt text, for error messages and provenance.</param>
+public sealed record PromptLine(int LineNumber, string SearchText, string Label, double MinConfidence);

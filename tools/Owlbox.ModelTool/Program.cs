@@ -1,0 +1,25 @@
+using Owlbox.ModelTool;
+
+return args switch
+{
+    ["test-models", var dir] => Run(() => TestModels.WriteAll(dir), $"wrote owlvit-test and owlv2-test to {dir}"),
+    ["samples", var dir] => Run(() => SampleImages.Write(dir), $"wrote sample images to {dir}"),
+    _ => Usage(),
+};
+
+static int Run(Action action, string done)
+{
+    action();
+    Console.WriteLine(done);
+    return 0;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: owlbox-model-tool <command>
+          test-models <dir>   write the colour test models (owlvit-test, owlv2-test) in the hub layout
+          samples <dir>       write the bundled sample dataset (images, bounding_boxes.labels, prompt, ground truth)
+        """);
+    return 2;
+}
