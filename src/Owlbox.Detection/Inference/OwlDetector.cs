@@ -21,11 +21,12 @@ public sealed class OwlDetector : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string[] _outputNames = [Logits, PredBoxes];
 
-    public OwlDetector(OwlModel model, DetectorOptions? options = null)
+    /// <param name="tokenizer">The model's tokenizer when the caller already loaded it (to check a prompt first).</param>
+    public OwlDetector(OwlModel model, DetectorOptions? options = null, ClipTokenizer? tokenizer = null)
     {
         Model = model;
         options ??= new DetectorOptions();
-        Tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
+        Tokenizer = tokenizer ?? ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
         using var sessionOptions = CreateSessionOptions(options, out var provider);
         ExecutionProvider = provider;
         try

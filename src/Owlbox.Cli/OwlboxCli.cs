@@ -1,0 +1,182 @@
+using Owlbox.Datasets;
+using Owlbox.Datasets.Local;
+using Owlbox.Datasets.Proposals;
+using Owlbox.Detection.Imaging;
+using Owlbox.Detection.Inference;
+using Owlbox.Labeling;
+using Owlbox.Labeling.Filtering;
+using Owlbox.Labeling.Policies;
+using Owlbox.Labeling.Prompts;
+using Owlbox.Pipeline;
+
+namespace Owlbox.Cli;
+
+/// <summary>The <c>owlbox</c> command line. Exit codes: 0 done; 1 the job could not start (usage, prompt, model,
+/// dataset); 2 the job finished but some samples failed (listed). The seed exits 0 in that case; a labeling run
+/// that silently skipped images is a failure a script must be able to see.</summary>
+public static class OwlboxCli
+{
+    public const int Ok = 0;
+    public const int SetupError = 1;
+    public const int SamplesFailed = 2;
+
+    private static readonly HashSet<string> s_labelValues =
+    [
+        "--model", "--model-variant", "--prompt", "--prompt-file", "--delete_existing_bounding_boxes", "--nms-iou-threshold",
+        "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--propose-actions", "--data-ids-file",
+        "--score-floor", "--execution-provider", "--threads", "--max-image-pixels", "--prefetch",
+    ];
+
+    private static readonly HashSet<string> s_labelFlags = ["--nms", "--no-nms", "--class-agnostic-nms"];
+
+    public const string Usage = """
+        usage:
+          owlbox label <dataset-folder> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [options]
+          owlbox proposals list <dataset-folder>
+          owlbox proposals apply <dataset-folder> <job-id> [--force]
+          owlbox proposals discard <dataset-folder> <job-id>
+
+        label options (names follow the Edge Impulse OWL block):
+          --prompt "<lines>"                        one query per line: search text (label, min_confidence); a literal \n separates lines
+          --delete_existing_bounding_boxes <p>      no (default) | matching-prompt | yes
+          --nms [true|false], --no-nms              per-label non-max suppression (default on)
+          --nms-iou-threshold <f>                   default 0.2
+          --class-agnostic-nms                      suppress overlapping boxes across labels too
+          --ignore-objects-smaller-than <percent>   of the image area; 0 disables
+          --ignore-objects-larger-than <percent>    of the image area; 0 disables
+          --score-floor <f>                         scores at or below never count (default 0.1, the HF pipeline's threshold)
+          --propose-actions <job-id>                preview: write a proposal set, leave labels untouched
+          --data-ids-file <file>                    JSON array of ids (file names or stems), or {"ids": [...]}
+          --model-variant <v>                       model (fp32, default) | quantized | fp16 | <file>.onnx under onnx/
+          --execution-provider <p>                  auto (default) | cpu | cuda
+          --threads <n>                             ONNX Runtime intra-op threads (default: all cores)
+          --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return args switch
+            {
+                ["label", .. var rest] => await LabelAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["proposals", .. var rest] => Proposals(rest, stdout, stderr),
+                ["--help" or "-h" or "help"] => PrintUsage(stdout, Ok),
+                _ => PrintUsage(stderr, SetupError),
+            };
+        }
+        catch (UsageException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}{Environment.NewLine}{Environment.NewLine}{Usage}").ConfigureAwait(false);
+            return SetupError;
+        }
+        catch (Exception e) when (e is JobSetupException or DatasetException)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return SetupError;
+        }
+    }
+
+    private static int PrintUsage(TextWriter writer, int code)
+    {
+        writer.WriteLine(Usage);
+        return code;
+    }
+
+    private static async Task<int> LabelAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var a = new ArgumentReader(args, s_labelValues, s_labelFlags);
+        if (a.Positionals.Count != 1)
+        {
+            throw new UsageException("label takes exactly one dataset folder");
+        }
+        var model = a.Get("--model") ?? throw new UsageException("--model <model-folder> is required");
+        var prompt = (a.Get("--prompt"), a.Get("--prompt-file")) switch
+        {
+            ({ } text, null) => PromptGrammar.DecodeEscapedNewlines(text),
+            (null, { } file) => File.Exists(file) ? File.ReadAllText(file) : throw new UsageException($"--prompt-file '{file}' does not exist"),
+            (null, null) => throw new UsageException("--prompt or --prompt-file is required"),
+            _ => throw new UsageException("give --prompt or --prompt-file, not both"),
+        };
+        var policyText = a.Get("--delete_existing_bounding_boxes") ?? "no";
+        if (!DeleteExistingPolicyNames.TryParse(policyText, out var policy))
+        {
+            throw new UsageException($"--delete_existing_bounding_boxes must be no, matching-prompt or yes, got '{policyText}'");
+        }
+        var job = new LabelingJob
+        {
+            DatasetDirectory = a.Positionals[0],
+            ModelDirectory = model,
+            ModelVariant = a.Get("--model-variant") ?? "model",
+            PromptText = prompt,
+            Options = new LabelingOptions
+            {
+                ScoreFloor = a.Number("--score-floor", 0.1),
+                DeleteExisting = policy,
+                Filter = new FilterOptions
+                {
+                    Nms = a.Flag("--nms", true) && !a.Flag("--no-nms", false),
+                    NmsIouThreshold = a.Number("--nms-iou-threshold", 0.2),
+                    ClassAgnosticNms = a.Flag("--class-agnostic-nms", false),
+                    IgnoreSmallerThanPercent = a.Number("--ignore-objects-smaller-than", 0),
+                    IgnoreLargerThanPercent = a.Number("--ignore-objects-larger-than", 0),
+                },
+            },
+            SampleIds = a.Get("--data-ids-file") is { } idsFile ? SampleIds.ReadFile(idsFile) : null,
+            ProposeJobId = string.IsNullOrWhiteSpace(a.Get("--propose-actions")) ? null : a.Get("--propose-actions"),
+            Detector = new DetectorOptions
+            {
+                ExecutionProvider = a.Get("--execution-provider") ?? "auto",
+                IntraOpThreads = (int)a.Number("--threads", 0),
+            },
+            DecodeLimits = new DecodeLimits { MaxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels) },
+            Prefetch = (int)a.Number("--prefetch", 2),
+        };
+        var summary = await LabelingJobRunner.RunAsync(job, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
+        return summary.Failed.Count == 0 ? Ok : SamplesFailed;
+    }
+
+    private static int Proposals(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new ArgumentReader(args, new HashSet<string>(), new HashSet<string> { "--force" });
+        switch (a.Positionals)
+        {
+            case ["list", var dir]:
+            {
+                var sets = new ProposalStore(dir).List();
+                if (sets.Count == 0)
+                {
+                    stdout.WriteLine($"no proposal sets in {dir}");
+                }
+                foreach (var s in sets)
+                {
+                    stdout.WriteLine($"{s.JobId}\t{s.CreatedUtc:u}\t{s.ModelId}\t{s.Samples.Count} samples, {s.Samples.Sum(p => p.Detections.Count)} new boxes, {s.Failed.Count} failed\tdelete existing: {s.DeleteExisting}");
+                }
+                return Ok;
+            }
+            case ["apply", var dir, var jobId]:
+            {
+                var store = new ProposalStore(dir);
+                var set = store.Load(jobId);
+                var result = ProposalApplier.Apply(LocalDataset.Open(dir), set, a.Flag("--force", false));
+                stdout.WriteLine($"applied proposal set {jobId} to {result.Applied} of {set.Samples.Count} samples");
+                foreach (var (id, problem) in result.Conflicts)
+                {
+                    stderr.WriteLine($"    skipped {id}: {problem}");
+                }
+                if (result.Conflicts.Count > 0)
+                {
+                    return SamplesFailed;
+                }
+                store.Discard(jobId);
+                return Ok;
+            }
+            case ["discard", var dir, var jobId]:
+                new ProposalStore(dir).Discard(jobId);
+                stdout.WriteLine($"discarded proposal set {jobId}");
+                return Ok;
+            default:
+                throw new UsageException("proposals takes list <dataset>, apply <dataset> <job-id> [--force] or discard <dataset> <job-id>");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Owlbox.Labeling.Boxes;
+
+namespace Owlbox.Datasets.Local;
+
+/// <summary>
+/// Edge Impulse's <c>bounding_boxes.labels</c>: <c>{"version": 1, "type": "bounding-box-labels", "boundingBoxes":
+/// {"&lt;image file name&gt;": [{label, x, y, width, height}]}}</c>. Owlbox adds a top-level <c>"metadata":
+/// {"&lt;file&gt;": {key: value}}</c> (the uploader reads only the keys it knows) so boxes and metadata change in one
+/// atomic write. Keys and entries Owlbox does not touch are written back as they were.
+/// </summary>
+public sealed class LabelsFile
+{
+    public const string FileName = "bounding_boxes.labels";
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+    private readonly JsonObject _root;
+
+    private LabelsFile(JsonObject root) => _root = root;
+
+    public static LabelsFile Empty() => new(new JsonObject
+    {
+        ["version"] = 1,
+        ["type"] = "bounding-box-labels",
+        ["boundingBoxes"] = new JsonObject(),
+    });
+
+    /// <summary>Reads and validates the file; a missing file is an empty one. An invalid file stops the job before
+    /// any work, because rewriting it would lose the user's labels.</summary>
+    public static LabelsFile Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return Empty();
+        }
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetException($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
+        }
+        if (node is not JsonObject root)
+        {
+            throw new DatasetException($"{path} must be a JSON object");
+        }
+        if (root["version"]?.GetValueKind() != JsonValueKind.Number || root["version"]!.GetValue<int>() != 1)
+        {
+            throw new DatasetException($"{path}: \"version\" must be 1");
+        }
+        if (root["type"]?.GetValueKind() != JsonValueKind.String || root["type"]!.GetValue<string>() != "bounding-box-labels")
+        {
+            throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
+        }
+        if (root["boundingBoxes"] is not JsonObject boxes)
+        {
+            throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
+        }
+        foreach (var (file, list) in boxes)
+        {
+            if (list is not JsonArray array)
+            {
+                throw new DatasetException($"{path}: boundingBoxes[\"{file}\"] must be an array");
+            }
+            for (var i = 0; i < array.Count; i++)
+            {
+                _ = ParseBox(array[i], $"{path}: boundingBoxes[\"{file}\"][{i}]");
+            }
+        }
+        return new LabelsFile(root);
+    }
+
+    public IReadOnlyList<LabeledBox> GetBoxes(string fileName)
+    {
+        if (_root["boundingBoxes"]![fileName] is not JsonArray array)
+        {
+            return [];
+        }
+        return array.Select((b, i) => ParseBox(b, $"boundingBoxes[\"{fileName}\"][{i}]")).ToArray();
+    }
+
+    public IReadOnlyDictionary<string, string>? GetMetadata(string fileName)
+    {
+        if (_root["metadata"]?[fileName] is not JsonObject meta)
+        {
+            return null;
+        }
+        return meta.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "", StringComparer.Ordinal);
+    }
+
+    public void SetBoxes(string fileName, IReadOnlyList<LabeledBox> boxes)
+    {
+        _root["boundingBoxes"]![fileName] = new JsonArray(boxes.Select(b => (JsonNode)new JsonObject
+        {
+            ["label"] = b.Label,
+            ["x"] = b.X,
+            ["y"] = b.Y,
+            ["width"] = b.Width,
+            ["height"] = b.Height,
+        }).ToArray());
+    }
+
+    public void SetMetadata(string fileName, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (_root["metadata"] is not JsonObject all)
+        {
+            all = new JsonObject();
+            _root["metadata"] = all;
+        }
+        var entry = new JsonObject();
+        foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            entry[k] = v;
+        }
+        all[fileName] = entry;
+    }
+
+    public string ToJson() => _root.ToJsonString(s_indented) + "\n";
+
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    private static LabeledBox ParseBox(JsonNode? node, string where)
+    {
+        if (node is not JsonObject o || o["label"]?.GetValueKind() != JsonValueKind.String)
+        {
+            throw new DatasetException($"{where} must be an object with a string \"label\"");
+        }
+        int Coordinate(string name)
+        {
+            if (o[name]?.GetValueKind() != JsonValueKind.Number)
+            {
+                throw new DatasetException($"{where}: \"{name}\" must be a number");
+            }
+            // Edge Impulse stores integers; other tools may have written fractions, rounded here.
+            return (int)Math.Round(o[name]!.GetValue<double>(), MidpointRounding.AwayFromZero);
+        }
+        var box = new LabeledBox(o["label"]!.GetValue<string>(), Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height"));
+        if (box.Width <= 0 || box.Height <= 0)
+        {
+            throw new DatasetException($"{where}: width and height must be positive, got {box.Width.ToString(CultureInfo.InvariantCulture)}x{box.Height.ToString(CultureInfo.InvariantCulture)}");
+        }
+        return box;
+    }
+}

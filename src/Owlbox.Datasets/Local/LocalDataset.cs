@@ -1,0 +1,77 @@
+namespace Owlbox.Datasets.Local;
+
+/// <summary>A folder of images with an optional <c>bounding_boxes.labels</c> beside them.</summary>
+public sealed class LocalDataset
+{
+    private static readonly HashSet<string> s_imageExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp",
+    };
+
+    private LocalDataset(string directory, IReadOnlyList<LocalSample> samples, LabelsFile labels)
+    {
+        Directory = directory;
+        Samples = samples;
+        Labels = labels;
+    }
+
+    public string Directory { get; }
+    public IReadOnlyList<LocalSample> Samples { get; }
+
+    /// <summary>The labels file as it was when the dataset was opened: the "before the job" snapshot.</summary>
+    public LabelsFile Labels { get; }
+
+    public string LabelsPath => Path.Combine(Directory, LabelsFile.FileName);
+
+    public static LocalDataset Open(string directory)
+    {
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new DatasetException($"dataset folder '{directory}' does not exist");
+        }
+        var samples = System.IO.Directory.EnumerateFiles(directory)
+            .Where(f => s_imageExtensions.Contains(Path.GetExtension(f)))
+            .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
+            .OrderBy(s => s.Id, StringComparer.Ordinal)
+            .ToArray();
+        var labels = LabelsFile.Load(Path.Combine(directory, LabelsFile.FileName));
+        return new LocalDataset(directory, samples, labels);
+    }
+
+    /// <summary>Resolves ids (file names or stems) in the order given; ids that match nothing, or more than one
+    /// file, are returned with the reason so the job can report them as failed samples.</summary>
+    public (IReadOnlyList<LocalSample> Found, IReadOnlyList<(string Id, string Problem)> Missing) Select(IReadOnlyList<string>? ids)
+    {
+        if (ids is null)
+        {
+            return (Samples, []);
+        }
+        var found = new List<LocalSample>();
+        var missing = new List<(string, string)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            var matches = Samples.Where(s => s.Id == id).ToArray();
+            if (matches.Length == 0)
+            {
+                matches = Samples.Where(s => Path.GetFileNameWithoutExtension(s.Id) == id).ToArray();
+            }
+            switch (matches.Length)
+            {
+                case 0:
+                    missing.Add((id, $"no image named '{id}' in {Directory}"));
+                    break;
+                case > 1:
+                    missing.Add((id, $"id '{id}' matches {string.Join(" and ", matches.Select(m => m.Id))}; name the file"));
+                    break;
+                default:
+                    if (seen.Add(matches[0].Id))
+                    {
+                        found.Add(matches[0]);
+                    }
+                    break;
+            }
+        }
+        return (found, missing);
+    }
+}

@@ -1,0 +1,34 @@
+using Owlbox.Labeling.Boxes;
+using Owlbox.Labeling.Provenance;
+
+namespace Owlbox.Datasets.Proposals;
+
+/// <summary>A preview job's result (the seed's <c>--propose-actions &lt;job-id&gt;</c>): per sample, the boxes the
+/// sample would get, the boxes it had when the job ran, and each new box's provenance. Labels are never touched
+/// until the set is applied.</summary>
+public sealed record ProposalSet
+{
+    public required string JobId { get; init; }
+    public required DateTimeOffset CreatedUtc { get; init; }
+    public required string ModelId { get; init; }
+    public required string ModelType { get; init; }
+    public required string Prompt { get; init; }
+    public required string DeleteExisting { get; init; }
+    public List<SampleProposal> Samples { get; init; } = [];
+    public List<FailedSample> Failed { get; init; } = [];
+}
+
+/// <param name="ExistingBoxes">The sample's boxes when the job read it; apply refuses a sample whose boxes changed since.</param>
+/// <param name="BoundingBoxes">The complete list the sample gets on apply (existing boxes after the policy, then new ones),
+/// as Edge Impulse's proposedChanges.boundingBoxes.</param>
+/// <param name="Detections">The new boxes only, with provenance.</param>
+public sealed record SampleProposal(
+    string SampleId,
+    IReadOnlyList<LabeledBox> ExistingBoxes,
+    IReadOnlyList<LabeledBox> BoundingBoxes,
+    IReadOnlyDictionary<string, string> Metadata,
+    IReadOnlyList<ProposedBox> Detections);
+
+public sealed record ProposedBox(string Label, int X, int Y, int Width, int Height, BoxProvenance Provenance);
+
+public sealed record FailedSample(string SampleId, string Reason);

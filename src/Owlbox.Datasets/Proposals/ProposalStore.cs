@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Owlbox.Datasets.Proposals;
+
+/// <summary>Proposal sets of a local dataset, one JSON file per job under <c>.owlbox/proposals/</c>.</summary>
+public sealed partial class ProposalStore(string datasetDirectory)
+{
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public string Folder => Path.Combine(datasetDirectory, ".owlbox", "proposals");
+
+    public static string ValidateJobId(string jobId) =>
+        JobIdRegex().IsMatch(jobId)
+            ? jobId
+            : throw new DatasetException($"job id '{jobId}' is invalid: use 1-64 letters, digits, '-', '_' or '.' (Edge Impulse passes an integer)");
+
+    public string PathFor(string jobId) => Path.Combine(Folder, ValidateJobId(jobId) + ".json");
+
+    public void Save(ProposalSet set) => AtomicFile.WriteAllText(PathFor(set.JobId), JsonSerializer.Serialize(set, s_json) + "\n");
+
+    public bool Exists(string jobId) => File.Exists(PathFor(jobId));
+
+    public ProposalSet Load(string jobId)
+    {
+        var path = PathFor(jobId);
+        if (!File.Exists(path))
+        {
+            throw new DatasetException($"no proposal set '{jobId}' in {Folder}");
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<ProposalSet>(File.ReadAllText(path), s_json)
+                ?? throw new DatasetException($"{path} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetException($"{path} is not a valid proposal set: {e.Message}", e);
+        }
+    }
+
+    public IReadOnlyList<ProposalSet> List() =>
+        Directory.Exists(Folder)
+            ? Directory.GetFiles(Folder, "*.json").Order(StringComparer.Ordinal)
+                .Select(f => Load(Path.GetFileNameWithoutExtension(f))).ToArray()
+            : [];
+
+    public void Discard(string jobId)
+    {
+        var path = PathFor(jobId);
+        if (!File.Exists(path))
+        {
+            throw new DatasetException($"no proposal set '{jobId}' in {Folder}");
+        }
+        File.Delete(path);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex JobIdRegex();
+}
