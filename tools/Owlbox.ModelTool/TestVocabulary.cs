@@ -88,7 +88,8 @@ public sealed class TestVocabulary
             ["version"] = "1.0",
             ["truncation"] = null,
             ["padding"] = null,
-            ["added_tokens"] = new JsonArray(Added(ClipTokenizer.StartToken), Added(ClipTokenizer.EndToken)),
+            // As in the published OWL tokenizers: "!" (id 0, the pad token) is an added token, so "!!" is [0, 0].
+            ["added_tokens"] = new JsonArray(Added("!"), Added(ClipTokenizer.StartToken), Added(ClipTokenizer.EndToken)),
             ["normalizer"] = new JsonObject
             {
                 ["type"] = "Sequence",

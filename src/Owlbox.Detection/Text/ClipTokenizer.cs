@@ -21,9 +21,14 @@ public sealed partial class ClipTokenizer
     private readonly Dictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
     private readonly Lock _cacheLock = new();
 
-    public ClipTokenizer(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, int startId, int endId, int padId)
+    private readonly (string Content, int Id)[] _addedTokens;
+
+    /// <param name="addedTokens">Tokens matched verbatim before BPE (OWL's tokenizer adds "!" as id 0 this way).</param>
+    public ClipTokenizer(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, int startId, int endId, int padId,
+        IReadOnlyList<(string Content, int Id)>? addedTokens = null)
     {
         _vocab = vocab;
+        _addedTokens = (addedTokens ?? []).Where(t => t.Content.Length > 0).OrderByDescending(t => t.Content.Length).ToArray();
         _mergeRanks = new Dictionary<(string, string), int>(merges.Count);
         for (var i = 0; i < merges.Count; i++)
         {
@@ -47,12 +52,32 @@ public sealed partial class ClipTokenizer
     {
         var ids = new List<int> { StartId };
         var normalized = WhitespaceRegex().Replace(text.Normalize(NormalizationForm.FormC), " ").ToLowerInvariant();
-        foreach (Match m in PreTokenizerRegex().Matches(normalized))
+        var segmentStart = 0;
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            foreach (var (content, id) in _addedTokens)
+            {
+                if (string.CompareOrdinal(normalized, i, content, 0, content.Length) == 0)
+                {
+                    EncodeSegment(normalized[segmentStart..i], ids);
+                    ids.Add(id);
+                    i += content.Length - 1;
+                    segmentStart = i + 1;
+                    break;
+                }
+            }
+        }
+        EncodeSegment(normalized[segmentStart..], ids);
+        ids.Add(EndId);
+        return ids.ToArray();
+    }
+
+    private void EncodeSegment(string segment, List<int> ids)
+    {
+        foreach (Match m in PreTokenizerRegex().Matches(segment))
         {
             ids.AddRange(EncodeWord(m.Value));
         }
-        ids.Add(EndId);
-        return ids.ToArray();
     }
 
     /// <summary>Tokens truncated to <paramref name="maxLength"/> keeping EOS last, because the text encoder pools at
@@ -169,11 +194,18 @@ public sealed partial class ClipTokenizer
                 merges.Add((m[0].GetString()!, m[1].GetString()!));
             }
         }
+        var addedTokens = new List<(string, int)>();
         if (root.TryGetProperty("added_tokens", out var added))
         {
             foreach (var t in added.EnumerateArray())
             {
-                vocab[t.GetProperty("content").GetString()!] = t.GetProperty("id").GetInt32();
+                var content = t.GetProperty("content").GetString()!;
+                var id = t.GetProperty("id").GetInt32();
+                vocab[content] = id;
+                if (content is not (StartToken or EndToken))
+                {
+                    addedTokens.Add((content, id));
+                }
             }
         }
         if (!vocab.TryGetValue(StartToken, out var start) || !vocab.TryGetValue(EndToken, out var end))
@@ -181,7 +213,7 @@ public sealed partial class ClipTokenizer
             throw new ModelException($"{path}: missing CLIP special tokens {StartToken} / {EndToken}");
         }
         var pad = vocab.TryGetValue("!", out var bang) ? bang : 0;
-        return new ClipTokenizer(vocab, merges, start, end, pad);
+        return new ClipTokenizer(vocab, merges, start, end, pad, addedTokens);
     }
 
     /// <summary>GPT-2/CLIP's reversible byte → printable character table.</summary>

@@ -1,0 +1,55 @@
+using Owlbox.Detection.Imaging;
+using Owlbox.Detection.Inference;
+using Owlbox.Detection.Models;
+using Owlbox.Labeling;
+using Owlbox.Labeling.Filtering;
+using Owlbox.Labeling.Prompts;
+
+namespace Owlbox.Detection.Tests;
+
+/// <summary>Paths into the repository and a one-image detection helper over the committed test models.</summary>
+internal static class TestSupport
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string ModelDir(string name) => Path.Combine(RepoRoot, "models", name);
+
+    public static IReadOnlyList<DetectedBox> Detect(OwlDetector detector, byte[] imageBytes, string prompt, LabelingOptions? options = null)
+    {
+        options ??= new LabelingOptions();
+        var parsed = LabelingPrompt.Parse(prompt, detector.CountTokens, detector.Model.MaxTextTokens);
+        var queries = detector.PrepareQueries(parsed.Lines.Select(l => l.SearchText).ToArray());
+        var image = ImageDecoder.Decode(imageBytes);
+        var pre = new ImagePreprocessor(detector.Model);
+        var pixels = new float[pre.TensorLength];
+        pre.Preprocess(image, pixels);
+        var output = detector.Run(pixels, queries);
+        var candidates = OwlPostprocessor.Decode(output, 0, parsed.Lines, options.ScoreFloor, detector.Model.Layout, image.Width, image.Height);
+        return DetectionFilter.Apply(candidates, image.Width, image.Height, options.Filter).Kept;
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Owlbox.slnx)");
+    }
+}
+
+/// <summary>Both committed test models, loaded once per test class that asks for them.</summary>
+public sealed class TestModelsFixture : IDisposable
+{
+    public OwlDetector OwlVit { get; } = new(ModelDirectory.Load(TestSupport.ModelDir("owlvit-test")), new DetectorOptions { ExecutionProvider = "cpu" });
+    public OwlDetector Owlv2 { get; } = new(ModelDirectory.Load(TestSupport.ModelDir("owlv2-test")), new DetectorOptions { ExecutionProvider = "cpu" });
+
+    public OwlDetector For(string modelType) => modelType == "owlv2" ? Owlv2 : OwlVit;
+
+    public void Dispose()
+    {
+        OwlVit.Dispose();
+        Owlv2.Dispose();
+    }
+}
