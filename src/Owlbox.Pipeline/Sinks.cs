@@ -33,7 +33,7 @@ internal sealed class LabelsFileSink(LocalDataset dataset, LabelingPrompt prompt
     public void Record(LocalSample sample, IReadOnlyList<DetectedBox> kept)
     {
         var before = dataset.Labels;
-        var added = kept.Select(d => new LabeledBox(d.Label, d.Box)).ToArray();
+        var added = kept.Select(d => LabeledBox.From(d.Label, d.Box)).ToArray();
         _working.SetBoxes(sample.Id, LabelMerge.Merge(before.GetBoxes(sample.Id), added, prompt.Labels.ToHashSet(StringComparer.Ordinal), options.DeleteExisting));
         _working.SetMetadata(sample.Id, LabelingMetadata.Merge(before.GetMetadata(sample.Id), model.TypeName, model.ModelId, prompt.Text));
         _dirty = true;
@@ -85,7 +85,7 @@ internal sealed class ProposalSink : ILabelSink
     public void Record(LocalSample sample, IReadOnlyList<DetectedBox> kept)
     {
         var existing = _dataset.Labels.GetBoxes(sample.Id);
-        var added = kept.Select(d => new LabeledBox(d.Label, d.Box)).ToArray();
+        var added = kept.Select(d => LabeledBox.From(d.Label, d.Box)).ToArray();
         _set.Samples.RemoveAll(s => s.SampleId == sample.Id);
         _set.Samples.Add(new SampleProposal(
             sample.Id,

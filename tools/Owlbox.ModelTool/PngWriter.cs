@@ -53,6 +53,17 @@ public static class PngWriter
         return Build(width, height, 8, 3, plte, (row, y) => index.AsSpan(y * width, width).CopyTo(row), width);
     }
 
+    /// <summary>A valid 1x1 grayscale PNG whose header declares <paramref name="width"/> x <paramref name="height"/>:
+    /// what a decompression bomb looks like to a decoder before it inflates anything.</summary>
+    public static byte[] DeclaringSize(int width, int height)
+    {
+        var png = Grayscale(1, 1, [0, 0, 0]);
+        BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), width);   // IHDR data starts at 16
+        BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), height);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32(png.AsSpan(12, 17).ToArray())); // type + data
+        return png;
+    }
+
     private static byte[] Build(int width, int height, byte depth, byte colourType, byte[]? palette, Action<byte[], int> fillRow, int rowBytes)
     {
         using var output = new MemoryStream();
