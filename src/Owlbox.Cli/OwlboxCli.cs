@@ -19,6 +19,7 @@ public static class OwlboxCli
     public const int Ok = 0;
     public const int SetupError = 1;
     public const int SamplesFailed = 2;
+    public const int Cancelled = 130;
 
     private static readonly HashSet<string> s_labelValues =
     [
@@ -74,6 +75,11 @@ public static class OwlboxCli
         {
             await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return SetupError;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await stderr.WriteLineAsync("cancelled; samples finished before the cancel were written").ConfigureAwait(false);
+            return Cancelled;
         }
     }
 
@@ -132,6 +138,10 @@ public static class OwlboxCli
             DecodeLimits = new DecodeLimits { MaxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels) },
             Prefetch = (int)a.Number("--prefetch", 2),
         };
+        if (job.Detector.IntraOpThreads < 0 || job.Prefetch < 1 || job.DecodeLimits.MaxPixels < 1)
+        {
+            throw new UsageException("--threads must be 0 or more, --prefetch 1 or more, --max-image-pixels positive");
+        }
         var summary = await LabelingJobRunner.RunAsync(job, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
         return summary.Failed.Count == 0 ? Ok : SamplesFailed;
     }

@@ -45,6 +45,8 @@ public static class LabelingJobRunner
         }
 
         var preprocessor = new ImagePreprocessor(detector.Model);
+        // Stops the reader ahead of the detector when the job ends early (cancelled, or an unexpected failure).
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var channel = Channel.CreateBounded<Task<Prepared>>(new BoundedChannelOptions(Math.Max(1, job.Prefetch)) { SingleReader = true, SingleWriter = true });
         var producer = Task.Run(async () =>
         {
@@ -52,14 +54,15 @@ public static class LabelingJobRunner
             {
                 foreach (var sample in samples)
                 {
-                    await channel.Writer.WriteAsync(Task.Run(() => Prepare(sample, preprocessor, job.DecodeLimits), cancellationToken), cancellationToken).ConfigureAwait(false);
+                    var token = stopReading.Token;
+                    await channel.Writer.WriteAsync(Task.Run(() => Prepare(sample, preprocessor, job.DecodeLimits), token), token).ConfigureAwait(false);
                 }
             }
             finally
             {
                 channel.Writer.Complete();
             }
-        }, cancellationToken);
+        }, stopReading.Token);
 
         var checkpoint = Stopwatch.StartNew();
         try
@@ -92,6 +95,7 @@ public static class LabelingJobRunner
         }
         finally
         {
+            await stopReading.CancelAsync().ConfigureAwait(false);
             // Whatever finished is written, even when the job is cancelled or crashes.
             sink.Flush();
         }
@@ -215,6 +219,11 @@ public static class LabelingJobRunner
         catch (UnauthorizedAccessException e)
         {
             return new Prepared(sample, 0, 0, null, $"cannot read the file: {e.Message}", started.Elapsed);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Whatever a hostile file provokes in a decoder fails that sample, never the job.
+            return new Prepared(sample, 0, 0, null, $"cannot decode the image ({e.GetType().Name}: {e.Message})", started.Elapsed);
         }
     }
 

@@ -221,4 +221,18 @@ public sealed class LabelCommandTests : IDisposable
         Assert.True(wide.Count > 2, $"{wide.Count} boxes");
         Assert.All(wide, b => Assert.Equal("blue", b.Label));
     }
+
+    [Fact]
+    public async Task Label_Cancelled_ExitsWith130AndLeavesAValidLabelsFile()
+    {
+        var before = File.ReadAllBytes(_ws.LabelsPath);
+        using var cancel = new CancellationTokenSource();
+        await cancel.CancelAsync();
+
+        var (exit, _, err) = await Workspace.RunAsync(cancel.Token, "label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red");
+
+        Assert.Equal(OwlboxCli.Cancelled, exit);
+        Assert.Contains("cancelled", err, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_ws.LabelsPath));
+    }
 }

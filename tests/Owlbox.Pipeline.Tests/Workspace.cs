@@ -36,11 +36,13 @@ public sealed class Workspace : IDisposable
         return path;
     }
 
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync(CancellationToken.None, args);
+
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(CancellationToken cancellationToken, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await OwlboxCli.RunAsync(args, stdout, stderr);
+        var exit = await OwlboxCli.RunAsync(args, stdout, stderr, cancellationToken);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
