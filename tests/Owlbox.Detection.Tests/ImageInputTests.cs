@@ -59,6 +59,17 @@ public class ImageInputTests(TestModelsFixture models) : IClassFixture<TestModel
     }
 
     [Fact]
+    public void Detect_CmykJpeg_FindsTheObject()
+    {
+        // Fixtures/make-cmyk.py: an Adobe CMYK JPEG with the red block of RedScene() at (80, 53) 133x107.
+        var jpeg = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "cmyk-red-640x360.jpg"));
+
+        var found = TestSupport.Detect(models.Owlv2, jpeg, "red (red, 0.5)");
+
+        GeometryRoundTripTests.AssertSingleBoxOn(found.Select(f => f.Box), new PixelBox(80, 53, 133, 107));
+    }
+
+    [Fact]
     public void Decode_Grayscale_GivesEqualChannels()
     {
         var (scene, red) = RedScene(64, 48);
