@@ -1,5 +1,4 @@
 using System.Globalization;
-using Owlbox.Pipeline;
 
 namespace Owlbox.Cli;
 
@@ -9,7 +8,7 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
 {
     public void Started(JobPlan plan)
     {
-        output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType}) on {plan.ExecutionProvider}");
+        output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType})");
         output.WriteLine();
         output.WriteLine("Detecting objects:");
         output.WriteLine("    Prompts:");
@@ -32,19 +31,19 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
             return;
         }
         output.WriteLine($"{prefix} Labeling {outcome.SampleId}... OK (took {outcome.Elapsed.TotalMilliseconds:0} ms)");
-        if (outcome.Kept.Count == 0)
+        if (outcome.Objects.Count == 0)
         {
-            output.WriteLine($"    No objects found{(outcome.Dropped > 0 ? $" ({outcome.Dropped} below threshold, outside the size limits or suppressed)" : "")}");
+            output.WriteLine($"    No objects found{(outcome.Rejected > 0 ? $" ({outcome.Rejected} below threshold, outside the size limits or suppressed)" : "")}");
             return;
         }
         output.WriteLine("    Found objects:");
-        foreach (var b in outcome.Kept)
+        foreach (var b in outcome.Objects)
         {
-            output.WriteLine($"        {b.Label} ({b.Score.ToString("0.000", CultureInfo.InvariantCulture)}), x={b.Box.X} y={b.Box.Y} w={b.Box.Width} h={b.Box.Height}");
+            output.WriteLine($"        {b.Label} ({b.Score.ToString("0.000", CultureInfo.InvariantCulture)}), x={b.X} y={b.Y} w={b.Width} h={b.Height}");
         }
-        if (outcome.Dropped > 0)
+        if (outcome.Rejected > 0)
         {
-            output.WriteLine($"        ({outcome.Dropped} more below threshold, outside the size limits or suppressed)");
+            output.WriteLine($"        ({outcome.Rejected} more below threshold, outside the size limits or suppressed)");
         }
     }
 
@@ -55,6 +54,10 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
         var rate = seconds > 0 ? summary.Succeeded / seconds : 0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Labeled {summary.Succeeded} of {summary.Total} samples in {seconds:0.0} s ({rate:0.0} images/s); {summary.BoxesAdded} boxes added; written to {summary.Destination}"));
+        if (summary.Status == Jobs.JobStatus.Cancelled)
+        {
+            output.WriteLine("The job was cancelled; samples finished before that were written.");
+        }
         if (summary.Failed.Count > 0)
         {
             output.WriteLine($"{summary.Failed.Count} sample{(summary.Failed.Count == 1 ? "" : "s")} failed:");

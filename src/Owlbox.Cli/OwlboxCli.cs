@@ -1,13 +1,17 @@
+using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
+using Owlbox.Detector;
+using Owlbox.Gateway;
+using Owlbox.Hosting;
+using Owlbox.Jobs;
 using Owlbox.Labeling;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Policies;
 using Owlbox.Labeling.Prompts;
-using Owlbox.Pipeline;
 
 namespace Owlbox.Cli;
 
@@ -25,7 +29,7 @@ public static class OwlboxCli
     [
         "--model", "--model-variant", "--prompt", "--prompt-file", "--delete_existing_bounding_boxes", "--nms-iou-threshold",
         "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--propose-actions", "--data-ids-file",
-        "--score-floor", "--execution-provider", "--threads", "--max-image-pixels", "--prefetch",
+        "--score-floor", "--execution-provider", "--threads", "--max-image-pixels",
     ];
 
     private static readonly HashSet<string> s_labelFlags = ["--nms", "--no-nms", "--class-agnostic-nms"];
@@ -109,41 +113,61 @@ public static class OwlboxCli
         {
             throw new UsageException($"--delete_existing_bounding_boxes must be no, matching-prompt or yes, got '{policyText}'");
         }
-        var job = new LabelingJob
+        var labeling = new LabelingOptions
         {
-            DatasetDirectory = a.Positionals[0],
-            ModelDirectory = model,
-            ModelVariant = a.Get("--model-variant") ?? "model",
-            PromptText = prompt,
-            Options = new LabelingOptions
+            ScoreFloor = a.Number("--score-floor", 0.1),
+            DeleteExisting = policy,
+            Filter = new FilterOptions
             {
-                ScoreFloor = a.Number("--score-floor", 0.1),
-                DeleteExisting = policy,
-                Filter = new FilterOptions
-                {
-                    Nms = a.Flag("--nms", true) && !a.Flag("--no-nms", false),
-                    NmsIouThreshold = a.Number("--nms-iou-threshold", 0.2),
-                    ClassAgnosticNms = a.Flag("--class-agnostic-nms", false),
-                    IgnoreSmallerThanPercent = a.Number("--ignore-objects-smaller-than", 0),
-                    IgnoreLargerThanPercent = a.Number("--ignore-objects-larger-than", 0),
-                },
+                Nms = a.Flag("--nms", true) && !a.Flag("--no-nms", false),
+                NmsIouThreshold = a.Number("--nms-iou-threshold", 0.2),
+                ClassAgnosticNms = a.Flag("--class-agnostic-nms", false),
+                IgnoreSmallerThanPercent = a.Number("--ignore-objects-smaller-than", 0),
+                IgnoreLargerThanPercent = a.Number("--ignore-objects-larger-than", 0),
             },
-            SampleIds = a.Get("--data-ids-file") is { } idsFile ? SampleIds.ReadFile(idsFile) : null,
-            ProposeJobId = string.IsNullOrWhiteSpace(a.Get("--propose-actions")) ? null : a.Get("--propose-actions"),
-            Detector = new DetectorOptions
-            {
-                ExecutionProvider = a.Get("--execution-provider") ?? "auto",
-                IntraOpThreads = (int)a.Number("--threads", 0),
-            },
-            DecodeLimits = new DecodeLimits { MaxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels) },
-            Prefetch = (int)a.Number("--prefetch", 2),
         };
-        if (job.Detector.IntraOpThreads < 0 || job.Prefetch < 1 || job.DecodeLimits.MaxPixels < 1)
+        var dataset = Path.GetFullPath(a.Positionals[0]);
+        var proposeId = string.IsNullOrWhiteSpace(a.Get("--propose-actions")) ? null : a.Get("--propose-actions");
+        var spec = new JobSpec(
+            new DatasetReference("local", dataset),
+            Path.GetFullPath(model),
+            a.Get("--model-variant") ?? "model",
+            prompt,
+            labeling.ToContract(),
+            proposeId,
+            a.Get("--data-ids-file") is { } idsFile ? SampleIds.ReadFile(idsFile) : null);
+        var threads = (int)a.Number("--threads", 0);
+        var maxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels);
+        if (threads < 0 || maxPixels < 1)
         {
-            throw new UsageException("--threads must be 0 or more, --prefetch 1 or more, --max-image-pixels positive");
+            throw new UsageException("--threads must be 0 or more and --max-image-pixels positive");
         }
-        var summary = await LabelingJobRunner.RunAsync(job, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
-        return summary.Failed.Count == 0 ? Ok : SamplesFailed;
+        var options = new OwlboxOptions
+        {
+            Transport = "in-memory",
+            SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
+            AllowModelDirectories = true,
+            Engine = new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto", IntraOpThreads = threads },
+            Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
+        };
+        var destination = proposeId is null
+            ? Path.Combine(a.Positionals[0], LabelsFile.FileName)
+            : Path.Combine(a.Positionals[0], ".owlbox", "proposals", proposeId + ".json");
+        JobSummary summary;
+        try
+        {
+            summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
+        }
+        catch (JobValidationException e)
+        {
+            throw new JobSetupException(e.Message);
+        }
+        return summary.Status switch
+        {
+            JobStatus.Completed => Ok,
+            JobStatus.Cancelled => Cancelled,
+            _ => SamplesFailed,
+        };
     }
 
     private static int Proposals(string[] args, TextWriter stdout, TextWriter stderr)

@@ -1,7 +1,7 @@
 using Owlbox.Cli;
 using Owlbox.Labeling.Boxes;
 
-namespace Owlbox.Pipeline.Tests;
+namespace Owlbox.Cli.Tests;
 
 public sealed class LabelCommandTests : IDisposable
 {
@@ -28,7 +28,8 @@ public sealed class LabelCommandTests : IDisposable
         // matching-prompt kept the existing "person" box and replaced the stale "red" one.
         Assert.Contains(new LabeledBox("person", 400, 40, 120, 200), _ws.Boxes("labeled-600x400.jpg"));
         Assert.DoesNotContain(new LabeledBox("red", 10, 10, 50, 50), _ws.Boxes("labeled-600x400.jpg"));
-        Assert.Contains("[1/6] Labeling busy-800x450.jpg... OK (took", output, StringComparison.Ordinal);
+        // Samples are printed as they finish, in the seed block's format.
+        Assert.Matches(@"\[[1-6]/6\] Labeling busy-800x450\.jpg\.\.\. OK \(took \d+ ms\)", output);
         Assert.Contains("Labeled 6 of 6 samples", output, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_ws.Dataset, "*.tmp"));
     }

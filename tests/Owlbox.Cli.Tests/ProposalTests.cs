@@ -2,7 +2,7 @@ using System.Text.Json;
 using Owlbox.Cli;
 using Owlbox.Datasets.Proposals;
 
-namespace Owlbox.Pipeline.Tests;
+namespace Owlbox.Cli.Tests;
 
 /// <summary>Preview mode (the seed's --propose-actions): proposals for every sample, labels untouched until applied.</summary>
 public sealed class ProposalTests : IDisposable

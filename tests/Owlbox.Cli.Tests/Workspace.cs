@@ -3,7 +3,7 @@ using Owlbox.Cli;
 using Owlbox.Datasets.Local;
 using Owlbox.Labeling.Boxes;
 
-namespace Owlbox.Pipeline.Tests;
+namespace Owlbox.Cli.Tests;
 
 /// <summary>A fresh copy of the bundled sample dataset per test, and the CLI run in-process against it.</summary>
 public sealed class Workspace : IDisposable

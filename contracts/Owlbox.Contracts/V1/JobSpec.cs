@@ -1,0 +1,16 @@
+namespace Owlbox.Contracts.V1;
+
+/// <summary>Everything that defines a labeling job. Stored with the job; services read it by job id.</summary>
+/// <param name="Model">A model id from the deployment's model catalog (or a directory, in the one-process mode).</param>
+/// <param name="ModelVariant">"model" (fp32), "quantized", "fp16" or an ONNX file name.</param>
+/// <param name="Prompt">Prompt text, one query per line, newlines already decoded.</param>
+/// <param name="ProposeJobId">Preview mode when set: proposals are written under this id, labels are untouched.</param>
+/// <param name="SampleIds">The samples to label; null means every sample of the dataset.</param>
+public sealed record JobSpec(
+    DatasetReference Dataset,
+    string Model,
+    string ModelVariant,
+    string Prompt,
+    JobOptions Options,
+    string? ProposeJobId,
+    IReadOnlyList<string>? SampleIds);

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MassTransit;
+using Owlbox.Contracts.V1;
+using Owlbox.Detection.Imaging;
+using Owlbox.Detection.Inference;
+using Owlbox.Jobs;
+using Owlbox.Labeling;
+using Owlbox.Labeling.Prompts;
+
+namespace Owlbox.Detector.Consumers;
+
+/// <summary>
+/// Takes fetched images in batches, groups them by job (one job = one model and prompt set), tokenizes each job's
+/// prompt once, decodes and preprocesses the batch on worker threads while the session runs image after image,
+/// filters, and publishes each sample's boxes. A bad image becomes that sample's failure; the batch goes on.
+/// </summary>
+public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options)
+    : IConsumer<Batch<ImageFetched>>
+{
+    private static readonly ConcurrentDictionary<(Guid, OwlDetector), JobPlan> s_plans = new();
+
+    private sealed record JobPlan(LabelingPrompt Prompt, QueryTokens Queries, LabelingOptions Options);
+
+    public async Task Consume(ConsumeContext<Batch<ImageFetched>> context)
+    {
+        var ct = context.CancellationToken;
+        foreach (var group in context.Message.GroupBy(m => m.Message.JobId))
+        {
+            var jobId = group.Key;
+            if (await JobCompletion.IsOverAsync(store, jobId, ct).ConfigureAwait(false))
+            {
+                continue;
+            }
+            var spec = await specs.GetAsync(jobId, ct).ConfigureAwait(false);
+            var detector = pool.Get(spec.Model, spec.ModelVariant);
+            if (s_plans.Count > 256)
+            {
+                s_plans.Clear(); // plans are cheap to rebuild; this only bounds a long-running process
+            }
+            var plan = s_plans.GetOrAdd((jobId, detector), _ =>
+            {
+                var prompt = LabelingPrompt.Parse(spec.Prompt, detector.CountTokens, detector.Model.MaxTextTokens);
+                return new JobPlan(prompt, detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray()), spec.Options.ToLabelingOptions());
+            });
+            var preprocessor = new ImagePreprocessor(detector.Model);
+            var items = group.Select(m => m.Message).ToArray();
+            var prepared = items.Select(m => Task.Run(async () =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                var bytes = await m.Image.Value.ConfigureAwait(false);
+                return (Image: ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits), Started: started);
+            }, ct)).ToArray();
+            for (var i = 0; i < items.Length; i++)
+            {
+                var sampleId = items[i].SampleId;
+                (PreparedImage Image, long Started) p;
+                try
+                {
+                    p = await prepared[i].ConfigureAwait(false);
+                }
+                catch (ImageDecodeException e)
+                {
+                    await context.Publish(new SampleFailed(jobId, sampleId, "detect", e.Message), ct).ConfigureAwait(false);
+                    continue;
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not MessageDataException)
+                {
+                    // Whatever a hostile file provokes in a decoder fails that sample, never the batch.
+                    await context.Publish(new SampleFailed(jobId, sampleId, "detect", $"cannot decode the image ({e.GetType().Name}: {e.Message})"), ct).ConfigureAwait(false);
+                    continue;
+                }
+                var result = ImageDetection.Detect(detector, p.Image, plan.Queries, plan.Prompt.Lines, plan.Options);
+                var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
+                    Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
+                await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,
+                    p.Image.Width, p.Image.Height, objects, result.Rejected.Count, Stopwatch.GetElapsedTime(p.Started).TotalMilliseconds), ct).ConfigureAwait(false);
+            }
+        }
+    }
+}

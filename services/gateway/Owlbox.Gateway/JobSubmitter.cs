@@ -1,0 +1,102 @@
+using System.Text.Json;
+using MassTransit;
+using Owlbox.Contracts.V1;
+using Owlbox.Datasets;
+using Owlbox.Datasets.Proposals;
+using Owlbox.Detection;
+using Owlbox.Detection.Models;
+using Owlbox.Detection.Text;
+using Owlbox.Jobs;
+using Owlbox.Labeling.Prompts;
+
+namespace Owlbox.Gateway;
+
+/// <summary>
+/// Accepts a job: checks everything that would fail the whole job (options, prompt grammar and token lengths with
+/// the model's own tokenizer, model, dataset and its labels), records it, and publishes it. Submitting an existing
+/// job id with the same spec resumes it (samples already written are skipped); a different spec is refused.
+/// </summary>
+public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, ModelCatalog models, IDatasetBackendFactory datasets)
+{
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+
+    /// <param name="Samples">Samples the job names (found or not), as counted at submission.</param>
+    public sealed record Accepted(Guid JobId, bool Resumed, int Samples);
+
+    public async Task<Accepted> SubmitAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken)
+    {
+        var samples = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
+        var created = await store.TryCreateAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
+        if (!created)
+        {
+            var existing = await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
+            if (existing is not null && JsonSerializer.Serialize(existing.Spec, s_json) != JsonSerializer.Serialize(spec, s_json))
+            {
+                throw new JobValidationException([$"job {jobId} exists with a different spec; resubmit it unchanged to resume it, or use a new job id"]);
+            }
+            if (existing?.Status == JobStatus.Cancelled)
+            {
+                throw new JobValidationException([$"job {jobId} was cancelled; submit a new job id"]);
+            }
+        }
+        await publish.Publish(new LabelingJobSubmitted(jobId, spec), cancellationToken).ConfigureAwait(false);
+        return new Accepted(jobId, !created, samples);
+    }
+
+    /// <returns>How many samples the job names.</returns>
+    public async Task<int> ValidateAsync(JobSpec spec, CancellationToken cancellationToken)
+    {
+        var errors = new List<string>();
+        var samples = 0;
+        try
+        {
+            errors.AddRange(spec.Options.ToLabelingOptions().Validate());
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+        try
+        {
+            var model = models.Load(spec.Model, spec.ModelVariant);
+            var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
+            var (_, promptErrors) = PromptGrammar.Parse(spec.Prompt, t => tokenizer.Encode(t).Length, model.MaxTextTokens);
+            errors.AddRange(promptErrors.Select(e => e.ToString()));
+        }
+        catch (ModelException e)
+        {
+            errors.Add(e.Message);
+            errors.AddRange(PromptGrammar.Parse(spec.Prompt).Errors.Select(e => e.ToString()));
+        }
+        if (spec.ProposeJobId is { } proposeId)
+        {
+            try
+            {
+                ProposalStore.ValidateJobId(proposeId);
+            }
+            catch (DatasetException e)
+            {
+                errors.Add(e.Message);
+            }
+        }
+        try
+        {
+            // Lists the dataset and reads its labels: an unreadable dataset or labels file stops the job here.
+            var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location).SelectAsync(spec.SampleIds, cancellationToken).ConfigureAwait(false);
+            samples = selection.Found.Count + selection.Missing.Count;
+            if (samples == 0)
+            {
+                errors.Add($"no images to label in {spec.Dataset.Kind} dataset '{spec.Dataset.Location}'");
+            }
+        }
+        catch (DatasetException e)
+        {
+            errors.Add(e.Message);
+        }
+        if (errors.Count > 0)
+        {
+            throw new JobValidationException(errors);
+        }
+        return samples;
+    }
+}

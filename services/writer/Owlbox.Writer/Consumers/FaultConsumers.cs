@@ -1,0 +1,48 @@
+using MassTransit;
+using Owlbox.Contracts.V1;
+using Owlbox.Jobs;
+
+namespace Owlbox.Writer.Consumers;
+
+/// <summary>
+/// When a stage has used up its retries, the bus moves the message to <c>&lt;queue&gt;_error</c> and publishes a
+/// <see cref="Fault{T}"/>. These turn that into the sample's failure with its reason, so the job still ends and the
+/// error queue is not the only record.
+/// </summary>
+public sealed class FetchFaultConsumer : IConsumer<Fault<FetchSample>>
+{
+    public Task Consume(ConsumeContext<Fault<FetchSample>> context) =>
+        context.Publish(new SampleFailed(context.Message.Message.JobId, context.Message.Message.SampleId, "fetch", FaultReason.Of(context.Message)));
+}
+
+public sealed class DetectFaultConsumer : IConsumer<Fault<ImageFetched>>
+{
+    public Task Consume(ConsumeContext<Fault<ImageFetched>> context) =>
+        context.Publish(new SampleFailed(context.Message.Message.JobId, context.Message.Message.SampleId, "detect", FaultReason.Of(context.Message)));
+}
+
+public sealed class WriteFaultConsumer : IConsumer<Fault<SampleDetected>>
+{
+    public Task Consume(ConsumeContext<Fault<SampleDetected>> context) =>
+        context.Publish(new SampleFailed(context.Message.Message.JobId, context.Message.Message.SampleId, "write", FaultReason.Of(context.Message)));
+}
+
+/// <summary>A job whose dataset could not be listed ends at once with the reason.</summary>
+public sealed class ExpandFaultConsumer(IJobStore store) : IConsumer<Fault<LabelingJobSubmitted>>
+{
+    public async Task Consume(ConsumeContext<Fault<LabelingJobSubmitted>> context)
+    {
+        var jobId = context.Message.Message.JobId;
+        if (await store.FailAsync(jobId, $"the dataset could not be listed: {FaultReason.Of(context.Message)}", context.CancellationToken).ConfigureAwait(false))
+        {
+            var job = await store.FindAsync(jobId, context.CancellationToken).ConfigureAwait(false);
+            await context.Publish(new LabelingJobCompleted(jobId, job!.Status, job.Total ?? 0, job.Written, job.Failed)).ConfigureAwait(false);
+        }
+    }
+}
+
+internal static class FaultReason
+{
+    public static string Of(Fault fault) =>
+        fault.Exceptions.FirstOrDefault() is { } e ? $"{e.Message} (after retries)" : "failed after retries";
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Owlbox.Contracts.V1;
+using Owlbox.Detection.Models;
+using Owlbox.Gateway;
+using Owlbox.Hosting;
+using Owlbox.Jobs;
+using Owlbox.Labeling.Prompts;
+
+namespace Owlbox.Cli;
+
+/// <summary>
+/// The one-process shape: the four services' consumers on the in-memory bus in this process, the job submitted
+/// through the same gateway code a deployment uses, and its events printed as they arrive. There is no second
+/// labeling code path.
+/// </summary>
+public static class LocalJobRunner
+{
+    public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter, CancellationToken cancellationToken)
+    {
+        var events = new JobEvents();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
+        builder.Services.AddSingleton(events);
+        builder.Services.AddOwlbox(options, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1));
+        using var host = builder.Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var store = host.Services.GetRequiredService<IJobStore>();
+            var jobId = Guid.NewGuid();
+            JobSubmitter.Accepted accepted;
+            using (var scope = host.Services.CreateScope())
+            {
+                accepted = await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
+            }
+            var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
+            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, accepted.Samples, destination));
+            var started = Stopwatch.StartNew();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            try
+            {
+                await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (e is SampleWritten w && w.JobId == jobId && seen.Add(w.SampleId))
+                    {
+                        reporter.SampleDone(new SampleOutcome(seen.Count, accepted.Samples, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
+                    }
+                    else if (e is SampleFailed f && f.JobId == jobId && seen.Add(f.SampleId))
+                    {
+                        reporter.SampleDone(new SampleOutcome(seen.Count, accepted.Samples, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
+                    }
+                    else if (e is LabelingJobCompleted c && c.JobId == jobId)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stop the services' work on this job; what was written stays written.
+                await store.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            var job = (await store.FindAsync(jobId, CancellationToken.None).ConfigureAwait(false))!;
+            var failed = (await store.ListSamplesAsync(jobId, CancellationToken.None).ConfigureAwait(false))
+                .Where(s => s.State == SampleState.Failed).Select(s => (s.SampleId, s.Reason ?? "failed")).ToArray();
+            var summary = new JobSummary(job.Status, job.Total ?? 0, job.Written, failed, job.BoxesAdded, started.Elapsed, destination);
+            reporter.Finished(summary);
+            return summary;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using Owlbox.Datasets.Proposals;
+
+namespace Owlbox.Datasets.Local;
+
+/// <summary>
+/// A local folder as a dataset backend. Writers in several processes (writer replicas, or a CLI beside a service)
+/// serialise on a lock file and rewrite <c>bounding_boxes.labels</c> or the proposal set atomically, so no
+/// process ever overwrites another's samples with a stale copy.
+/// </summary>
+public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
+{
+    private static readonly TimeSpan s_lockWait = TimeSpan.FromSeconds(60);
+
+    public string Directory { get; } = Path.GetFullPath(directory);
+
+    public Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
+    {
+        var dataset = LocalDataset.Open(Directory);
+        var (found, missing) = dataset.Select(ids);
+        var samples = found.Select(s => new DatasetSample(s.Id, new SampleLabels(
+            dataset.Labels.GetBoxes(s.Id),
+            dataset.Labels.GetMetadata(s.Id) ?? new Dictionary<string, string>()))).ToArray();
+        return Task.FromResult(new SampleSelection(samples, missing));
+    }
+
+    public async Task<byte[]> ReadImageAsync(string sampleId, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (sampleId.Contains('/', StringComparison.Ordinal) || sampleId.Contains('\\', StringComparison.Ordinal) || sampleId is "." or "..")
+        {
+            throw new DatasetException($"sample id '{sampleId}' is not a file name in the dataset folder");
+        }
+        var path = Path.Combine(Directory, sampleId);
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new DatasetException($"the image '{sampleId}' is no longer in {Directory}");
+        }
+        if (info.Length > maxBytes)
+        {
+            throw new DatasetException($"the file is {info.Length:N0} bytes, above the {maxBytes:N0}-byte limit");
+        }
+        return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task WriteLabelsAsync(IReadOnlyList<LabelWrite> writes, CancellationToken cancellationToken)
+    {
+        if (writes.Count == 0)
+        {
+            return;
+        }
+        await using var _ = await FileLock.AcquireAsync(Path.Combine(Directory, ".owlbox", "labels.lock"), s_lockWait, cancellationToken).ConfigureAwait(false);
+        var path = Path.Combine(Directory, LabelsFile.FileName);
+        var labels = LabelsFile.Load(path);
+        foreach (var w in writes)
+        {
+            labels.SetBoxes(w.SampleId, w.Labels.Boxes);
+            labels.SetMetadata(w.SampleId, w.Labels.Metadata);
+        }
+        labels.Save(path);
+    }
+
+    public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
+    {
+        var store = new ProposalStore(Directory);
+        var path = store.PathFor(header.JobId);
+        await using var _ = await FileLock.AcquireAsync(path + ".lock", s_lockWait, cancellationToken).ConfigureAwait(false);
+        var set = store.Exists(header.JobId)
+            ? store.Load(header.JobId)
+            : new ProposalSet
+            {
+                JobId = header.JobId,
+                CreatedUtc = DateTimeOffset.UtcNow,
+                ModelId = header.ModelId,
+                ModelType = header.ModelType,
+                Prompt = header.Prompt,
+                DeleteExisting = header.DeleteExisting,
+            };
+        foreach (var p in proposals)
+        {
+            set.Samples.RemoveAll(s => s.SampleId == p.SampleId);
+            set.Failed.RemoveAll(f => f.SampleId == p.SampleId);
+            set.Samples.Add(p);
+        }
+        foreach (var f in failures)
+        {
+            if (!set.Samples.Exists(s => s.SampleId == f.SampleId))
+            {
+                set.Failed.RemoveAll(x => x.SampleId == f.SampleId);
+                set.Failed.Add(f);
+            }
+        }
+        set.Samples.Sort((a, b) => string.CompareOrdinal(a.SampleId, b.SampleId));
+        store.Save(set);
+    }
+}
+
+/// <summary>Opens local folders; other kinds are registered by their own backends.</summary>
+public sealed class DatasetBackendFactory : IDatasetBackendFactory
+{
+    public IDatasetBackend Open(string kind, string location) => kind switch
+    {
+        "local" => new LocalDatasetBackend(location),
+        _ => throw new DatasetException($"unknown dataset kind '{kind}'; this deployment knows: local"),
+    };
+}

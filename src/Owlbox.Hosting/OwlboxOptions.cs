@@ -1,0 +1,61 @@
+using Owlbox.Detection.Inference;
+using Owlbox.Detector;
+using Owlbox.Fetcher;
+
+namespace Owlbox.Hosting;
+
+/// <summary>A process's shape (configuration section <c>Owlbox</c>; environment <c>Owlbox__Transport=rabbitmq</c> etc.).</summary>
+public sealed class OwlboxOptions
+{
+    public const string SectionName = "Owlbox";
+
+    public static readonly IReadOnlyList<string> AllRoles = ["gateway", "fetcher", "detector", "writer"];
+
+    /// <summary>Services hosted by this process (default all four: the one-process shape).</summary>
+    public List<string> Roles { get; set; } = [.. AllRoles];
+
+    /// <summary>"in-memory" (default: one process, not durable) or "rabbitmq".</summary>
+    public string Transport { get; set; } = "in-memory";
+
+    public RabbitMqSettings RabbitMq { get; set; } = new();
+
+    /// <summary>SQLite file of the embedded job store (default <c>owlbox-jobs.db</c>); ignored when <see cref="PostgresConnectionString"/> is set.</summary>
+    public string SqlitePath { get; set; } = "owlbox-jobs.db";
+
+    /// <summary>When set, jobs live in PostgreSQL (what scaled deployments use).</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>Folder shared by fetchers and detectors for claim-checked images; null keeps them in memory (one process only).</summary>
+    public string? MessageDataDirectory { get; set; }
+
+    /// <summary>Model id → model directory, for jobs that name a model.</summary>
+    public Dictionary<string, string> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Let jobs name a model directory directly (the one-process CLI); off for services.</summary>
+    public bool AllowModelDirectories { get; set; }
+
+    public DetectorOptions Engine { get; set; } = new();
+    public DetectorServiceOptions Detector { get; set; } = new();
+    public FetcherOptions Fetcher { get; set; } = new();
+
+    /// <summary>Results written per labels-file rewrite (default 32).</summary>
+    public int WriterBatchMessageLimit { get; set; } = 32;
+
+    public TimeSpan WriterBatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Retries for a failing message before it faults (default 5, exponential from 200 ms to 10 s).</summary>
+    public int RetryLimit { get; set; } = 5;
+
+    public bool Has(string role) => Roles.Contains(role, StringComparer.OrdinalIgnoreCase);
+}
+
+public sealed class RabbitMqSettings
+{
+    public string Host { get; set; } = "localhost";
+    public ushort Port { get; set; } = 5672;
+    public string VirtualHost { get; set; } = "/";
+    public string Username { get; set; } = "guest";
+
+    /// <summary>Never logged.</summary>
+    public string Password { get; set; } = "guest";
+}

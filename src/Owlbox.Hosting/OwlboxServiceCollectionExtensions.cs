@@ -1,0 +1,123 @@
+using MassTransit;
+using MassTransit.MessageData;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Owlbox.Datasets;
+using Owlbox.Datasets.Local;
+using Owlbox.Detection;
+using Owlbox.Detection.Inference;
+using Owlbox.Detection.Models;
+using Owlbox.Detector.Consumers;
+using Owlbox.Fetcher.Consumers;
+using Owlbox.Gateway;
+using Owlbox.Jobs;
+using Owlbox.Labeling.Prompts;
+using Owlbox.Writer.Consumers;
+
+namespace Owlbox.Hosting;
+
+public static class OwlboxServiceCollectionExtensions
+{
+    /// <summary>Registers the job store, the dataset backends, the roles' consumers and the bus.</summary>
+    /// <param name="configureBus">Extra registrations (e.g. the CLI's progress follower).</param>
+    public static IServiceCollection AddOwlbox(this IServiceCollection services, OwlboxOptions options, Action<IBusRegistrationConfigurator>? configureBus = null)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<IJobStore>(_ => options.PostgresConnectionString is { Length: > 0 } pg
+            ? new PostgresJobStore(pg)
+            : new SqliteJobStore(options.SqlitePath));
+        // Registered before the bus so the tables exist before the first message is consumed.
+        services.AddHostedService<JobStoreInitializer>();
+        services.AddSingleton<JobSpecCache>();
+        services.AddSingleton<IDatasetBackendFactory, DatasetBackendFactory>();
+        services.AddSingleton(new ModelCatalog(options.Models, options.AllowModelDirectories));
+        services.AddSingleton(options.Fetcher);
+        services.AddSingleton(options.Detector);
+        services.AddSingleton(_ => new DetectorPool(_.GetRequiredService<ModelCatalog>(), options.Engine));
+        IMessageDataRepository images = options.MessageDataDirectory is { Length: > 0 } dir
+            ? new FileSystemMessageDataRepository(new DirectoryInfo(dir))
+            : new InMemoryMessageDataRepository();
+        services.AddSingleton(images);
+        if (options.Has("gateway"))
+        {
+            services.AddScoped<JobSubmitter>();
+        }
+
+        services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            if (options.Has("fetcher"))
+            {
+                x.AddConsumer<ExpandJobConsumer>();
+                x.AddConsumer<FetchSampleConsumer>().Endpoint(e => e.ConcurrentMessageLimit = options.Fetcher.Concurrency);
+            }
+            if (options.Has("detector"))
+            {
+                // One session per process: batches are consumed one at a time; the batch bounds decoding ahead.
+                x.AddConsumer<DetectImagesConsumer>(c => c.Options<BatchOptions>(b => b
+                    .SetMessageLimit(options.Detector.BatchMessageLimit)
+                    .SetTimeLimit(options.Detector.BatchTimeLimit)
+                    .SetConcurrencyLimit(1)));
+            }
+            if (options.Has("writer"))
+            {
+                x.AddConsumer<WriteSamplesConsumer>(c => c.Options<BatchOptions>(b => b
+                    .SetMessageLimit(options.WriterBatchMessageLimit)
+                    .SetTimeLimit(options.WriterBatchTimeLimit)
+                    .SetConcurrencyLimit(1)));
+                x.AddConsumer<SampleFailedConsumer>();
+                x.AddConsumer<FetchFaultConsumer>();
+                x.AddConsumer<DetectFaultConsumer>();
+                x.AddConsumer<WriteFaultConsumer>();
+                x.AddConsumer<ExpandFaultConsumer>();
+            }
+            configureBus?.Invoke(x);
+
+            void Configure(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
+            {
+                cfg.UseMessageData(images);
+                cfg.UseMessageRetry(r =>
+                {
+                    r.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+                    // Permanent problems fault at once: retrying a bad prompt or a missing model cannot help.
+                    r.Ignore<DatasetException>();
+                    r.Ignore<ModelException>();
+                    r.Ignore<InvalidPromptException>();
+                    r.Ignore<JobValidationException>();
+                });
+                // A consumer that fails after publishing part of its output publishes nothing.
+                cfg.UseInMemoryOutbox(context);
+            }
+
+            if (string.Equals(options.Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase))
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(options.RabbitMq.Host, options.RabbitMq.Port, options.RabbitMq.VirtualHost, h =>
+                    {
+                        h.Username(options.RabbitMq.Username);
+                        h.Password(options.RabbitMq.Password);
+                    });
+                    Configure(context, cfg);
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) =>
+                {
+                    Configure(context, cfg);
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+        });
+        return services;
+    }
+
+    private sealed class JobStoreInitializer(IJobStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

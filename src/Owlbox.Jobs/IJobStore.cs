@@ -1,0 +1,41 @@
+using Owlbox.Contracts.V1;
+
+namespace Owlbox.Jobs;
+
+/// <summary>
+/// Durable job state. Every transition is idempotent and conditional, so at-least-once delivery and concurrent
+/// replicas cannot double-count: a sample moves pending → written/failed once (a late success may still turn
+/// failed into written), and exactly one caller sees <see cref="TryCompleteAsync"/> finish a job.
+/// </summary>
+public interface IJobStore
+{
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Records a new job; false when the id exists (a resubmission, which resumes it).</summary>
+    Task<bool> TryCreateAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken);
+
+    Task<JobRecord?> FindAsync(Guid jobId, CancellationToken cancellationToken);
+
+    /// <summary>Adds samples not yet known (an existing sample keeps its first snapshot), records missing ids as
+    /// failed, turns failed samples back to pending so a resubmission retries them, sets the total and marks the
+    /// job running. Returns the samples still pending: the ones to fetch.</summary>
+    Task<IReadOnlyList<string>> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
+        IReadOnlyList<(string SampleId, string Problem)> missing, CancellationToken cancellationToken);
+
+    Task<string?> GetSnapshotAsync(Guid jobId, string sampleId, CancellationToken cancellationToken);
+
+    Task<bool> MarkWrittenAsync(Guid jobId, string sampleId, int boxesAdded, double milliseconds, CancellationToken cancellationToken);
+
+    Task<bool> MarkFailedAsync(Guid jobId, string sampleId, string reason, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<SampleRecord>> ListSamplesAsync(Guid jobId, CancellationToken cancellationToken);
+
+    /// <summary>Finishes the job when nothing is pending; returns it to the one caller that did.</summary>
+    Task<JobRecord?> TryCompleteAsync(Guid jobId, CancellationToken cancellationToken);
+
+    /// <summary>Ends a job that could not be expanded (its dataset could not be listed), keeping the reason.</summary>
+    Task<bool> FailAsync(Guid jobId, string reason, CancellationToken cancellationToken);
+
+    /// <summary>Marks a job cancelled unless it is already final; in-flight samples are then dropped by the services.</summary>
+    Task<bool> CancelAsync(Guid jobId, CancellationToken cancellationToken);
+}

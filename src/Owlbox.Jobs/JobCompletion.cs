@@ -1,0 +1,25 @@
+using MassTransit;
+using Owlbox.Contracts.V1;
+
+namespace Owlbox.Jobs;
+
+/// <summary>The one place a job is finished: whoever records a job's last sample calls this, the store lets exactly
+/// one caller through, and that caller announces the final state.</summary>
+public static class JobCompletion
+{
+    public static async Task TryFinishAsync(IJobStore store, IPublishEndpoint publish, Guid jobId, CancellationToken cancellationToken)
+    {
+        var job = await store.TryCompleteAsync(jobId, cancellationToken).ConfigureAwait(false);
+        if (job is not null)
+        {
+            await publish.Publish(new LabelingJobCompleted(jobId, job.Status, job.Total ?? 0, job.Written, job.Failed), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True when the job was cancelled or has already ended: in-flight work for it is dropped.</summary>
+    public static async Task<bool> IsOverAsync(IJobStore store, Guid jobId, CancellationToken cancellationToken)
+    {
+        var job = await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return job is null || job.Status == JobStatus.Cancelled;
+    }
+}

@@ -1,0 +1,36 @@
+using Owlbox.Contracts.V1;
+
+namespace Owlbox.Jobs;
+
+/// <summary>Job states as stored: expanding (samples not listed yet), running, then one final state.</summary>
+public static class JobStatus
+{
+    public const string Expanding = "expanding";
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string CompletedWithFailures = "completed-with-failures";
+    public const string Cancelled = "cancelled";
+
+    public static bool IsFinal(string status) => status is Completed or CompletedWithFailures or Cancelled;
+}
+
+/// <summary>Sample states: pending until written or failed.</summary>
+public static class SampleState
+{
+    public const string Pending = "pending";
+    public const string Written = "written";
+    public const string Failed = "failed";
+}
+
+public sealed record JobRecord(
+    Guid JobId, JobSpec Spec, string Status, int? Total, int Written, int Failed, int BoxesAdded,
+    DateTimeOffset CreatedUtc, DateTimeOffset? FinishedUtc, string? Error)
+{
+    public int Pending => (Total ?? 0) - Written - Failed;
+}
+
+public sealed record SampleRecord(string SampleId, int Index, string State, string? Reason, int BoxesAdded, double? Milliseconds);
+
+/// <summary>A sample found when the job was expanded, with its labels at that moment (JSON), the snapshot every
+/// write of this job is computed from.</summary>
+public sealed record SampleRegistration(string SampleId, string SnapshotJson);

@@ -1,0 +1,239 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using Owlbox.Contracts.V1;
+
+namespace Owlbox.Jobs;
+
+/// <summary>
+/// The job store on any ADO.NET provider that speaks the SQL both SQLite (3.35+) and PostgreSQL accept:
+/// <c>INSERT … ON CONFLICT DO NOTHING</c>, <c>EXISTS</c>, named <c>@parameters</c>. One implementation, two databases.
+/// </summary>
+public abstract class SqlJobStore : IJobStore
+{
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    public virtual async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(c, null, """
+            CREATE TABLE IF NOT EXISTS owlbox_jobs (
+                job_id TEXT PRIMARY KEY,
+                spec TEXT NOT NULL,
+                status TEXT NOT NULL,
+                total INTEGER,
+                created_utc TEXT NOT NULL,
+                finished_utc TEXT,
+                error TEXT)
+            """, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(c, null, """
+            CREATE TABLE IF NOT EXISTS owlbox_samples (
+                job_id TEXT NOT NULL,
+                sample_id TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT,
+                boxes_added INTEGER NOT NULL DEFAULT 0,
+                milliseconds DOUBLE PRECISION,
+                snapshot TEXT,
+                updated_utc TEXT NOT NULL,
+                PRIMARY KEY (job_id, sample_id))
+            """, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> TryCreateAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await ExecuteAsync(c, null,
+            "INSERT INTO owlbox_jobs (job_id, spec, status, created_utc) VALUES (@j, @spec, @status, @now) ON CONFLICT (job_id) DO NOTHING",
+            cancellationToken, ("j", Key(jobId)), ("spec", JsonSerializer.Serialize(spec, s_json)), ("status", JobStatus.Expanding), ("now", Now())).ConfigureAwait(false);
+        return rows == 1;
+    }
+
+    public async Task<JobRecord?> FindAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await FindAsync(c, jobId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<string>> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
+        IReadOnlyList<(string SampleId, string Problem)> missing, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var now = Now();
+        var index = 0;
+        foreach (var s in found)
+        {
+            await ExecuteAsync(c, tx, """
+                INSERT INTO owlbox_samples (job_id, sample_id, idx, state, snapshot, updated_utc)
+                VALUES (@j, @s, @i, 'pending', @snap, @now) ON CONFLICT (job_id, sample_id) DO NOTHING
+                """, cancellationToken, ("j", Key(jobId)), ("s", s.SampleId), ("i", index++), ("snap", s.SnapshotJson), ("now", now)).ConfigureAwait(false);
+            await ExecuteAsync(c, tx,
+                "UPDATE owlbox_samples SET state = 'pending', reason = NULL, updated_utc = @now WHERE job_id = @j AND sample_id = @s AND state = 'failed'",
+                cancellationToken, ("j", Key(jobId)), ("s", s.SampleId), ("now", now)).ConfigureAwait(false);
+        }
+        foreach (var (id, problem) in missing)
+        {
+            await ExecuteAsync(c, tx, """
+                INSERT INTO owlbox_samples (job_id, sample_id, idx, state, reason, updated_utc)
+                VALUES (@j, @s, @i, 'failed', @r, @now) ON CONFLICT (job_id, sample_id) DO NOTHING
+                """, cancellationToken, ("j", Key(jobId)), ("s", id), ("i", index++), ("r", problem), ("now", now)).ConfigureAwait(false);
+        }
+        await ExecuteAsync(c, tx, """
+            UPDATE owlbox_jobs SET total = (SELECT count(*) FROM owlbox_samples WHERE job_id = @j), status = 'running', finished_utc = NULL
+            WHERE job_id = @j AND status <> 'cancelled'
+            """, cancellationToken, ("j", Key(jobId))).ConfigureAwait(false);
+        var pending = new List<string>();
+        await using (var cmd = Command(c, tx, "SELECT sample_id FROM owlbox_samples WHERE job_id = @j AND state = 'pending' ORDER BY idx", ("j", Key(jobId))))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                pending.Add(reader.GetString(0));
+            }
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return pending;
+    }
+
+    public async Task<string?> GetSnapshotAsync(Guid jobId, string sampleId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, null, "SELECT snapshot FROM owlbox_samples WHERE job_id = @j AND sample_id = @s", ("j", Key(jobId)), ("s", sampleId));
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    public async Task<bool> MarkWrittenAsync(Guid jobId, string sampleId, int boxesAdded, double milliseconds, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(c, null, """
+            UPDATE owlbox_samples SET state = 'written', reason = NULL, boxes_added = @b, milliseconds = @ms, updated_utc = @now
+            WHERE job_id = @j AND sample_id = @s AND state <> 'written'
+            """, cancellationToken, ("j", Key(jobId)), ("s", sampleId), ("b", boxesAdded), ("ms", milliseconds), ("now", Now())).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> MarkFailedAsync(Guid jobId, string sampleId, string reason, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(c, null,
+            "UPDATE owlbox_samples SET state = 'failed', reason = @r, updated_utc = @now WHERE job_id = @j AND sample_id = @s AND state = 'pending'",
+            cancellationToken, ("j", Key(jobId)), ("s", sampleId), ("r", reason), ("now", Now())).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<SampleRecord>> ListSamplesAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, null,
+            "SELECT sample_id, idx, state, reason, boxes_added, milliseconds FROM owlbox_samples WHERE job_id = @j ORDER BY idx", ("j", Key(jobId)));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<SampleRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(new SampleRecord(reader.GetString(0), Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture), reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture),
+                reader.IsDBNull(5) ? null : Convert.ToDouble(reader.GetValue(5), CultureInfo.InvariantCulture)));
+        }
+        return list;
+    }
+
+    public async Task<JobRecord?> TryCompleteAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await ExecuteAsync(c, null, """
+            UPDATE owlbox_jobs SET finished_utc = @now,
+                status = CASE WHEN EXISTS (SELECT 1 FROM owlbox_samples WHERE job_id = @j AND state = 'failed')
+                              THEN 'completed-with-failures' ELSE 'completed' END
+            WHERE job_id = @j AND status = 'running'
+              AND NOT EXISTS (SELECT 1 FROM owlbox_samples WHERE job_id = @j AND state = 'pending')
+            """, cancellationToken, ("j", Key(jobId)), ("now", Now())).ConfigureAwait(false);
+        return rows == 1 ? await FindAsync(c, jobId, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    public async Task<bool> FailAsync(Guid jobId, string reason, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(c, null,
+            "UPDATE owlbox_jobs SET status = 'completed-with-failures', error = @r, finished_utc = @now WHERE job_id = @j AND status IN ('expanding', 'running')",
+            cancellationToken, ("j", Key(jobId)), ("r", reason), ("now", Now())).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> CancelAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(c, null,
+            "UPDATE owlbox_jobs SET status = 'cancelled', finished_utc = @now WHERE job_id = @j AND status IN ('expanding', 'running')",
+            cancellationToken, ("j", Key(jobId)), ("now", Now())).ConfigureAwait(false) == 1;
+    }
+
+    private static async Task<JobRecord?> FindAsync(DbConnection c, Guid jobId, CancellationToken cancellationToken)
+    {
+        JobSpec spec;
+        string status;
+        int? total;
+        DateTimeOffset created;
+        DateTimeOffset? finished;
+        string? error;
+        await using (var cmd = Command(c, null, "SELECT spec, status, total, created_utc, finished_utc, error FROM owlbox_jobs WHERE job_id = @j", ("j", Key(jobId))))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+            spec = JsonSerializer.Deserialize<JobSpec>(reader.GetString(0), s_json)!;
+            status = reader.GetString(1);
+            total = reader.IsDBNull(2) ? null : Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture);
+            created = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture);
+            finished = reader.IsDBNull(4) ? null : DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture);
+            error = reader.IsDBNull(5) ? null : reader.GetString(5);
+        }
+        int written = 0, failed = 0, boxes = 0;
+        await using (var cmd = Command(c, null, "SELECT state, count(*), sum(boxes_added) FROM owlbox_samples WHERE job_id = @j GROUP BY state", ("j", Key(jobId))))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var n = Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture);
+                switch (reader.GetString(0))
+                {
+                    case SampleState.Written:
+                        written = n;
+                        boxes = reader.IsDBNull(2) ? 0 : Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture);
+                        break;
+                    case SampleState.Failed:
+                        failed = n;
+                        break;
+                }
+            }
+        }
+        return new JobRecord(jobId, spec, status, total, written, failed, boxes, created, finished, error);
+    }
+
+    private static string Key(Guid jobId) => jobId.ToString("D");
+
+    private static string Now() => DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+
+    private static DbCommand Command(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in parameters)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = "@" + name;
+            p.Value = value ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
+        return cmd;
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection c, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var cmd = Command(c, tx, sql, parameters);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,38 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Owlbox.Jobs;
+
+/// <summary>The embedded default: one SQLite file, in WAL mode so readers never block the writer, with a busy
+/// timeout so several processes on one machine (the CLI beside a service) can share it.</summary>
+public sealed class SqliteJobStore(string path) : SqlJobStore
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    public override async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await using (var c = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        await using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA journal_mode = WAL";
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await base.InitializeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout = 30000";
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return c;
+    }
+}
