@@ -25,18 +25,15 @@ public static class OwlboxCli
     public const int SamplesFailed = 2;
     public const int Cancelled = 130;
 
-    private static readonly HashSet<string> s_labelValues =
-    [
-        "--model", "--model-variant", "--prompt", "--prompt-file", "--delete_existing_bounding_boxes", "--nms-iou-threshold",
-        "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--propose-actions", "--data-ids-file",
-        "--score-floor", "--execution-provider", "--threads", "--max-image-pixels",
-    ];
+    private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--max-image-pixels"];
 
-    private static readonly HashSet<string> s_labelFlags = ["--nms", "--no-nms", "--class-agnostic-nms"];
+    private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames];
 
     public const string Usage = """
         usage:
           owlbox label <dataset-folder> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [options]
+          owlbox serve [--roles gateway,fetcher,detector,writer] [--urls http://0.0.0.0:8080]
+          owlbox submit --gateway <url> <dataset-location> --model <model-id> (--prompt "<lines>" | --prompt-file <file>) [label options]
           owlbox proposals list <dataset-folder>
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
@@ -66,6 +63,8 @@ public static class OwlboxCli
             {
                 ["label", .. var rest] => await LabelAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["proposals", .. var rest] => Proposals(rest, stdout, stderr),
+                ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["--help" or "-h" or "help"] => PrintUsage(stdout, Ok),
                 _ => PrintUsage(stderr, SetupError),
             };
@@ -100,42 +99,9 @@ public static class OwlboxCli
         {
             throw new UsageException("label takes exactly one dataset folder");
         }
-        var model = a.Get("--model") ?? throw new UsageException("--model <model-folder> is required");
-        var prompt = (a.Get("--prompt"), a.Get("--prompt-file")) switch
-        {
-            ({ } text, null) => PromptGrammar.DecodeEscapedNewlines(text),
-            (null, { } file) => File.Exists(file) ? File.ReadAllText(file) : throw new UsageException($"--prompt-file '{file}' does not exist"),
-            (null, null) => throw new UsageException("--prompt or --prompt-file is required"),
-            _ => throw new UsageException("give --prompt or --prompt-file, not both"),
-        };
-        var policyText = a.Get("--delete_existing_bounding_boxes") ?? "no";
-        if (!DeleteExistingPolicyNames.TryParse(policyText, out var policy))
-        {
-            throw new UsageException($"--delete_existing_bounding_boxes must be no, matching-prompt or yes, got '{policyText}'");
-        }
-        var labeling = new LabelingOptions
-        {
-            ScoreFloor = a.Number("--score-floor", 0.1),
-            DeleteExisting = policy,
-            Filter = new FilterOptions
-            {
-                Nms = a.Flag("--nms", true) && !a.Flag("--no-nms", false),
-                NmsIouThreshold = a.Number("--nms-iou-threshold", 0.2),
-                ClassAgnosticNms = a.Flag("--class-agnostic-nms", false),
-                IgnoreSmallerThanPercent = a.Number("--ignore-objects-smaller-than", 0),
-                IgnoreLargerThanPercent = a.Number("--ignore-objects-larger-than", 0),
-            },
-        };
         var dataset = Path.GetFullPath(a.Positionals[0]);
-        var proposeId = string.IsNullOrWhiteSpace(a.Get("--propose-actions")) ? null : a.Get("--propose-actions");
-        var spec = new JobSpec(
-            new DatasetReference("local", dataset),
-            Path.GetFullPath(model),
-            a.Get("--model-variant") ?? "model",
-            prompt,
-            labeling.ToContract(),
-            proposeId,
-            a.Get("--data-ids-file") is { } idsFile ? SampleIds.ReadFile(idsFile) : null);
+        var spec = ReadJobSpec(a, new DatasetReference("local", dataset), model => Path.GetFullPath(model));
+        var proposeId = spec.ProposeJobId;
         var threads = (int)a.Number("--threads", 0);
         var maxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels);
         if (threads < 0 || maxPixels < 1)
@@ -169,6 +135,54 @@ public static class OwlboxCli
             _ => SamplesFailed,
         };
     }
+
+    /// <summary>The job arguments shared by <c>label</c> and <c>submit</c> (the Edge Impulse block's names).</summary>
+    internal static JobSpec ReadJobSpec(ArgumentReader a, DatasetReference dataset, Func<string, string> resolveModel)
+    {
+        var model = a.Get("--model") ?? throw new UsageException("--model is required");
+        var prompt = (a.Get("--prompt"), a.Get("--prompt-file")) switch
+        {
+            ({ } text, null) => PromptGrammar.DecodeEscapedNewlines(text),
+            (null, { } file) => File.Exists(file) ? File.ReadAllText(file) : throw new UsageException($"--prompt-file '{file}' does not exist"),
+            (null, null) => throw new UsageException("--prompt or --prompt-file is required"),
+            _ => throw new UsageException("give --prompt or --prompt-file, not both"),
+        };
+        var policyText = a.Get("--delete_existing_bounding_boxes") ?? "no";
+        if (!DeleteExistingPolicyNames.TryParse(policyText, out var policy))
+        {
+            throw new UsageException($"--delete_existing_bounding_boxes must be no, matching-prompt or yes, got '{policyText}'");
+        }
+        var labeling = new LabelingOptions
+        {
+            ScoreFloor = a.Number("--score-floor", 0.1),
+            DeleteExisting = policy,
+            Filter = new FilterOptions
+            {
+                Nms = a.Flag("--nms", true) && !a.Flag("--no-nms", false),
+                NmsIouThreshold = a.Number("--nms-iou-threshold", 0.2),
+                ClassAgnosticNms = a.Flag("--class-agnostic-nms", false),
+                IgnoreSmallerThanPercent = a.Number("--ignore-objects-smaller-than", 0),
+                IgnoreLargerThanPercent = a.Number("--ignore-objects-larger-than", 0),
+            },
+        };
+        return new JobSpec(
+            dataset,
+            resolveModel(model),
+            a.Get("--model-variant") ?? "model",
+            prompt,
+            labeling.ToContract(),
+            string.IsNullOrWhiteSpace(a.Get("--propose-actions")) ? null : a.Get("--propose-actions"),
+            a.Get("--data-ids-file") is { } idsFile ? SampleIds.ReadFile(idsFile) : null);
+    }
+
+    /// <summary>Option names every job-defining command accepts.</summary>
+    internal static string[] JobValueNames =>
+    [
+        "--model", "--model-variant", "--prompt", "--prompt-file", "--delete_existing_bounding_boxes", "--nms-iou-threshold",
+        "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--propose-actions", "--data-ids-file", "--score-floor",
+    ];
+
+    internal static string[] JobFlagNames => ["--nms", "--no-nms", "--class-agnostic-nms"];
 
     private static int Proposals(string[] args, TextWriter stdout, TextWriter stderr)
     {

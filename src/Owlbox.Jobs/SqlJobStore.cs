@@ -15,10 +15,16 @@ public abstract class SqlJobStore : IJobStore
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>Runs inside the schema transaction before the tables are created; a database shared by many
+    /// processes serialises their start-up here.</summary>
+    protected virtual Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(c, null, """
+        await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await LockSchemaAsync(c, tx, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, """
             CREATE TABLE IF NOT EXISTS owlbox_jobs (
                 job_id TEXT PRIMARY KEY,
                 spec TEXT NOT NULL,
@@ -28,7 +34,7 @@ public abstract class SqlJobStore : IJobStore
                 finished_utc TEXT,
                 error TEXT)
             """, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(c, null, """
+        await ExecuteAsync(c, tx, """
             CREATE TABLE IF NOT EXISTS owlbox_samples (
                 job_id TEXT NOT NULL,
                 sample_id TEXT NOT NULL,
@@ -41,7 +47,11 @@ public abstract class SqlJobStore : IJobStore
                 updated_utc TEXT NOT NULL,
                 PRIMARY KEY (job_id, sample_id))
             """, cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    protected static async Task ExecuteInTransactionAsync(DbConnection c, DbTransaction tx, string sql, CancellationToken cancellationToken) =>
+        await ExecuteAsync(c, tx, sql, cancellationToken).ConfigureAwait(false);
 
     public async Task<bool> TryCreateAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken)
     {
