@@ -38,6 +38,9 @@ public sealed class OwlboxOptions
     public DetectorServiceOptions Detector { get; set; } = new();
     public FetcherOptions Fetcher { get; set; } = new();
 
+    /// <summary>Deliberate crashes for fault tests; empty in any real deployment.</summary>
+    public Writer.WriterFaultInjection Faults { get; set; } = new();
+
     /// <summary>Results written per labels-file rewrite (default 32).</summary>
     public int WriterBatchMessageLimit { get; set; } = 32;
 

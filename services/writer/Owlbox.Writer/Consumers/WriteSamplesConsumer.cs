@@ -15,7 +15,8 @@ namespace Owlbox.Writer.Consumers;
 /// final boxes are computed from its snapshot taken when the job was expanded, never from what is in the dataset
 /// now, so a redelivered or duplicated result rewrites the same list instead of adding boxes again.
 /// </summary>
-public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets) : IConsumer<Batch<SampleDetected>>
+public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets, WriterFaultInjection faults)
+    : IConsumer<Batch<SampleDetected>>
 {
     public async Task Consume(ConsumeContext<Batch<SampleDetected>> context)
     {
@@ -61,6 +62,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, ID
             {
                 await backend.WriteLabelsAsync(writes.Select(w => new LabelWrite(w.Result.SampleId, w.Final)).ToArray(), ct).ConfigureAwait(false);
             }
+            faults.AfterDatasetWrite();
             foreach (var (r, _, _) in writes)
             {
                 await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false);
