@@ -28,6 +28,9 @@ public sealed class OwlboxOptions
     /// <summary>Folder shared by fetchers and detectors for claim-checked images; null keeps them in memory (one process only).</summary>
     public string? MessageDataDirectory { get; set; }
 
+    /// <summary>Images up to this size travel inside the message on RabbitMQ; larger ones by claim check (default 256 KB).</summary>
+    public int InlineImageBytes { get; set; } = 256 * 1024;
+
     /// <summary>Model id → model directory, for jobs that name a model.</summary>
     public Dictionary<string, string> Models { get; set; } = new(StringComparer.Ordinal);
 

@@ -39,6 +39,11 @@ public static class OwlboxServiceCollectionExtensions
             ? new FileSystemMessageDataRepository(new DirectoryInfo(dir))
             : new InMemoryMessageDataRepository();
         services.AddSingleton(images);
+        // Claim check only where it pays: small images travel inside the message. On the in-memory bus every image
+        // does, so a long one-process job never accumulates images in a repository.
+        var inMemory = !string.Equals(options.Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase);
+        MessageDataDefaults.AlwaysWriteToRepository = false;
+        MessageDataDefaults.Threshold = inMemory ? (int)Math.Min(options.Fetcher.MaxImageBytes, int.MaxValue) : options.InlineImageBytes;
         if (options.Has("gateway"))
         {
             services.AddScoped<JobSubmitter>();

@@ -29,6 +29,8 @@ public sealed class Deployment : IAsyncDisposable
             [$"Owlbox__Models__{ModelId}"] = Path.Combine(OwlboxProcess.RepoRoot, "models", "owlv2-test"),
             ["Owlbox__Gateway__ApiKeys__0"] = ApiKey,
             ["Owlbox__RetryLimit"] = "3",
+            // Small enough that every test image goes through the shared claim-check folder.
+            ["Owlbox__InlineImageBytes"] = "1024",
             ["Logging__LogLevel__Default"] = "Warning",
         };
     }
