@@ -6,7 +6,9 @@ public sealed class ArgumentReader
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 
-    public ArgumentReader(IReadOnlyList<string> args, IReadOnlySet<string> valueNames, IReadOnlySet<string> flagNames)
+    /// <param name="ignoreUnknown">Skip unknown <c>--name [value]</c> pairs instead of failing (Studio passes arguments a
+    /// block does not declare, and a block must run regardless).</param>
+    public ArgumentReader(IReadOnlyList<string> args, IReadOnlySet<string> valueNames, IReadOnlySet<string> flagNames, bool ignoreUnknown = false)
     {
         for (var i = 0; i < args.Count; i++)
         {
@@ -43,6 +45,13 @@ public sealed class ArgumentReader
                     throw new UsageException($"{name} needs a value");
                 }
                 _values[name] = inline ?? args[++i];
+            }
+            else if (ignoreUnknown)
+            {
+                if (inline is null && i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    i++;
+                }
             }
             else
             {

@@ -19,14 +19,20 @@ namespace Owlbox.Cli;
 /// </summary>
 public static class LocalJobRunner
 {
-    public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter, CancellationToken cancellationToken)
+    /// <param name="busTap">Extra bus registrations (tests use it to see every message).</param>
+    public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
+        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null)
     {
         var events = new JobEvents();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
         builder.Services.AddSingleton(events);
-        builder.Services.AddOwlbox(options, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1));
+        builder.Services.AddOwlbox(options, x =>
+        {
+            x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1);
+            busTap?.Invoke(x);
+        });
         using var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -36,7 +42,14 @@ public static class LocalJobRunner
             JobSubmitter.Accepted accepted;
             using (var scope = host.Services.CreateScope())
             {
-                accepted = await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    accepted = await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
+                }
+                catch (JobValidationException e)
+                {
+                    throw new JobSetupException(e.Message);
+                }
             }
             var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
             reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, accepted.Samples, destination));

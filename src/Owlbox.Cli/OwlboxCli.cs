@@ -34,6 +34,7 @@ public static class OwlboxCli
           owlbox label <dataset-folder> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [options]
           owlbox serve [--roles gateway,fetcher,detector,writer] [--urls http://0.0.0.0:8080]
           owlbox submit --gateway <url> <dataset-location> --model <model-id> (--prompt "<lines>" | --prompt-file <file>) [label options]
+          owlbox block --data-ids-file <ids.json> --prompt "<lines>" [block parameters]   (the Edge Impulse AI labeling block)
           owlbox proposals list <dataset-folder>
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
@@ -55,7 +56,12 @@ public static class OwlboxCli
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
         """;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
+        RunAsync(args, stdout, stderr, null, cancellationToken);
+
+    /// <param name="busTap">Extra bus registrations for in-process jobs (tests use it to see every message).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
+        Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
     {
         try
         {
@@ -65,6 +71,7 @@ public static class OwlboxCli
                 ["proposals", .. var rest] => Proposals(rest, stdout, stderr),
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["block", .. var rest] => await BlockCommand.RunAsync(rest, stdout, stderr, busTap, cancellationToken).ConfigureAwait(false),
                 ["--help" or "-h" or "help"] => PrintUsage(stdout, Ok),
                 _ => PrintUsage(stderr, SetupError),
             };
@@ -119,25 +126,21 @@ public static class OwlboxCli
         var destination = proposeId is null
             ? Path.Combine(a.Positionals[0], LabelsFile.FileName)
             : Path.Combine(a.Positionals[0], ".owlbox", "proposals", proposeId + ".json");
-        JobSummary summary;
-        try
-        {
-            summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
-        }
-        catch (JobValidationException e)
-        {
-            throw new JobSetupException(e.Message);
-        }
-        return summary.Status switch
-        {
-            JobStatus.Completed => Ok,
-            JobStatus.Cancelled => Cancelled,
-            _ => SamplesFailed,
-        };
+        var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
+        return ExitCode(summary.Status);
     }
 
+    internal static int ExitCode(string jobStatus) => jobStatus switch
+    {
+        JobStatus.Completed => Ok,
+        JobStatus.Cancelled => Cancelled,
+        _ => SamplesFailed,
+    };
+
     /// <summary>The job arguments shared by <c>label</c> and <c>submit</c> (the Edge Impulse block's names).</summary>
-    internal static JobSpec ReadJobSpec(ArgumentReader a, DatasetReference dataset, Func<string, string> resolveModel)
+    /// <param name="nmsByDefault">The CLI runs NMS unless told not to; the block follows the seed, where Studio passes
+    /// <c>--nms</c> only when the box is ticked.</param>
+    internal static JobSpec ReadJobSpec(ArgumentReader a, DatasetReference dataset, Func<string, string> resolveModel, bool nmsByDefault = true)
     {
         var model = a.Get("--model") ?? throw new UsageException("--model is required");
         var prompt = (a.Get("--prompt"), a.Get("--prompt-file")) switch
@@ -158,7 +161,7 @@ public static class OwlboxCli
             DeleteExisting = policy,
             Filter = new FilterOptions
             {
-                Nms = a.Flag("--nms", true) && !a.Flag("--no-nms", false),
+                Nms = a.Flag("--nms", nmsByDefault) && !a.Flag("--no-nms", false),
                 NmsIouThreshold = a.Number("--nms-iou-threshold", 0.2),
                 ClassAgnosticNms = a.Flag("--class-agnostic-nms", false),
                 IgnoreSmallerThanPercent = a.Number("--ignore-objects-smaller-than", 0),

@@ -15,11 +15,11 @@ public static class SubmitCommand
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken, bool ignoreUnknown = false)
     {
         var a = new ArgumentReader(args,
             new HashSet<string>([.. OwlboxCli.JobValueNames, "--gateway", "--api-key-env", "--dataset-kind", "--job-id", "--poll-seconds"]),
-            new HashSet<string>([.. OwlboxCli.JobFlagNames, "--no-follow"]));
+            new HashSet<string>([.. OwlboxCli.JobFlagNames, "--no-follow"]), ignoreUnknown);
         if (a.Positionals.Count != 1)
         {
             throw new UsageException("submit takes exactly one dataset location (a folder the services can read, or a project id)");
@@ -63,12 +63,7 @@ public static class SubmitCommand
                 {
                     await stdout.WriteLineAsync($"    {f.SampleId}: {f.Reason}").ConfigureAwait(false);
                 }
-                return status.Status switch
-                {
-                    JobStatus.Completed => OwlboxCli.Ok,
-                    JobStatus.Cancelled => OwlboxCli.Cancelled,
-                    _ => OwlboxCli.SamplesFailed,
-                };
+                return OwlboxCli.ExitCode(status.Status);
             }
             await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
         }

@@ -41,6 +41,13 @@ public sealed class OwlboxOptions
     public DetectorServiceOptions Detector { get; set; } = new();
     public FetcherOptions Fetcher { get; set; } = new();
 
+    /// <summary>Environment variable holding the Edge Impulse project API key, read by each process that talks to
+    /// Studio (fetcher, writer, gateway); jobs only name the project, never the key.</summary>
+    public string EdgeImpulseApiKeyVariable { get; set; } = "EI_PROJECT_API_KEY";
+
+    /// <summary>Retries and timeouts of Studio calls.</summary>
+    public EdgeImpulse.StudioClientOptions Studio { get; set; } = new();
+
     /// <summary>Deliberate crashes for fault tests; empty in any real deployment.</summary>
     public Writer.WriterFaultInjection Faults { get; set; } = new();
 

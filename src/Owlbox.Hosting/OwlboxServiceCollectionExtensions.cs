@@ -29,7 +29,8 @@ public static class OwlboxServiceCollectionExtensions
         // Registered before the bus so the tables exist before the first message is consumed.
         services.AddHostedService<JobStoreInitializer>();
         services.AddSingleton<JobSpecCache>();
-        services.AddSingleton<IDatasetBackendFactory, DatasetBackendFactory>();
+        services.AddSingleton<IDatasetBackendFactory>(_ => new EdgeImpulse.EdgeImpulseBackendFactory(
+            () => System.Environment.GetEnvironmentVariable(options.EdgeImpulseApiKeyVariable), options.Studio));
         services.AddSingleton(new ModelCatalog(options.Models, options.AllowModelDirectories));
         services.AddSingleton(options.Fetcher);
         services.AddSingleton(options.Detector);
@@ -87,6 +88,7 @@ public static class OwlboxServiceCollectionExtensions
                     r.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
                     // Permanent problems fault at once: retrying a bad prompt or a missing model cannot help.
                     r.Ignore<DatasetException>();
+                    r.Ignore<EdgeImpulse.StudioApiException>();
                     r.Ignore<ModelException>();
                     r.Ignore<InvalidPromptException>();
                     r.Ignore<JobValidationException>();

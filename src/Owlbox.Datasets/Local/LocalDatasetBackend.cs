@@ -93,13 +93,3 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
         store.Save(set);
     }
 }
-
-/// <summary>Opens local folders; other kinds are registered by their own backends.</summary>
-public sealed class DatasetBackendFactory : IDatasetBackendFactory
-{
-    public IDatasetBackend Open(string kind, string location) => kind switch
-    {
-        "local" => new LocalDatasetBackend(location),
-        _ => throw new DatasetException($"unknown dataset kind '{kind}'; this deployment knows: local"),
-    };
-}
