@@ -1,0 +1,250 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Owlbox.Cli;
+using Owlbox.Contracts.V1;
+using Owlbox.Labeling.Boxes;
+
+namespace Owlbox.EdgeImpulse.Tests;
+
+/// <summary><c>owlbox block</c> end to end against the Studio emulator, as Studio runs the block.</summary>
+public sealed class BlockTests
+{
+    private const string Prompt = "red square (red, 0.5)\\ngreen block (green, 0.5)\\na blue thing (blue, 0.5)\\nyellow (yellow)";
+    private static readonly JsonSerializerOptions s_web = new(JsonSerializerDefaults.Web);
+
+    private static Dictionary<string, List<LabeledBox>> GroundTruth() =>
+        JsonSerializer.Deserialize<Dictionary<string, List<LabeledBox>>>(
+            File.ReadAllText(Path.Combine(Emulator.RepoRoot, "samples", "shapes-ground-truth.json")), s_web)!;
+
+    private static async Task PresetLabeledSampleAsync(Emulator ei)
+    {
+        await ei.Client.SetBoundingBoxesAsync(1, 3, [new("person", 400, 40, 120, 200), new("red", 10, 10, 50, 50)], default);
+        await ei.Client.SetMetadataAsync(1, 3, new Dictionary<string, string> { ["site"] = "warehouse" }, default);
+    }
+
+    private static void AssertOnObjects(string file, IReadOnlyList<StudioBoundingBox> written)
+    {
+        var truth = GroundTruth()[file];
+        var detected = written.Where(b => b.Label != "person").ToList();
+        Assert.Equal(truth.Count, detected.Count);
+        foreach (var t in truth)
+        {
+            var w = Assert.Single(detected, d => d.Label == t.Label);
+            Assert.True(new PixelBox(w.X, w.Y, w.Width, w.Height).IoU(t.Box) >= 0.9, $"{file}: {t.Label} {w} vs {t}");
+        }
+    }
+
+    [Fact]
+    public async Task Apply_WritesBoxesThenMergedMetadata_OnEverySample()
+    {
+        await using var ei = await Emulator.StartAsync();
+        await PresetLabeledSampleAsync(ei);
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "matching-prompt", "--nms", "--nms-iou-threshold", "0.2", "--some-studio-argument", "x"]);
+
+        Assert.True(exit == OwlboxCli.Ok, output + err);
+        foreach (var (file, id) in Emulator.Ids)
+        {
+            var sample = await ei.SampleAsync(id);
+            AssertOnObjects(file, sample.BoundingBoxes);
+            Assert.Equal("owlv2", sample.Metadata!["labeled_by"]);
+            Assert.Equal(Prompt.Replace("\\n", "\n", StringComparison.Ordinal), sample.Metadata["prompt"]);
+        }
+        var labeled = await ei.SampleAsync(3);
+        Assert.Contains(labeled.BoundingBoxes, b => b is { Label: "person", X: 400 });
+        Assert.DoesNotContain(labeled.BoundingBoxes, b => b is { Label: "red", X: 10 });
+        Assert.Equal("warehouse", labeled.Metadata!["site"]);
+        Assert.Matches(@"\[[1-6]/6\] Labeling 3\.\.\. OK", output);
+    }
+
+    [Fact]
+    public async Task Preview_ProposesForEverySample_AndLeavesSamplesUntouched()
+    {
+        await using var ei = await Emulator.StartAsync();
+        await PresetLabeledSampleAsync(ei);
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "matching-prompt", "--nms", "--propose-actions", "77"]);
+
+        Assert.True(exit == OwlboxCli.Ok, output + err);
+        foreach (var id in Emulator.Ids.Values)
+        {
+            var sample = await ei.SampleAsync(id);
+            Assert.Equal(id == 3 ? 2 : 0, sample.BoundingBoxes.Count);
+            Assert.False(sample.Metadata?.ContainsKey("labeled_by") ?? false);
+        }
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("x-api-key", ei.ApiKey);
+        using var doc = JsonDocument.Parse(await http.GetStringAsync($"{ei.Endpoint}/api/1/raw-data/ai-actions-preview/77/proposed-changes"));
+        var proposals = doc.RootElement.GetProperty("proposedChanges").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("sampleId").GetInt32(), p => p.GetProperty("proposedChanges").Clone());
+        Assert.Equal(Emulator.Ids.Values.Order(), proposals.Keys.Order());
+        Assert.Equal(0, proposals[2].GetProperty("boundingBoxes").GetArrayLength()); // nothing found, still proposed
+        Assert.Equal("owlv2", proposals[2].GetProperty("metadata").GetProperty("labeled_by").GetString());
+        var labeled = JsonSerializer.Deserialize<List<StudioBoundingBox>>(proposals[3].GetProperty("boundingBoxes").GetRawText(), s_web)!;
+        AssertOnObjects("labeled-600x400.jpg", labeled);
+        Assert.Contains(labeled, b => b.Label == "person");
+    }
+
+    [Fact]
+    public async Task Faults_TransientOnesAreRetried_ACorruptImageFailsOnlyItsSample()
+    {
+        await using var ei = await Emulator.StartAsync();
+        await ei.Client.SetBoundingBoxesAsync(1, 6, [new("keep-me", 1, 1, 5, 5)], default);
+        (ei.Faults.FailEveryNth, ei.Faults.HangEveryNth, ei.Faults.HangMs) = (4, 7, 3000);
+        ei.Faults.CorruptImageSampleIds = [6];
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--nms"],
+            environment: new() { ["Owlbox__Studio__Timeout"] = "00:00:01", ["Owlbox__Studio__Attempts"] = "6" });
+
+        (ei.Faults.FailEveryNth, ei.Faults.HangEveryNth) = (0, 0);
+        Assert.True(exit == OwlboxCli.SamplesFailed, output + err);
+        Assert.Contains("Labeled 5 of 6 samples", output, StringComparison.Ordinal);
+        Assert.Contains("6: the image data is truncated or corrupt", output, StringComparison.Ordinal);
+        Assert.Equal([new StudioBoundingBox("keep-me", 1, 1, 5, 5)], (await ei.SampleAsync(6)).BoundingBoxes);
+        foreach (var (file, id) in Emulator.Ids.Where(kv => kv.Value != 6))
+        {
+            AssertOnObjects(file, (await ei.SampleAsync(id)).BoundingBoxes);
+        }
+    }
+
+    [Fact]
+    public async Task TwiceWithNo_AddsTheBoxesAgainLikeTheSeed()
+    {
+        await using var ei = await Emulator.StartAsync();
+
+        await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);
+        var once = (await ei.SampleAsync(6)).BoundingBoxes.Count;
+        await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);
+
+        Assert.Equal(2, once);
+        Assert.Equal(4, (await ei.SampleAsync(6)).BoundingBoxes.Count);
+    }
+
+    [Fact]
+    public async Task WithoutNmsFlag_NoSuppression_AsWhenStudioLeavesTheBoxUnticked()
+    {
+        await using var ei = await Emulator.StartAsync();
+
+        var (exit, _, _) = await ei.RunBlockAsync(["--prompt", "blue"], ids: [6]);
+
+        Assert.Equal(OwlboxCli.Ok, exit);
+        Assert.True((await ei.SampleAsync(6)).BoundingBoxes.Count > 1);
+    }
+
+    [Theory]
+    [InlineData(null, "Missing EI_PROJECT_API_KEY")]
+    [InlineData("abc", "--propose-actions must be Studio's integer job id")]
+    public async Task SetupErrors_ExitOne(string? proposeActions, string message)
+    {
+        await using var ei = await Emulator.StartAsync();
+        var env = proposeActions is null ? new Dictionary<string, string?> { ["EI_PROJECT_API_KEY"] = "" } : null;
+
+        var (exit, _, err) = await ei.RunBlockAsync(proposeActions is null ? ["--prompt", "red"] : ["--prompt", "red", "--propose-actions", proposeActions], environment: env);
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains(message, err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheApiKeyNeverAppearsInOutputMessagesOrTheJobStore()
+    {
+        await using var ei = await Emulator.StartAsync("ei_" + "s3cr3t" + Guid.NewGuid().ToString("N"));
+        ei.Faults.FailEveryNth = 3; // retries, and their error messages, along the way
+        ei.Faults.CorruptImageSampleIds = [2];
+        var messages = new List<string>();
+        var before = Directory.GetDirectories(Path.GetTempPath(), "owlbox-block-*").ToHashSet();
+
+        var run = await ei.RunBlockAsync(["--prompt", Prompt, "--nms"], busTap: x =>
+        {
+            x.AddSingleton(messages);
+            x.AddConsumer<MessageSpy>();
+        });
+        var wrongKey = await ei.RunBlockAsync(["--prompt", Prompt], environment: new() { ["EI_PROJECT_API_KEY"] = ei.ApiKey + "x" });
+
+        Assert.Equal(OwlboxCli.SamplesFailed, run.Exit);
+        Assert.Equal(OwlboxCli.SetupError, wrongKey.Exit);
+        Assert.Contains("Invalid API key", wrongKey.Err, StringComparison.Ordinal);
+        lock (messages)
+        {
+            Assert.True(messages.Count >= 12, $"only {messages.Count} messages seen");
+            Assert.All(messages, m => Assert.DoesNotContain(ei.ApiKey, m, StringComparison.Ordinal));
+        }
+        foreach (var text in new[] { run.Out, run.Err, wrongKey.Out, wrongKey.Err })
+        {
+            Assert.DoesNotContain(ei.ApiKey, text, StringComparison.Ordinal);
+        }
+        var stores = Directory.GetDirectories(Path.GetTempPath(), "owlbox-block-*").Where(d => !before.Contains(d)).ToArray();
+        Assert.NotEmpty(stores);
+        foreach (var file in stores.SelectMany(d => Directory.GetFiles(d)))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            Assert.DoesNotContain(ei.ApiKey, await reader.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task EdgeImpulsesOwnNodeSdk_IsServedByTheEmulator()
+    {
+        await using var ei = await Emulator.StartAsync();
+        var modules = Path.Combine(Emulator.RepoRoot, ".cache", "node-ei");
+        if (!File.Exists(Path.Combine(modules, "node_modules", "edge-impulse-api", "package.json")))
+        {
+            Assert.Equal(0, await RunAsync("npm", ["install", "--prefix", modules, "--no-audit", "--no-fund", "edge-impulse-api@1.95.13"], null));
+        }
+        var script = Path.Combine(AppContext.BaseDirectory, "node", "ei-sdk-probe.js");
+        var output = new List<string>();
+
+        var exit = await RunAsync("node", [script], new() { ["EI_API_ENDPOINT"] = ei.Endpoint, ["EI_PROJECT_API_KEY"] = ei.ApiKey, ["NODE_PATH"] = Path.Combine(modules, "node_modules") }, output);
+
+        Assert.True(exit == 0, string.Join("\n", output));
+        using var result = JsonDocument.Parse(output.Last(l => l.StartsWith('{')));
+        Assert.Equal(1, result.RootElement.GetProperty("pid").GetInt32());
+        Assert.Equal("node", result.RootElement.GetProperty("boxes")[0].GetProperty("label").GetString());
+        Assert.Equal("node", result.RootElement.GetProperty("metadata").GetProperty("from").GetString());
+        Assert.Contains("must be an integer", result.RootElement.GetProperty("refused").GetString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<int> RunAsync(string file, string[] args, Dictionary<string, string>? env, List<string>? output = null)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        foreach (var (k, v) in env ?? [])
+        {
+            info.Environment[k] = v;
+        }
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        output?.AddRange((await stdout + await stderr).Split('\n'));
+        return p.ExitCode;
+    }
+}
+
+/// <summary>Sees every message of a job as it travels (serialized, as a broker would carry it).</summary>
+public sealed class MessageSpy(List<string> seen) :
+    IConsumer<LabelingJobSubmitted>, IConsumer<FetchSample>, IConsumer<ImageFetched>, IConsumer<SampleDetected>,
+    IConsumer<SampleFailed>, IConsumer<SampleWritten>, IConsumer<LabelingJobCompleted>
+{
+    private Task Record<T>(ConsumeContext<T> context) where T : class
+    {
+        lock (seen)
+        {
+            seen.Add(JsonSerializer.Serialize(context.Message) + string.Join(";", context.Headers.GetAll().Select(h => $"{h.Key}={h.Value}")));
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<LabelingJobSubmitted> context) => Record(context);
+    public Task Consume(ConsumeContext<FetchSample> context) => Record(context);
+    public Task Consume(ConsumeContext<ImageFetched> context) => Record(context);
+    public Task Consume(ConsumeContext<SampleDetected> context) => Record(context);
+    public Task Consume(ConsumeContext<SampleFailed> context) => Record(context);
+    public Task Consume(ConsumeContext<SampleWritten> context) => Record(context);
+    public Task Consume(ConsumeContext<LabelingJobCompleted> context) => Record(context);
+}
