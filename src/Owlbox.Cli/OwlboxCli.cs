@@ -179,13 +179,13 @@ public static class OwlboxCli
     }
 
     /// <summary>Option names every job-defining command accepts.</summary>
-    internal static string[] JobValueNames =>
+    public static string[] JobValueNames =>
     [
         "--model", "--model-variant", "--prompt", "--prompt-file", "--delete_existing_bounding_boxes", "--nms-iou-threshold",
         "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--propose-actions", "--data-ids-file", "--score-floor",
     ];
 
-    internal static string[] JobFlagNames => ["--nms", "--no-nms", "--class-agnostic-nms"];
+    public static string[] JobFlagNames => ["--nms", "--no-nms", "--class-agnostic-nms"];
 
     private static int Proposals(string[] args, TextWriter stdout, TextWriter stderr)
     {

@@ -1,0 +1,17 @@
+# The Edge Impulse AI labeling block (and the services image: `owlbox serve --roles ...`).
+# Before building, put the model exports the block offers (parameters.json) into ./models, exactly as downloaded:
+#   git clone https://huggingface.co/Xenova/owlv2-base-patch16 models/owlv2-base-patch16   (git lfs)
+# CPU image by default; for CUDA build with --build-arg FLAVOR=Gpu --build-arg BASE=nvidia/cuda:13.0.0-cudnn-runtime-ubuntu24.04
+ARG BASE=mcr.microsoft.com/dotnet/runtime-deps:10.0
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG FLAVOR=Cpu
+WORKDIR /src
+COPY . .
+RUN dotnet publish src/Owlbox.Cli -c Release -r linux-x64 --self-contained -p:OnnxRuntimeFlavor=${FLAVOR} -o /app
+
+FROM ${BASE}
+WORKDIR /app
+COPY --from=build /app /app
+COPY models/ /models/
+ENV OWLBOX_MODEL=/models/owlv2-base-patch16
+ENTRYPOINT ["/app/owlbox", "block"]

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Owlbox.Cli;
+
+namespace Owlbox.Cli.Tests;
+
+/// <summary>parameters.json is what Studio turns into arguments: every parameter must be one the block reads, with
+/// a default the block accepts.</summary>
+public class BlockParametersTests
+{
+    private static readonly JsonElement s_root = JsonDocument.Parse(File.ReadAllText(Path.Combine(Workspace.RepoRoot, "parameters.json"))).RootElement;
+
+    [Fact]
+    public void Header_IsAnAiActionForObjectDetection()
+    {
+        Assert.Equal(1, s_root.GetProperty("version").GetInt32());
+        Assert.Equal("ai-action", s_root.GetProperty("type").GetString());
+        Assert.Equal("images_object_detection", Assert.Single(s_root.GetProperty("info").GetProperty("operatesOn").EnumerateArray()).GetString());
+    }
+
+    [Fact]
+    public void EveryParameter_IsAnArgumentTheBlockReads_AndKeepsTheSeedsNames()
+    {
+        var names = s_root.GetProperty("parameters").EnumerateArray().ToDictionary(p => "--" + p.GetProperty("param").GetString(), p => p);
+
+        foreach (var (name, p) in names)
+        {
+            var known = p.GetProperty("type").GetString() == "flag" ? OwlboxCli.JobFlagNames : OwlboxCli.JobValueNames;
+            Assert.Contains(name, known);
+        }
+        string[] seed = ["--prompt", "--delete_existing_bounding_boxes", "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--nms", "--nms-iou-threshold"];
+        Assert.All(seed, s => Assert.True(names.ContainsKey(s), s));
+        Assert.Equal("A person (person, 0.2)", names["--prompt"].GetProperty("value").GetString());
+        Assert.Equal("0.2", names["--nms-iou-threshold"].GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public void Selects_DefaultToOneOfTheirValues()
+    {
+        foreach (var p in s_root.GetProperty("parameters").EnumerateArray().Where(p => p.GetProperty("type").GetString() == "select"))
+        {
+            var values = p.GetProperty("valid").EnumerateArray().Select(v => v.GetProperty("value").GetString()).ToArray();
+            Assert.Contains(p.GetProperty("value").GetString(), values);
+        }
+    }
+}
