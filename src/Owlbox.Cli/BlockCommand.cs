@@ -18,6 +18,24 @@ public static class BlockCommand
 {
     public const string DefaultEndpoint = "https://studio.edgeimpulse.com/v1";
 
+    private static IEnumerable<string> WithoutOption(string[] args, string name)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == name)
+            {
+                i++; // and its value
+            }
+            else if (!args[i].StartsWith(name + "=", StringComparison.Ordinal))
+            {
+                yield return args[i];
+            }
+        }
+    }
+
+    /// <summary>Studio omits <c>--nms</c> when unticked; submit's default is on, so say it.</summary>
+    private static string[] NmsUnlessTicked(ArgumentReader a) => a.Has("--nms") ? [] : ["--no-nms"];
+
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
         Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
     {
@@ -62,8 +80,8 @@ public static class BlockCommand
         if (Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL") is { Length: > 0 } gateway)
         {
             // The deployment resolves the model id in its own catalog and reads the project with its own key.
-            return await SubmitCommand.RunAsync([.. args.Where(x => x != "--model"), "--gateway", gateway, "--dataset-kind", EdgeImpulseBackendFactory.Kind,
-                dataset.Location, "--model", model], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
+            return await SubmitCommand.RunAsync([.. WithoutOption(args, "--model"), "--gateway", gateway, "--dataset-kind", EdgeImpulseBackendFactory.Kind,
+                dataset.Location, "--model", model, .. NmsUnlessTicked(a)], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
         }
         var spec = OwlboxCli.ReadJobSpec(a, dataset, Path.GetFullPath, nmsByDefault: false) with { Model = Path.GetFullPath(model) };
         options.Transport = "in-memory";

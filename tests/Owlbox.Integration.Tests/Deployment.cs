@@ -38,9 +38,14 @@ public sealed class Deployment : IAsyncDisposable
     public string VirtualHost { get; }
     public Dictionary<string, string> Environment { get; }
 
-    public static async Task<Deployment> StartAsync(Infrastructure infra, string root, IReadOnlyDictionary<string, string>? writerEnvironment = null)
+    public static async Task<Deployment> StartAsync(Infrastructure infra, string root, IReadOnlyDictionary<string, string>? writerEnvironment = null,
+        IReadOnlyDictionary<string, string>? environmentForAll = null)
     {
         var d = new Deployment(infra, await infra.CreateVirtualHostAsync(), root);
+        foreach (var (k, v) in environmentForAll ?? new Dictionary<string, string>())
+        {
+            d.Environment[k] = v;
+        }
         foreach (var role in new[] { "gateway", "fetcher", "detector", "writer" })
         {
             await d.StartAsync(role, role == "writer" ? writerEnvironment : null);

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Sockets;
+using Owlbox.Cli;
+using Owlbox.EdgeImpulse;
+using Owlbox.EdgeImpulseEmulator;
+
+namespace Owlbox.Integration.Tests;
+
+/// <summary>The Edge Impulse block with a deployment configured: it submits the job to the gateway and follows it,
+/// while the deployment's own services read and write the project with their own copy of the key.</summary>
+public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture<Infrastructure>, IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("owlbox-blk-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [SkippableFact]
+    public async Task Block_WithAGateway_SubmitsFollowsAndTheServicesWriteToStudio()
+    {
+        Skip.If(infra.SkipReason is not null, infra.SkipReason);
+        var images = Path.Combine(_root, "ei");
+        Datasets.Create(images, 8, seed: 21);
+        File.Delete(Path.Combine(images, "bounding_boxes.labels"));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        const string key = "ei_deployment_test_key";
+        await using var emulator = EmulatorApp.Build(images, key, [$"http://127.0.0.1:{port}"]);
+        await emulator.StartAsync();
+        var endpoint = $"http://127.0.0.1:{port}/v1";
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string> { ["EI_PROJECT_API_KEY"] = key });
+        await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2,3,4,5,6,7,8]");
+        var saved = (Environment.GetEnvironmentVariable("EI_PROJECT_API_KEY"), Environment.GetEnvironmentVariable("EI_API_ENDPOINT"), Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL"), Environment.GetEnvironmentVariable("OWLBOX_API_KEY"));
+        Environment.SetEnvironmentVariable("EI_PROJECT_API_KEY", key);
+        Environment.SetEnvironmentVariable("EI_API_ENDPOINT", endpoint);
+        Environment.SetEnvironmentVariable("OWLBOX_GATEWAY_URL", d.Gateway().BaseAddress!.ToString());
+        Environment.SetEnvironmentVariable("OWLBOX_API_KEY", Deployment.ApiKey);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int exit;
+        try
+        {
+            exit = await OwlboxCli.RunAsync(["block", "--data-ids-file", Path.Combine(_root, "ids.json"), "--model", Deployment.ModelId,
+                "--prompt", Datasets.Prompt.Replace("\n", "\\n", StringComparison.Ordinal), "--delete_existing_bounding_boxes", "yes", "--nms",
+                "--poll-seconds", "0.2", "--metadata", "{}"], stdout, stderr);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("EI_PROJECT_API_KEY", saved.Item1);
+            Environment.SetEnvironmentVariable("EI_API_ENDPOINT", saved.Item2);
+            Environment.SetEnvironmentVariable("OWLBOX_GATEWAY_URL", saved.Item3);
+            Environment.SetEnvironmentVariable("OWLBOX_API_KEY", saved.Item4);
+        }
+
+        Assert.True(exit == OwlboxCli.Ok, $"{stdout}\n{stderr}");
+        Assert.Contains("completed: 8 written, 0 failed", stdout.ToString(), StringComparison.Ordinal);
+        using var client = new StudioClient(endpoint, key);
+        var labeled = 0;
+        for (var id = 1; id <= 8; id++)
+        {
+            var sample = await client.GetSampleAsync(1, id, null, default);
+            Assert.Equal("owlv2", sample.Metadata!["labeled_by"]);
+            labeled += sample.BoundingBoxes.Count > 0 ? 1 : 0;
+        }
+        Assert.True(labeled >= 6, $"only {labeled} of 8 samples got boxes");
+    }
+}
