@@ -4,6 +4,7 @@ return args switch
 {
     ["test-models", var dir] => Run(() => TestModels.WriteAll(dir), $"wrote owlvit-test and owlv2-test to {dir}"),
     ["samples", var dir] => Run(() => SampleImages.Write(dir), $"wrote sample images to {dir}"),
+    ["full-size", var name, var dir] => Run(() => FullSizeModels.Write(name, dir), $"wrote {name} (random weights, real layer sizes) to {dir}"),
     _ => Usage(),
 };
 
@@ -20,6 +21,8 @@ static int Usage()
         usage: owlbox-model-tool <command>
           test-models <dir>   write the colour test models (owlvit-test, owlv2-test) in the hub layout
           samples <dir>       write the bundled sample dataset (images, bounding_boxes.labels, prompt, ground truth)
+          full-size <owlvit-base-patch32|owlv2-base-patch16> <dir>
+                              write a random-weight model with the real architecture and the published layout, for benchmarks
         """);
     return 2;
 }

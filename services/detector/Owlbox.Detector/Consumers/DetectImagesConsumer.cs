@@ -49,12 +49,13 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             {
                 var started = Stopwatch.GetTimestamp();
                 var bytes = await m.Image.Value.ConfigureAwait(false);
-                return (Image: ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits), Started: started);
+                var image = ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
+                return (Image: image, DecodeMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }, ct)).ToArray();
             for (var i = 0; i < items.Length; i++)
             {
                 var sampleId = items[i].SampleId;
-                (PreparedImage Image, long Started) p;
+                (PreparedImage Image, double DecodeMs) p;
                 try
                 {
                     p = await prepared[i].ConfigureAwait(false);
@@ -70,11 +71,14 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
                     await context.Publish(new SampleFailed(jobId, sampleId, "detect", $"cannot decode the image ({e.GetType().Name}: {e.Message})"), ct).ConfigureAwait(false);
                     continue;
                 }
+                var detectStarted = Stopwatch.GetTimestamp();
                 var result = ImageDetection.Detect(detector, p.Image, plan.Queries, plan.Prompt.Lines, plan.Options);
+                // A sample's time is its own decoding plus its own inference, not the wait for earlier images.
+                var milliseconds = p.DecodeMs + Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
                 var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
                     Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
                 await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,
-                    p.Image.Width, p.Image.Height, objects, result.Rejected.Count, Stopwatch.GetElapsedTime(p.Started).TotalMilliseconds), ct).ConfigureAwait(false);
+                    p.Image.Width, p.Image.Height, objects, result.Rejected.Count, milliseconds), ct).ConfigureAwait(false);
             }
         }
     }

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+using Owlbox.Contracts.V1;
+using Owlbox.Detection.Imaging;
+using Owlbox.Detection.Inference;
+using Owlbox.Detection.Models;
+using Owlbox.Gateway;
+using Owlbox.Hosting;
+using Owlbox.Jobs;
+using Owlbox.ModelTool;
+using Owlbox.ModelTool.Onnx;
+using SkiaSharp;
+
+// owlbox-bench [--model owlvit-base-patch32|owlv2-base-patch16] [--images 24] [--threads N] [--runs 5] [--skip-tjs]
+var model = Arg("--model") ?? "owlvit-base-patch32";
+var imageCount = int.Parse(Arg("--images") ?? "24", CultureInfo.InvariantCulture);
+var threads = int.Parse(Arg("--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+var runs = int.Parse(Arg("--runs") ?? "5", CultureInfo.InvariantCulture);
+var root = FindRoot();
+var cache = Path.Combine(root, ".cache");
+var modelDir = Path.Combine(cache, "models", model);
+if (!File.Exists(Path.Combine(modelDir, "onnx", "model.onnx")))
+{
+    Console.WriteLine($"generating {model} (random weights, real layer sizes) in {modelDir} ...");
+    FullSizeModels.Write(model, modelDir);
+}
+var arch = model.StartsWith("owlv2", StringComparison.Ordinal) ? OwlArchitecture.Owlv2B16 : OwlArchitecture.OwlVitB32;
+var images = MakeImages(Path.Combine(cache, "bench", $"images-{imageCount}"), imageCount);
+string[] allQueries = ["red", "a blue car", "green block", "yellow thing", "a person", "coffee cup", "white square", "orange ball", "purple flower", "magenta sign"];
+
+Console.WriteLine($"Owlbox benchmark: {model} ({arch.VisionGigaMacs * 2:0} GFLOP per image, vision tower), {imageCount} images " +
+    $"(mixed sizes, JPEG and PNG), {threads} threads, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+var peak = MatMulPeak(threads);
+Console.WriteLine($"MatMul peak (2048^3 through ONNX Runtime): {peak:0.0} GFLOP/s");
+Console.WriteLine();
+Console.WriteLine("queries | Owlbox e2e img/s | bare model img/s | e2e/bare | vision GFLOP/s | utilisation | transformers.js img/s | Owlbox/tjs | Owlbox RSS MB | tjs RSS MB");
+foreach (var q in new[] { 1, 10 })
+{
+    var queries = allQueries[..q];
+    var e2e = await EndToEndAsync(modelDir, images, queries, threads);
+    var rss = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
+    var bare = BareRate(modelDir, images, queries, threads, runs);
+    var gflops = bare * arch.VisionGigaMacs * 2;
+    var tjs = args.Contains("--skip-tjs") ? null : TransformersJs(Path.Combine(cache, "models"), model, images, queries, threads, root);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{q,7} | {e2e,16:0.000} | {bare,16:0.000} | {e2e / bare,8:0.00} | {gflops,14:0.0} | {gflops / peak,11:0.00} | " +
+        $"{(tjs is null ? "-" : tjs.Value.Rate.ToString("0.000", CultureInfo.InvariantCulture)),21} | " +
+        $"{(tjs is null ? "-" : (e2e / tjs.Value.Rate).ToString("0.00", CultureInfo.InvariantCulture)),10} | {rss,13:0} | " +
+        $"{(tjs is null ? "-" : tjs.Value.RssMb.ToString("0", CultureInfo.InvariantCulture)),10}"));
+}
+return 0;
+
+string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+
+static double MatMulPeak(int threads)
+{
+    const int n = 2048;
+    var g = new OnnxGraph("matmul");
+    var a = g.Input("a", ElementType.Float, n, n);
+    var b = g.Input("b", ElementType.Float, n, n);
+    g.Output(g.Node("MatMul", [a, b]), "c", ElementType.Float, n, n);
+    using var options = new SessionOptions { IntraOpNumThreads = threads };
+    using var session = new InferenceSession(g.ToModelBytes(), options);
+    var data = new float[n * n];
+    for (var i = 0; i < data.Length; i++)
+    {
+        data[i] = (i % 7) * 0.01f;
+    }
+    using var va = OrtValue.CreateTensorValueFromMemory(data, [n, n]);
+    using var vb = OrtValue.CreateTensorValueFromMemory(data, [n, n]);
+    using var runOptions = new RunOptions();
+    void Run()
+    {
+        using var r = session.Run(runOptions, ["a", "b"], [va, vb], ["c"]);
+    }
+    Run();
+    var sw = Stopwatch.StartNew();
+    const int reps = 5;
+    for (var i = 0; i < reps; i++)
+    {
+        Run();
+    }
+    return reps * 2.0 * n * n * n / sw.Elapsed.TotalSeconds / 1e9;
+}
+
+static double BareRate(string modelDir, string imagesDir, string[] queries, int threads, int runs)
+{
+    using var detector = new OwlDetector(ModelDirectory.Load(modelDir), new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads });
+    var prepared = ImageDetection.Prepare(File.ReadAllBytes(Directory.GetFiles(imagesDir).Order(StringComparer.Ordinal).First()),
+        new ImagePreprocessor(detector.Model), new DecodeLimits());
+    var tokens = detector.PrepareQueries(queries);
+    detector.Run(prepared.Pixels, tokens);
+    var sw = Stopwatch.StartNew();
+    for (var i = 0; i < runs; i++)
+    {
+        detector.Run(prepared.Pixels, tokens);
+    }
+    return runs / sw.Elapsed.TotalSeconds;
+}
+
+static async Task<double> EndToEndAsync(string modelDir, string imagesDir, string[] queries, int threads)
+{
+    var work = Directory.CreateTempSubdirectory("owlbox-bench-").FullName;
+    try
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Services.AddOwlbox(new OwlboxOptions
+        {
+            SqlitePath = Path.Combine(work, "jobs.db"),
+            AllowModelDirectories = true,
+            Engine = new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads },
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var store = host.Services.GetRequiredService<IJobStore>();
+        async Task<TimeSpan> RunJobAsync(string dataset)
+        {
+            var spec = new JobSpec(new DatasetReference("local", dataset), modelDir, "model", string.Join('\n', queries),
+                JobApi.DefaultOptions with { DeleteExisting = "yes" }, null, null);
+            var id = Guid.NewGuid();
+            var sw = Stopwatch.StartNew();
+            using (var scope = host.Services.CreateScope())
+            {
+                await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
+            }
+            while (!JobStatus.IsFinal((await store.FindAsync(id, default))!.Status))
+            {
+                await Task.Delay(10);
+            }
+            return sw.Elapsed;
+        }
+        // Warm-up on one image loads the session, as a long-running service has it loaded.
+        var warm = Directory.CreateDirectory(Path.Combine(work, "warm")).FullName;
+        File.Copy(Directory.GetFiles(imagesDir).Order(StringComparer.Ordinal).First(), Path.Combine(warm, "warm.jpg"));
+        await RunJobAsync(warm);
+        var data = Directory.CreateDirectory(Path.Combine(work, "data")).FullName;
+        foreach (var f in Directory.GetFiles(imagesDir))
+        {
+            File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
+        }
+        var elapsed = await RunJobAsync(data);
+        await host.StopAsync();
+        return Directory.GetFiles(imagesDir).Length / elapsed.TotalSeconds;
+    }
+    finally
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(work, recursive: true);
+    }
+}
+
+static (double Rate, double RssMb)? TransformersJs(string modelsDir, string model, string imagesDir, string[] queries, int threads, string root)
+{
+    var nodeDir = Path.Combine(root, ".cache", "node-tjs");
+    if (!Directory.Exists(Path.Combine(nodeDir, "node_modules", "@huggingface", "transformers")))
+    {
+        Console.WriteLine("(installing @huggingface/transformers into .cache/node-tjs ...)");
+        Exec("npm", ["install", "--prefix", nodeDir, "--no-audit", "--no-fund", "@huggingface/transformers"], null);
+    }
+    var script = Path.Combine(nodeDir, "tjs-bench.mjs");
+    File.Copy(Path.Combine(AppContext.BaseDirectory, "tjs-bench.mjs"), script, overwrite: true);
+    var output = Exec("node", [script, modelsDir, model, imagesDir, string.Join('|', queries), threads.ToString(CultureInfo.InvariantCulture)], nodeDir);
+    var line = output.Split('\n').LastOrDefault(l => l.StartsWith('{'));
+    if (line is null)
+    {
+        Console.WriteLine("transformers.js failed:\n" + output);
+        return null;
+    }
+    using var doc = JsonDocument.Parse(line);
+    return (doc.RootElement.GetProperty("imagesPerSecond").GetDouble(), doc.RootElement.GetProperty("maxRssMB").GetDouble());
+}
+
+static string Exec(string file, string[] arguments, string? workingDirectory)
+{
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
+    foreach (var a in arguments)
+    {
+        info.ArgumentList.Add(a);
+    }
+    using var p = Process.Start(info)!;
+    var stdout = p.StandardOutput.ReadToEndAsync();
+    var stderr = p.StandardError.ReadToEndAsync();
+    p.WaitForExit();
+    return stdout.Result + stderr.Result;
+}
+
+static string MakeImages(string directory, int count)
+{
+    if (Directory.Exists(directory) && Directory.GetFiles(directory).Length == count)
+    {
+        return directory;
+    }
+    Directory.CreateDirectory(directory);
+    (int W, int H, SKEncodedImageFormat F)[] kinds =
+    [
+        (640, 480, SKEncodedImageFormat.Jpeg), (1280, 720, SKEncodedImageFormat.Jpeg), (480, 640, SKEncodedImageFormat.Png),
+        (1024, 1024, SKEncodedImageFormat.Png), (1920, 1080, SKEncodedImageFormat.Jpeg), (333, 500, SKEncodedImageFormat.Png),
+    ];
+    var random = new Random(7);
+    string[] colours = ["red", "green", "blue", "yellow"];
+    for (var i = 0; i < count; i++)
+    {
+        var (w, h, f) = kinds[i % kinds.Length];
+        var scene = new Scene(w, h, (byte)random.Next(60, 200));
+        scene.Add(colours[random.Next(4)], new Owlbox.Labeling.Boxes.PixelBox(random.Next(w / 2), random.Next(h / 2), w / 4, h / 4));
+        File.WriteAllBytes(Path.Combine(directory, $"bench-{i:D3}.{(f == SKEncodedImageFormat.Png ? "png" : "jpg")}"), scene.Encode(f, 90));
+    }
+    return directory;
+}
+
+static string FindRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
+    {
+        dir = dir.Parent;
+    }
+    return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root");
+}

@@ -1,0 +1,21 @@
+// transformers.js side of the benchmark: its zero-shot-object-detection pipeline on local model files only.
+// argv: <models dir> <model name> <images dir> <queries joined by |> <threads>. Prints one JSON line.
+import { pipeline, env, RawImage } from '@huggingface/transformers';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+const [modelsDir, model, imagesDir, queries, threads] = process.argv.slice(2);
+env.allowRemoteModels = false;
+env.localModelPath = modelsDir;
+if (env.backends?.onnx) { env.backends.onnx.numThreads = Number(threads); }
+const detector = await pipeline('zero-shot-object-detection', model, {
+  dtype: 'fp32', session_options: { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } });
+const labels = queries.split('|');
+const files = readdirSync(imagesDir).filter(f => /\.(jpe?g|png)$/i.test(f)).sort();
+await detector(await RawImage.read(join(imagesDir, files[0])), labels, { threshold: 0.1 }); // warm-up
+const t0 = performance.now();
+let boxes = 0;
+for (const f of files) {
+  boxes += (await detector(await RawImage.read(join(imagesDir, f)), labels, { threshold: 0.1 })).length;
+}
+const seconds = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({ images: files.length, seconds, imagesPerSecond: files.length / seconds, boxes, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
