@@ -24,6 +24,11 @@ var runs = int.Parse(Arg("--runs") ?? "5", CultureInfo.InvariantCulture);
 var root = FindRoot();
 var cache = Path.Combine(root, ".cache");
 var modelDir = Path.Combine(cache, "models", model);
+if (args.Contains("--prep-only"))
+{
+    Console.WriteLine($"Decode + preprocess, one thread: {PreprocessMilliseconds(modelDir, MakeImages(Path.Combine(cache, "bench", $"images-{imageCount}"), imageCount)):0.0} ms per image");
+    return 0;
+}
 if (!File.Exists(Path.Combine(modelDir, "onnx", "model.onnx")))
 {
     Console.WriteLine($"generating {model} (random weights, real layer sizes) in {modelDir} ...");
@@ -37,6 +42,7 @@ Console.WriteLine($"Owlbox benchmark: {model} ({arch.VisionGigaMacs * 2:0} GFLOP
     $"(mixed sizes, JPEG and PNG), {threads} threads, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 var peak = MatMulPeak(threads);
 Console.WriteLine($"MatMul peak (2048^3 through ONNX Runtime): {peak:0.0} GFLOP/s");
+Console.WriteLine($"Decode + preprocess, one thread: {PreprocessMilliseconds(modelDir, images):0.0} ms per image (mean over the set)");
 Console.WriteLine();
 Console.WriteLine("queries | Owlbox e2e img/s | bare model img/s | e2e/bare | vision GFLOP/s | utilisation | transformers.js img/s | Owlbox/tjs | Owlbox RSS MB | tjs RSS MB");
 foreach (var q in new[] { 1, 10 })
@@ -86,6 +92,19 @@ static double MatMulPeak(int threads)
         Run();
     }
     return reps * 2.0 * n * n * n / sw.Elapsed.TotalSeconds / 1e9;
+}
+
+static double PreprocessMilliseconds(string modelDir, string imagesDir)
+{
+    var pre = new ImagePreprocessor(ModelDirectory.Load(modelDir));
+    var files = Directory.GetFiles(imagesDir).Select(File.ReadAllBytes).ToArray();
+    ImageDetection.Prepare(files[0], pre, new DecodeLimits());
+    var sw = Stopwatch.StartNew();
+    foreach (var f in files)
+    {
+        ImageDetection.Prepare(f, pre, new DecodeLimits());
+    }
+    return sw.Elapsed.TotalMilliseconds / files.Length;
 }
 
 static double BareRate(string modelDir, string imagesDir, string[] queries, int threads, int runs)
