@@ -1,3 +1,5 @@
+using Owlbox.Labeling.Boxes;
+
 namespace Owlbox.Labeling.Filtering;
 
 /// <summary>Greedy NMS: visit boxes by descending score, keep one unless it overlaps a kept box of the same
@@ -12,19 +14,34 @@ public static class NonMaxSuppression
         var ordered = SortByScore(boxes);
         var kept = new List<DetectedBox>();
         var suppressed = new List<DetectedBox>();
+        // Kept boxes per group, so a candidate is only compared with boxes it could be suppressed by.
+        var keptByGroup = new Dictionary<string, List<PixelBox>>(StringComparer.Ordinal);
         foreach (var candidate in ordered)
         {
-            var overlaps = false;
-            foreach (var k in kept)
+            var group = classAgnostic ? "" : candidate.Label;
+            if (!keptByGroup.TryGetValue(group, out var groupKept))
             {
-                if ((classAgnostic || string.Equals(k.Label, candidate.Label, StringComparison.Ordinal))
-                    && k.Box.IoU(candidate.Box) > iouThreshold)
+                groupKept = [];
+                keptByGroup[group] = groupKept;
+            }
+            var overlaps = false;
+            foreach (var k in groupKept)
+            {
+                if (k.IoU(candidate.Box) > iouThreshold)
                 {
                     overlaps = true;
                     break;
                 }
             }
-            (overlaps ? suppressed : kept).Add(candidate);
+            if (overlaps)
+            {
+                suppressed.Add(candidate);
+            }
+            else
+            {
+                kept.Add(candidate);
+                groupKept.Add(candidate.Box);
+            }
         }
         return (kept, suppressed);
     }
