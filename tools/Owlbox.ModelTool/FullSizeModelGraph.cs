@@ -11,6 +11,10 @@ public sealed record OwlArchitecture(
     public static readonly OwlArchitecture OwlVitB32 = new("owlvit-base-patch32", "owlvit", 768, 32, 768, 12, 12, 3072, 512, 12, 8, 2048, 512);
     public static readonly OwlArchitecture Owlv2B16 = new("owlv2-base-patch16", "owlv2", 960, 16, 768, 12, 12, 3072, 512, 12, 8, 2048, 512);
 
+    /// <summary>The same architecture shrunk (2 layers, small widths) for tests that compare graph forms.</summary>
+    public static OwlArchitecture Tiny(string modelType) =>
+        new($"{modelType}-tiny", modelType, modelType == "owlv2" ? 120 : 96, modelType == "owlv2" ? 20 : 16, 64, 2, 2, 128, 32, 2, 2, 64, 32, VocabSize: 1024);
+
     public int Grid => ImageSize / PatchSize;
 
     /// <summary>Multiply-adds of the image tower and heads for one image (the text tower runs once per query).</summary>
@@ -35,7 +39,21 @@ public sealed record OwlArchitecture(
 /// </summary>
 public static class FullSizeModelGraph
 {
-    public static OnnxGraph Build(OwlArchitecture a, int seed = 1234)
+    /// <summary>Which graph to emit. The split forms carry the same weights (same seed) as the full graph.</summary>
+    public enum Part
+    {
+        /// <summary>The published single graph: both towers, one image per run, text re-encoded every run.</summary>
+        Full,
+
+        /// <summary><c>image_encoder.onnx</c>: pixel_values with a dynamic batch → pred_boxes, class_embeds
+        /// (L2-normalised), logit_shift, logit_scale: everything the class head needs, per image.</summary>
+        Image,
+
+        /// <summary><c>text_encoder.onnx</c>: input_ids, attention_mask → text_embeds (L2-normalised), run once per job.</summary>
+        Text,
+    }
+
+    public static OnnxGraph Build(OwlArchitecture a, int seed = 1234, Part part = Part.Full)
     {
         var random = new Random(seed);
         var g = new OnnxGraph("owl_" + a.ModelType);
@@ -135,6 +153,20 @@ public static class FullSizeModelGraph
         var projected = Linear(pooled, t, a.Projection, bias: false);
         var queries = g.Node("Div", [projected, g.Node("Add", [g.Node("ReduceL2", [projected], [new Attr.Ints("axes", [-1]), new Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
         var textEmbeds = g.Node("Reshape", [queries, g.Node("Concat", [batch, g.Int64s("m1", -1), g.Int64s("p", a.Projection)], [new Attr.Int("axis", 0)])]);
+
+        if (part == Part.Image)
+        {
+            g.Output(boxes, "pred_boxes", ElementType.Float, "batch_size", n, 4);
+            g.Output(classNorm, "class_embeds", ElementType.Float, "batch_size", n, a.Projection);
+            g.Output(shift, "logit_shift", ElementType.Float, "batch_size", n, 1);
+            g.Output(scale, "logit_scale", ElementType.Float, "batch_size", n, 1);
+            return g.Pruned();
+        }
+        if (part == Part.Text)
+        {
+            g.Output(queries, "text_embeds", ElementType.Float, "text_batch_size", a.Projection);
+            return g.Pruned();
+        }
 
         // ---- scoring ----
         var similarity = g.Node("MatMul", [classNorm, g.Node("Transpose", [textEmbeds], [new Attr.Ints("perm", [0, 2, 1])])]);

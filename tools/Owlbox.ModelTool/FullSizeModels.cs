@@ -10,10 +10,20 @@ public static class FullSizeModels
         {
             "owlvit-base-patch32" => OwlArchitecture.OwlVitB32,
             "owlv2-base-patch16" => OwlArchitecture.Owlv2B16,
-            _ => throw new ArgumentException($"unknown architecture '{name}'; use owlvit-base-patch32 or owlv2-base-patch16"),
+            "owlvit-tiny" => OwlArchitecture.Tiny("owlvit"),
+            "owlv2-tiny" => OwlArchitecture.Tiny("owlv2"),
+            _ => throw new ArgumentException($"unknown architecture '{name}'; use owlvit-base-patch32, owlv2-base-patch16, owlvit-tiny or owlv2-tiny"),
         };
-        var graph = FullSizeModelGraph.Build(arch);
+        Write(arch, directory);
+    }
+
+    /// <summary>The published single graph plus the split form beside it (<c>onnx/image_encoder.onnx</c>,
+    /// <c>onnx/text_encoder.onnx</c>, same weights), which Owlbox uses when present.</summary>
+    public static void Write(OwlArchitecture arch, string directory)
+    {
         HubLayout.Write(directory, arch.ModelType, $"owlbox/{arch.Name}-random", arch.ImageSize, arch.PatchSize, new TestVocabulary(),
-            graph.ToModelBytes(), arch.VisionHidden, arch.Projection);
+            FullSizeModelGraph.Build(arch).ToModelBytes(), arch.VisionHidden, arch.Projection);
+        File.WriteAllBytes(Path.Combine(directory, "onnx", "image_encoder.onnx"), FullSizeModelGraph.Build(arch, part: FullSizeModelGraph.Part.Image).ToModelBytes());
+        File.WriteAllBytes(Path.Combine(directory, "onnx", "text_encoder.onnx"), FullSizeModelGraph.Build(arch, part: FullSizeModelGraph.Part.Text).ToModelBytes());
     }
 }

@@ -17,7 +17,9 @@ public sealed class OwlDetector : IDisposable
     private const string Logits = "logits";
     private const string PredBoxes = "pred_boxes";
 
-    private readonly InferenceSession _session;
+    private readonly InferenceSession? _session;
+    private readonly InferenceSession? _imageEncoder;
+    private readonly InferenceSession? _textEncoder;
     private readonly RunOptions _runOptions = new();
     private static readonly string[] s_inputNames = [PixelValues, InputIds, AttentionMask];
     private readonly string[] _outputNames = [Logits, PredBoxes];
@@ -30,14 +32,14 @@ public sealed class OwlDetector : IDisposable
         Tokenizer = tokenizer ?? ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
         using var sessionOptions = CreateSessionOptions(options, out var provider);
         ExecutionProvider = provider;
-        try
+        if (model.IsSplit)
         {
-            _session = new InferenceSession(model.OnnxPath, sessionOptions);
+            _imageEncoder = Load(model.ImageEncoderPath!, sessionOptions);
+            _textEncoder = Load(model.TextEncoderPath!, sessionOptions);
+            ImageBatchSize = 1;
+            return;
         }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelException($"ONNX Runtime cannot load '{model.OnnxPath}': {e.Message}", e);
-        }
+        _session = Load(model.OnnxPath, sessionOptions);
         ValidateContract();
         var batchDim = _session.InputMetadata[PixelValues].Dimensions[0];
         ImageBatchSize = batchDim > 0 ? batchDim : 1;
@@ -60,7 +62,22 @@ public sealed class OwlDetector : IDisposable
     /// <summary>Token count of a query including BOS/EOS, for the prompt grammar's length check.</summary>
     public int CountTokens(string text) => Tokenizer.Encode(text).Length;
 
+    /// <summary>Tokenizes the queries once per job; with a split model also encodes them once.</summary>
     public QueryTokens PrepareQueries(IReadOnlyList<string> texts)
+    {
+        var tokens = Tokenize(texts);
+        if (_textEncoder is null)
+        {
+            return tokens;
+        }
+        using var idv = OrtValue.CreateTensorValueFromMemory(tokens.InputIds, [tokens.Count, tokens.Length]);
+        using var mv = OrtValue.CreateTensorValueFromMemory(tokens.AttentionMask, [tokens.Count, tokens.Length]);
+        using var outputs = _textEncoder.Run(_runOptions, [InputIds, AttentionMask], [idv, mv], ["text_embeds"]);
+        var embeddings = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        return tokens with { Embeddings = embeddings, EmbeddingSize = embeddings.Length / tokens.Count };
+    }
+
+    private QueryTokens Tokenize(IReadOnlyList<string> texts)
     {
         var encoded = texts.Select(t => Tokenizer.Encode(t, Model.MaxTextTokens)).ToArray();
         var length = encoded.Max(e => e.Length);
@@ -82,6 +99,10 @@ public sealed class OwlDetector : IDisposable
     /// <returns>Logits [B, N, Q] and boxes [B, N, 4] (normalised cx, cy, w, h of the model input), N patches.</returns>
     public DetectorOutput Run(float[] pixelValues, QueryTokens queries)
     {
+        if (_imageEncoder is not null)
+        {
+            return RunSplit(pixelValues, queries);
+        }
         var b = ImageBatchSize;
         var s = Model.ImageSize;
         if (pixelValues.Length != b * 3 * s * s)
@@ -94,7 +115,7 @@ public sealed class OwlDetector : IDisposable
         using var idv = OrtValue.CreateTensorValueFromMemory(ids, [b * queries.Count, queries.Length]);
         using var mv = OrtValue.CreateTensorValueFromMemory(mask, [b * queries.Count, queries.Length]);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var outputs = _session.Run(_runOptions, s_inputNames, [pv, idv, mv], _outputNames);
+        using var outputs = _session!.Run(_runOptions, s_inputNames, [pv, idv, mv], _outputNames);
         Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         var logits = outputs[0];
         var boxes = outputs[1];
@@ -107,15 +128,63 @@ public sealed class OwlDetector : IDisposable
         return new DetectorOutput(b, n, queries.Count, logits.GetTensorDataAsSpan<float>().ToArray(), boxes.GetTensorDataAsSpan<float>().ToArray());
     }
 
+    /// <summary>The split form: the image encoder gives every patch's box, normalised class embedding, shift and scale;
+    /// the class head is then a small matrix product against the job's query embeddings, here in C#:
+    /// logits[n, q] = (Ê[n]·q̂[q] + shift[n]) × scale[n].</summary>
+    private DetectorOutput RunSplit(float[] pixelValues, QueryTokens queries)
+    {
+        var s = Model.ImageSize;
+        var b = pixelValues.Length / (3 * s * s);
+        var q = queries.Embeddings ?? throw new InvalidOperationException("queries were prepared without text embeddings");
+        using var pv = OrtValue.CreateTensorValueFromMemory(pixelValues, [b, 3, s, s]);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var outputs = _imageEncoder!.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
+        Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+        var boxes = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        var features = new ImageFeatures(
+            outputs[1].GetTensorDataAsSpan<float>().ToArray(),
+            outputs[2].GetTensorDataAsSpan<float>().ToArray(),
+            outputs[3].GetTensorDataAsSpan<float>().ToArray(),
+            queries.EmbeddingSize);
+        return new DetectorOutput(b, boxes.Length / 4 / b, queries.Count, ClassHead.Logits(features, q, queries.Count, PaddedQueries(queries)), boxes);
+    }
+
+    private static bool[] PaddedQueries(QueryTokens queries)
+    {
+        // As the single graph masks query rows whose first id is the pad id 0.
+        var padded = new bool[queries.Count];
+        for (var i = 0; i < queries.Count; i++)
+        {
+            padded[i] = queries.InputIds[i * queries.Length] == 0;
+        }
+        return padded;
+    }
+
+    private static readonly string[] s_imageOutputs = ["pred_boxes", "class_embeds", "logit_shift", "logit_scale"];
+
+    private static InferenceSession Load(string path, SessionOptions options)
+    {
+        try
+        {
+            return new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelException($"ONNX Runtime cannot load '{path}': {e.Message}", e);
+        }
+    }
+
     public void Dispose()
     {
-        _session.Dispose();
+        _session?.Dispose();
+        _imageEncoder?.Dispose();
+        _textEncoder?.Dispose();
         _runOptions.Dispose();
     }
 
     private void ValidateContract()
     {
-        var inputs = _session.InputMetadata;
+        var inputs = _session!.InputMetadata;
         var outputs = _session.OutputMetadata;
         var missing = new[] { PixelValues, InputIds, AttentionMask }.Where(n => !inputs.ContainsKey(n))
             .Concat(new[] { Logits, PredBoxes }.Where(n => !outputs.ContainsKey(n))).ToArray();

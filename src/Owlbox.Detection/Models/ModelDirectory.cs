@@ -60,6 +60,17 @@ public static class ModelDirectory
             throw new ModelException($"model file '{onnx}' not found (variant '{variant}'); available: {(available.Length == 0 ? "none" : available)}");
         }
         var id = config["_name_or_path"]?.GetValue<string>();
+        var fileName = Path.GetFileName(onnx);
+        string? imageEncoder = null, textEncoder = null;
+        if (fileName.StartsWith("model", StringComparison.Ordinal))
+        {
+            var image = Path.Combine(onnxDir, "image_encoder" + fileName["model".Length..]);
+            var text = Path.Combine(onnxDir, "text_encoder" + fileName["model".Length..]);
+            if (File.Exists(image) && File.Exists(text))
+            {
+                (imageEncoder, textEncoder) = (image, text);
+            }
+        }
         return new OwlModel
         {
             Directory = directory,
@@ -72,6 +83,8 @@ public static class ModelDirectory
             ImageStd = std,
             RescaleFactor = rescale,
             MaxTextTokens = maxTokens,
+            ImageEncoderPath = imageEncoder,
+            TextEncoderPath = textEncoder,
         };
     }
 

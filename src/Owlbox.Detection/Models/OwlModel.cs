@@ -17,6 +17,14 @@ public sealed record OwlModel
     public required string OnnxPath { get; init; }
     public required string TokenizerPath { get; init; }
 
+    /// <summary>The split form, when the directory has it (<c>onnx/image_encoder.onnx</c> + <c>onnx/text_encoder.onnx</c>,
+    /// written by the model tool): the image encoder takes a dynamic batch and the text is encoded once per job.</summary>
+    public string? ImageEncoderPath { get; init; }
+
+    public string? TextEncoderPath { get; init; }
+
+    public bool IsSplit => ImageEncoderPath is not null && TextEncoderPath is not null;
+
     /// <summary>Square side of the model input in pixels (768 for OWL-ViT B, 960 for OWLv2 B/16).</summary>
     public required int ImageSize { get; init; }
 

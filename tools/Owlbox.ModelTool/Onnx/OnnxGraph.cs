@@ -110,6 +110,30 @@ public sealed class OnnxGraph(string name, int opset = OnnxGraph.DefaultOpset)
 
     public string Unique(string hint) => $"{hint}_{_counter++}";
 
+    /// <summary>Drops every node, initializer and input the outputs do not depend on (to cut one graph into parts).</summary>
+    public OnnxGraph Pruned()
+    {
+        var needed = new HashSet<string>(_outputs.Select(o => o.Name), StringComparer.Ordinal);
+        var keep = new bool[_nodes.Count];
+        for (var i = _nodes.Count - 1; i >= 0; i--)
+        {
+            if (_nodes[i].Outputs.Any(needed.Contains))
+            {
+                keep[i] = true;
+                foreach (var input in _nodes[i].Inputs)
+                {
+                    needed.Add(input);
+                }
+            }
+        }
+        var nodes = _nodes.Where((_, i) => keep[i]).ToList();
+        _nodes.Clear();
+        _nodes.AddRange(nodes);
+        _initializers.RemoveAll(t => !needed.Contains(t.Name));
+        _inputs.RemoveAll(x => !needed.Contains(x.Name));
+        return this;
+    }
+
     public long ParameterCount => _initializers.Sum(t => t.Dims.Aggregate(1L, (a, b) => a * b));
 
     public byte[] ToModelBytes(string producer = "owlbox-model-tool")
