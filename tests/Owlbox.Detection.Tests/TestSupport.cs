@@ -19,13 +19,8 @@ internal static class TestSupport
         options ??= new LabelingOptions();
         var parsed = LabelingPrompt.Parse(prompt, detector.CountTokens, detector.Model.MaxTextTokens);
         var queries = detector.PrepareQueries(parsed.Lines.Select(l => l.SearchText).ToArray());
-        var image = ImageDecoder.Decode(imageBytes);
-        var pre = new ImagePreprocessor(detector.Model);
-        var pixels = new float[pre.TensorLength];
-        pre.Preprocess(image, pixels);
-        var output = detector.Run(pixels, queries);
-        var candidates = OwlPostprocessor.Decode(output, 0, parsed.Lines, options.ScoreFloor, detector.Model.Layout, image.Width, image.Height);
-        return DetectionFilter.Apply(candidates, image.Width, image.Height, options.Filter).Kept;
+        var image = ImageDetection.Prepare(imageBytes, new ImagePreprocessor(detector.Model), new DecodeLimits());
+        return ImageDetection.Detect(detector, image, queries, parsed.Lines, options).Kept;
     }
 
     private static string FindRoot()

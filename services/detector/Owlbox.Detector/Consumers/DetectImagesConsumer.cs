@@ -22,64 +22,58 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
 
     private sealed record JobPlan(LabelingPrompt Prompt, QueryTokens Queries, LabelingOptions Options);
 
-    public async Task Consume(ConsumeContext<Batch<ImageFetched>> context)
+    public Task Consume(ConsumeContext<Batch<ImageFetched>> context) =>
+        JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
+            (jobId, spec, items) => DetectAsync(context, jobId, spec, items), context.CancellationToken);
+
+    private async Task DetectAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<ImageFetched> items)
     {
         var ct = context.CancellationToken;
-        foreach (var group in context.Message.GroupBy(m => m.Message.JobId))
+        var detector = pool.Get(spec.Model, spec.ModelVariant);
+        if (s_plans.Count > 256)
         {
-            var jobId = group.Key;
-            if (await JobCompletion.IsOverAsync(store, jobId, ct).ConfigureAwait(false))
+            s_plans.Clear(); // plans are cheap to rebuild; this only bounds a long-running process
+        }
+        var plan = s_plans.GetOrAdd((jobId, detector), _ =>
+        {
+            var prompt = LabelingPrompt.Parse(spec.Prompt, detector.CountTokens, detector.Model.MaxTextTokens);
+            return new JobPlan(prompt, detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray()), spec.Options.ToLabelingOptions());
+        });
+        var preprocessor = new ImagePreprocessor(detector.Model);
+        var prepared = items.Select(m => Task.Run(async () =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var bytes = await m.Image.Value.ConfigureAwait(false);
+            var image = ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
+            return (Image: image, DecodeMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }, ct)).ToArray();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var sampleId = items[i].SampleId;
+            (PreparedImage Image, double DecodeMs) p;
+            try
             {
+                p = await prepared[i].ConfigureAwait(false);
+            }
+            catch (ImageDecodeException e)
+            {
+                await context.Publish(new SampleFailed(jobId, sampleId, "detect", e.Message), ct).ConfigureAwait(false);
                 continue;
             }
-            var spec = await specs.GetAsync(jobId, ct).ConfigureAwait(false);
-            var detector = pool.Get(spec.Model, spec.ModelVariant);
-            if (s_plans.Count > 256)
+            catch (Exception e) when (e is not OperationCanceledException and not MessageDataException)
             {
-                s_plans.Clear(); // plans are cheap to rebuild; this only bounds a long-running process
+                // Whatever a hostile file provokes in a decoder fails that sample, never the batch.
+                await context.Publish(new SampleFailed(jobId, sampleId, "detect", $"cannot decode the image ({e.GetType().Name}: {e.Message})"), ct).ConfigureAwait(false);
+                continue;
             }
-            var plan = s_plans.GetOrAdd((jobId, detector), _ =>
-            {
-                var prompt = LabelingPrompt.Parse(spec.Prompt, detector.CountTokens, detector.Model.MaxTextTokens);
-                return new JobPlan(prompt, detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray()), spec.Options.ToLabelingOptions());
-            });
-            var preprocessor = new ImagePreprocessor(detector.Model);
-            var items = group.Select(m => m.Message).ToArray();
-            var prepared = items.Select(m => Task.Run(async () =>
-            {
-                var started = Stopwatch.GetTimestamp();
-                var bytes = await m.Image.Value.ConfigureAwait(false);
-                var image = ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
-                return (Image: image, DecodeMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }, ct)).ToArray();
-            for (var i = 0; i < items.Length; i++)
-            {
-                var sampleId = items[i].SampleId;
-                (PreparedImage Image, double DecodeMs) p;
-                try
-                {
-                    p = await prepared[i].ConfigureAwait(false);
-                }
-                catch (ImageDecodeException e)
-                {
-                    await context.Publish(new SampleFailed(jobId, sampleId, "detect", e.Message), ct).ConfigureAwait(false);
-                    continue;
-                }
-                catch (Exception e) when (e is not OperationCanceledException and not MessageDataException)
-                {
-                    // Whatever a hostile file provokes in a decoder fails that sample, never the batch.
-                    await context.Publish(new SampleFailed(jobId, sampleId, "detect", $"cannot decode the image ({e.GetType().Name}: {e.Message})"), ct).ConfigureAwait(false);
-                    continue;
-                }
-                var detectStarted = Stopwatch.GetTimestamp();
-                var result = ImageDetection.Detect(detector, p.Image, plan.Queries, plan.Prompt.Lines, plan.Options);
-                // A sample's time is its own decoding plus its own inference, not the wait for earlier images.
-                var milliseconds = p.DecodeMs + Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
-                var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
-                    Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
-                await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,
-                    p.Image.Width, p.Image.Height, objects, result.Rejected.Count, milliseconds), ct).ConfigureAwait(false);
-            }
+            var detectStarted = Stopwatch.GetTimestamp();
+            var result = ImageDetection.Detect(detector, p.Image, plan.Queries, plan.Prompt.Lines, plan.Options);
+            // A sample's time is its own decoding plus its own inference, not the wait for earlier images.
+            var milliseconds = p.DecodeMs + Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
+            var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
+                Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
+            await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,
+                p.Image.Width, p.Image.Height, objects, result.Rejected.Count, milliseconds), ct).ConfigureAwait(false);
         }
     }
 }

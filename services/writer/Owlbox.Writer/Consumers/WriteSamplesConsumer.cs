@@ -18,57 +18,52 @@ namespace Owlbox.Writer.Consumers;
 public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets, WriterFaultInjection faults)
     : IConsumer<Batch<SampleDetected>>
 {
-    public async Task Consume(ConsumeContext<Batch<SampleDetected>> context)
+    public Task Consume(ConsumeContext<Batch<SampleDetected>> context) =>
+        JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
+            (jobId, spec, results) => WriteAsync(context, jobId, spec, results), context.CancellationToken);
+
+    private async Task WriteAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<SampleDetected> group)
     {
         var ct = context.CancellationToken;
-        foreach (var group in context.Message.GroupBy(m => m.Message.JobId))
+        var options = spec.Options.ToLabelingOptions();
+        var promptLabels = LabelingPrompt.Parse(spec.Prompt).Labels.ToHashSet(StringComparer.Ordinal);
+        var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
+        // The last result per sample wins; duplicates inside one batch collapse here.
+        var results = group.GroupBy(m => m.SampleId).Select(g => g.Last()).ToArray();
+        var writes = new List<(SampleDetected Result, SampleLabels Before, SampleLabels Final)>();
+        foreach (var r in results)
         {
-            var jobId = group.Key;
-            if (await JobCompletion.IsOverAsync(store, jobId, ct).ConfigureAwait(false))
-            {
-                continue;
-            }
-            var spec = await specs.GetAsync(jobId, ct).ConfigureAwait(false);
-            var options = spec.Options.ToLabelingOptions();
-            var promptLabels = LabelingPrompt.Parse(spec.Prompt).Labels.ToHashSet(StringComparer.Ordinal);
-            var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
-            // The last result per sample wins; duplicates inside one batch collapse here.
-            var results = group.Select(m => m.Message).GroupBy(m => m.SampleId).Select(g => g.Last()).ToArray();
-            var writes = new List<(SampleDetected Result, SampleLabels Before, SampleLabels Final)>();
-            foreach (var r in results)
-            {
-                var before = SnapshotJson.Deserialize(await store.GetSnapshotAsync(jobId, r.SampleId, ct).ConfigureAwait(false));
-                var added = r.Objects.Select(o => new LabeledBox(o.Label, o.X, o.Y, o.Width, o.Height)).ToArray();
-                var boxes = LabelMerge.Merge(before.Boxes, added, promptLabels, options.DeleteExisting);
-                var metadata = LabelingMetadata.Merge(before.Metadata, r.ModelType, r.ModelId, spec.Prompt);
-                writes.Add((r, before, new SampleLabels(boxes, metadata)));
-            }
-            if (spec.ProposeJobId is { } proposeId)
-            {
-                var first = results[0];
-                var proposals = writes.Select(w => new SampleProposal(
-                    w.Result.SampleId,
-                    w.Before.Boxes,
-                    w.Final.Boxes,
-                    w.Final.Metadata,
-                    w.Result.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
-                        w.Result.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
-                        options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
-                        options.Filter.IgnoreLargerThanPercent))).ToArray())).ToArray();
-                await backend.WriteProposalsAsync(new ProposalHeader(proposeId, first.ModelId, first.ModelType, spec.Prompt, spec.Options.DeleteExisting),
-                    proposals, [], ct).ConfigureAwait(false);
-            }
-            else
-            {
-                await backend.WriteLabelsAsync(writes.Select(w => new LabelWrite(w.Result.SampleId, w.Final)).ToArray(), ct).ConfigureAwait(false);
-            }
-            faults.AfterDatasetWrite();
-            foreach (var (r, _, _) in writes)
-            {
-                await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false);
-                await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
-            }
-            await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
+            var before = SnapshotJson.Deserialize(await store.GetSnapshotAsync(jobId, r.SampleId, ct).ConfigureAwait(false));
+            var added = r.Objects.Select(o => new LabeledBox(o.Label, o.X, o.Y, o.Width, o.Height)).ToArray();
+            var boxes = LabelMerge.Merge(before.Boxes, added, promptLabels, options.DeleteExisting);
+            var metadata = LabelingMetadata.Merge(before.Metadata, r.ModelType, r.ModelId, spec.Prompt);
+            writes.Add((r, before, new SampleLabels(boxes, metadata)));
         }
+        if (spec.ProposeJobId is { } proposeId)
+        {
+            var first = results[0];
+            var proposals = writes.Select(w => new SampleProposal(
+                w.Result.SampleId,
+                w.Before.Boxes,
+                w.Final.Boxes,
+                w.Final.Metadata,
+                w.Result.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
+                    w.Result.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
+                    options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
+                    options.Filter.IgnoreLargerThanPercent))).ToArray())).ToArray();
+            await backend.WriteProposalsAsync(new ProposalHeader(proposeId, first.ModelId, first.ModelType, spec.Prompt, spec.Options.DeleteExisting),
+                proposals, [], ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await backend.WriteLabelsAsync(writes.Select(w => new LabelWrite(w.Result.SampleId, w.Final)).ToArray(), ct).ConfigureAwait(false);
+        }
+        faults.AfterDatasetWrite();
+        foreach (var (r, _, _) in writes)
+        {
+            await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false);
+            await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
+        }
+        await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
     }
 }
