@@ -51,6 +51,9 @@ public sealed class OwlboxOptions
     /// <summary>Deliberate crashes for fault tests; empty in any real deployment.</summary>
     public Writer.WriterFaultInjection Faults { get; set; } = new();
 
+    /// <summary>Memory for encoded images of split models, reused when a seen image is prompted again (default 1 GiB; 0 disables).</summary>
+    public long EmbeddingCacheBytes { get; set; } = 1L << 30;
+
     /// <summary>Results written per labels-file rewrite (default 32).</summary>
     public int WriterBatchMessageLimit { get; set; } = 32;
 

@@ -35,6 +35,7 @@ public static class OwlboxServiceCollectionExtensions
         services.AddSingleton(options.Fetcher);
         services.AddSingleton(options.Detector);
         services.AddSingleton(options.Faults);
+        services.AddSingleton(new ImageEmbeddingCache(options.EmbeddingCacheBytes));
         services.AddSingleton(_ => new DetectorPool(_.GetRequiredService<ModelCatalog>(), options.Engine));
         IMessageDataRepository images = options.MessageDataDirectory is { Length: > 0 } dir
             ? new FileSystemMessageDataRepository(new DirectoryInfo(dir))

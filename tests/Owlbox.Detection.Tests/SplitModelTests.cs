@@ -50,4 +50,51 @@ public sealed class SplitModelTests : IDisposable
             Assert.True(Math.Abs(outA.Boxes[i] - outB.Boxes[i]) < 1e-4, $"box value {i}: {outA.Boxes[i]} vs {outB.Boxes[i]}");
         }
     }
+
+    [Fact]
+    public void Rescoring_EncodedImage_WithANewPrompt_EqualsAFreshRun()
+    {
+        var dir = Path.Combine(_temp, "split");
+        FullSizeModels.Write(OwlArchitecture.Tiny("owlvit"), dir);
+        using var detector = new OwlDetector(ModelDirectory.Load(dir), new DetectorOptions { ExecutionProvider = "cpu" });
+        var random = new Random(9);
+        var pixels = Enumerable.Range(0, 3 * detector.Model.ImageSize * detector.Model.ImageSize).Select(_ => (float)random.NextDouble()).ToArray();
+        var (boxes, features) = detector.EncodeImages(pixels);
+        var cache = new ImageEmbeddingCache(1L << 20);
+        cache.Add("img", new CachedImage(640, 480, boxes, features));
+        var newPrompt = detector.PrepareQueries(["green block", "a person", "white square", "magenta sign"]);
+
+        Assert.True(cache.TryGet("img", out var cached));
+        var rescored = OwlDetector.Score(cached.Boxes, cached.Features, newPrompt);
+        var fresh = detector.Run(pixels, newPrompt);
+
+        Assert.Equal(fresh.Logits.Length, rescored.Logits.Length);
+        for (var i = 0; i < fresh.Logits.Length; i++)
+        {
+            Assert.True(Math.Abs(fresh.Logits[i] - rescored.Logits[i]) < 1e-4, $"logit {i}");
+        }
+        Assert.Equal(fresh.Boxes, rescored.Boxes);
+    }
+
+    [Fact]
+    public void Cache_EvictsLeastRecentlyUsedBeyondItsByteBound()
+    {
+        static CachedImage Image() => new(10, 10, new float[4 * 10], new ImageFeatures(new float[10 * 8], new float[10], new float[10], 8));
+        var size = Image().Bytes;
+        var cache = new ImageEmbeddingCache(3 * size);
+        cache.Add("a", Image());
+        cache.Add("b", Image());
+        cache.Add("c", Image());
+        Assert.True(cache.TryGet("a", out _)); // a is now the most recent
+
+        cache.Add("d", Image());
+
+        Assert.Equal(3, cache.Count);
+        Assert.Equal(3 * size, cache.Bytes);
+        Assert.False(cache.TryGet("b", out _));
+        Assert.True(cache.TryGet("a", out _));
+        Assert.True(cache.TryGet("d", out _));
+        Assert.NotEqual(ImageEmbeddingCache.Key("m1", [1, 2, 3]), ImageEmbeddingCache.Key("m2", [1, 2, 3]));
+        Assert.NotEqual(ImageEmbeddingCache.Key("m1", [1, 2, 3]), ImageEmbeddingCache.Key("m1", [1, 2, 4]));
+    }
 }

@@ -22,10 +22,13 @@ public static class ImageDetection
     }
 
     /// <summary>Runs one prepared image (the published single-graph exports take one image per run).</summary>
-    public static FilterResult Detect(OwlDetector detector, PreparedImage image, QueryTokens queries, IReadOnlyList<PromptLine> lines, LabelingOptions options)
+    public static FilterResult Detect(OwlDetector detector, PreparedImage image, QueryTokens queries, IReadOnlyList<PromptLine> lines, LabelingOptions options) =>
+        Filter(detector, detector.Run(image.Pixels, queries), image.Width, image.Height, lines, options);
+
+    /// <summary>Decoding and filtering of one image's outputs (index 0 of <paramref name="output"/>).</summary>
+    public static FilterResult Filter(OwlDetector detector, DetectorOutput output, int width, int height, IReadOnlyList<PromptLine> lines, LabelingOptions options)
     {
-        var output = detector.Run(image.Pixels, queries);
-        var candidates = OwlPostprocessor.Decode(output, 0, lines, options.ScoreFloor, detector.Model.Layout, image.Width, image.Height);
-        return DetectionFilter.Apply(candidates, image.Width, image.Height, options.Filter);
+        var candidates = OwlPostprocessor.Decode(output, 0, lines, options.ScoreFloor, detector.Model.Layout, width, height);
+        return DetectionFilter.Apply(candidates, width, height, options.Filter);
     }
 }

@@ -133,20 +133,32 @@ public sealed class OwlDetector : IDisposable
     /// logits[n, q] = (Ê[n]·q̂[q] + shift[n]) × scale[n].</summary>
     private DetectorOutput RunSplit(float[] pixelValues, QueryTokens queries)
     {
+        var (boxes, features) = EncodeImages(pixelValues);
+        return Score(boxes, features, queries);
+    }
+
+    /// <summary>Split models only: the image encoder's per-patch boxes and class-head inputs for a batch of images.</summary>
+    public (float[] Boxes, ImageFeatures Features) EncodeImages(float[] pixelValues)
+    {
+        var encoder = _imageEncoder ?? throw new InvalidOperationException("EncodeImages needs the split form of the model");
         var s = Model.ImageSize;
         var b = pixelValues.Length / (3 * s * s);
-        var q = queries.Embeddings ?? throw new InvalidOperationException("queries were prepared without text embeddings");
         using var pv = OrtValue.CreateTensorValueFromMemory(pixelValues, [b, 3, s, s]);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var outputs = _imageEncoder!.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
+        using var outputs = encoder.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
         Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
-        var boxes = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        var features = new ImageFeatures(
-            outputs[1].GetTensorDataAsSpan<float>().ToArray(),
-            outputs[2].GetTensorDataAsSpan<float>().ToArray(),
-            outputs[3].GetTensorDataAsSpan<float>().ToArray(),
-            queries.EmbeddingSize);
-        return new DetectorOutput(b, boxes.Length / 4 / b, queries.Count, ClassHead.Logits(features, q, queries.Count, PaddedQueries(queries)), boxes);
+        var embeddings = outputs[1].GetTensorDataAsSpan<float>().ToArray();
+        var shift = outputs[2].GetTensorDataAsSpan<float>().ToArray();
+        return (outputs[0].GetTensorDataAsSpan<float>().ToArray(), new ImageFeatures(embeddings, shift, outputs[3].GetTensorDataAsSpan<float>().ToArray(), embeddings.Length / shift.Length));
+    }
+
+    /// <summary>The class head over encoded images: a re-prompt of a seen image costs only this.</summary>
+    public static DetectorOutput Score(float[] boxes, ImageFeatures features, QueryTokens queries)
+    {
+        var q = queries.Embeddings ?? throw new InvalidOperationException("queries were prepared without text embeddings");
+        var patchesInBatch = features.Shift.Length;
+        var images = boxes.Length / 4 / patchesInBatch;
+        return new DetectorOutput(images, patchesInBatch / images, queries.Count, ClassHead.Logits(features, q, queries.Count, PaddedQueries(queries)), boxes);
     }
 
     private static bool[] PaddedQueries(QueryTokens queries)

@@ -15,7 +15,7 @@ namespace Owlbox.Detector.Consumers;
 /// prompt once, decodes and preprocesses the batch on worker threads while the session runs image after image,
 /// filters, and publishes each sample's boxes. A bad image becomes that sample's failure; the batch goes on.
 /// </summary>
-public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options)
+public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options, ImageEmbeddingCache cache)
     : IConsumer<Batch<ImageFetched>>
 {
     private static readonly ConcurrentDictionary<(Guid, OwlDetector), JobPlan> s_plans = new();
@@ -40,17 +40,24 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             return new JobPlan(prompt, detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray()), spec.Options.ToLabelingOptions());
         });
         var preprocessor = new ImagePreprocessor(detector.Model);
+        // With the split form, an image seen before (same bytes, same model) skips decoding and the image encoder.
+        var cacheModel = detector.Model.IsSplit && cache.MaxBytes > 0 ? detector.Model.ImageEncoderPath : null;
         var prepared = items.Select(m => Task.Run(async () =>
         {
             var started = Stopwatch.GetTimestamp();
             var bytes = await m.Image.Value.ConfigureAwait(false);
+            var key = cacheModel is null ? null : ImageEmbeddingCache.Key(cacheModel, bytes);
+            if (key is not null && cache.TryGet(key, out var cached))
+            {
+                return new Prepared(null, cached, key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
             var image = ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
-            return (Image: image, DecodeMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return new Prepared(image, null, key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }, ct)).ToArray();
         for (var i = 0; i < items.Count; i++)
         {
             var sampleId = items[i].SampleId;
-            (PreparedImage Image, double DecodeMs) p;
+            Prepared p;
             try
             {
                 p = await prepared[i].ConfigureAwait(false);
@@ -67,13 +74,25 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
                 continue;
             }
             var detectStarted = Stopwatch.GetTimestamp();
-            var result = ImageDetection.Detect(detector, p.Image, plan.Queries, plan.Prompt.Lines, plan.Options);
+            var encoded = p.Cached;
+            if (encoded is null && p.CacheKey is not null)
+            {
+                var (boxes, features) = detector.EncodeImages(p.Image!.Pixels);
+                encoded = new CachedImage(p.Image.Width, p.Image.Height, boxes, features);
+                cache.Add(p.CacheKey, encoded);
+            }
+            var (width, height) = encoded is null ? (p.Image!.Width, p.Image.Height) : (encoded.Width, encoded.Height);
+            var output = encoded is null ? detector.Run(p.Image!.Pixels, plan.Queries) : OwlDetector.Score(encoded.Boxes, encoded.Features, plan.Queries);
+            var result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
             // A sample's time is its own decoding plus its own inference, not the wait for earlier images.
             var milliseconds = p.DecodeMs + Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
             var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
                 Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
             await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,
-                p.Image.Width, p.Image.Height, objects, result.Rejected.Count, milliseconds), ct).ConfigureAwait(false);
+                width, height, objects, result.Rejected.Count, milliseconds), ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>A fetched image made ready: decoded and preprocessed, or found already encoded.</summary>
+    private sealed record Prepared(PreparedImage? Image, CachedImage? Cached, string? CacheKey, double DecodeMs);
 }
