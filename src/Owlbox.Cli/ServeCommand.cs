@@ -39,6 +39,7 @@ public static class ServeCommand
         options.Roles = roles;
         var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
         builder.Services.AddOwlbox(options);
+        builder.Services.AddOwlboxTelemetry("owlbox-" + string.Join('-', roles));
         if (options.Has("gateway"))
         {
             builder.Services.AddOpenApi();

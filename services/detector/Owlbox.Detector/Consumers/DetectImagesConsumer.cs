@@ -75,6 +75,10 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             }
             var detectStarted = Stopwatch.GetTimestamp();
             var encoded = p.Cached;
+            if (encoded is not null)
+            {
+                OwlboxTelemetry.EmbeddingCacheHits.Add(1);
+            }
             if (encoded is null && p.CacheKey is not null)
             {
                 var (boxes, features) = detector.EncodeImages(p.Image!.Pixels);
@@ -86,6 +90,7 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             var result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
             // A sample's time is its own decoding plus its own inference, not the wait for earlier images.
             var milliseconds = p.DecodeMs + Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
+            OwlboxTelemetry.DetectDuration.Record(milliseconds, new KeyValuePair<string, object?>("model", detector.Model.ModelId));
             var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
                 Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
             await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,

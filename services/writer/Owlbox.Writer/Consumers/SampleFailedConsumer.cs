@@ -16,6 +16,7 @@ public sealed class SampleFailedConsumer(IJobStore store, JobSpecCache specs, ID
         var ct = context.CancellationToken;
         if (await store.MarkFailedAsync(m.JobId, m.SampleId, m.Reason, ct).ConfigureAwait(false))
         {
+            OwlboxTelemetry.SamplesFailed.Add(1, new KeyValuePair<string, object?>("stage", m.Stage));
             var spec = await specs.GetAsync(m.JobId, ct).ConfigureAwait(false);
             if (spec.ProposeJobId is { } proposeId)
             {

@@ -61,7 +61,11 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, ID
         faults.AfterDatasetWrite();
         foreach (var (r, _, _) in writes)
         {
-            await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false);
+            if (await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false))
+            {
+                OwlboxTelemetry.SamplesWritten.Add(1);
+                OwlboxTelemetry.BoxesWritten.Add(r.Objects.Count);
+            }
             await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
         }
         await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);

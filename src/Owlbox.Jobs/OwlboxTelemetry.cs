@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Owlbox.Jobs;
+
+/// <summary>
+/// Owlbox's own instruments (BCL types; the host exports them with OpenTelemetry next to MassTransit's): what ops
+/// dashboards chart per service: samples written and failed by stage, boxes written, time per image in the
+/// detector and inside the ONNX Runtime session.
+/// </summary>
+public static class OwlboxTelemetry
+{
+    public const string Name = "Owlbox";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private static readonly Meter s_meter = new(Name);
+
+    public static readonly Counter<long> SamplesWritten = s_meter.CreateCounter<long>("owlbox.samples.written", "{sample}", "Samples whose boxes or proposals were written");
+
+    public static readonly Counter<long> SamplesFailed = s_meter.CreateCounter<long>("owlbox.samples.failed", "{sample}", "Samples that could not be labeled, tagged by stage");
+
+    public static readonly Counter<long> BoxesWritten = s_meter.CreateCounter<long>("owlbox.boxes.written", "{box}", "New boxes written or proposed");
+
+    public static readonly Histogram<double> DetectDuration = s_meter.CreateHistogram<double>("owlbox.detect.duration", "ms", "Decode, preprocess and inference time per image");
+
+    public static readonly Counter<long> EmbeddingCacheHits = s_meter.CreateCounter<long>("owlbox.embedding_cache.hits", "{image}", "Images re-prompted from cached encodings");
+}
