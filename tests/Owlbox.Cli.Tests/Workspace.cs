@@ -21,7 +21,7 @@ public sealed class Workspace : IDisposable
         }
     }
 
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => Owlbox.ModelTool.RepoPaths.Root;
     public static string Owlv2Model => Path.Combine(RepoRoot, "models", "owlv2-test");
     public static string PromptFile => Path.Combine(RepoRoot, "samples", "prompt.txt");
 
@@ -59,14 +59,4 @@ public sealed class Workspace : IDisposable
     }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Owlbox.slnx)");
-    }
 }

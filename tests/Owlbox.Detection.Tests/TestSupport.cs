@@ -10,7 +10,7 @@ namespace Owlbox.Detection.Tests;
 /// <summary>Paths into the repository and a one-image detection helper over the committed test models.</summary>
 internal static class TestSupport
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => Owlbox.ModelTool.RepoPaths.Root;
 
     public static string ModelDir(string name) => Path.Combine(RepoRoot, "models", name);
 
@@ -21,16 +21,6 @@ internal static class TestSupport
         var queries = detector.PrepareQueries(parsed.Lines.Select(l => l.SearchText).ToArray());
         var image = ImageDetection.Prepare(imageBytes, new ImagePreprocessor(detector.Model), new DecodeLimits());
         return ImageDetection.Detect(detector, image, queries, parsed.Lines, options).Kept;
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Owlbox.slnx)");
     }
 }
 

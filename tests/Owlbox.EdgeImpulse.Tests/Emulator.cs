@@ -14,7 +14,7 @@ namespace Owlbox.EdgeImpulse.Tests;
 /// in-process against it with the environment Studio gives a block.</summary>
 public sealed class Emulator : IAsyncDisposable
 {
-    public static readonly string RepoRoot = FindRoot();
+    public static readonly string RepoRoot = Owlbox.ModelTool.RepoPaths.Root;
     private readonly WebApplication _app;
 
     private Emulator(string directory, string key, int port, EmulatorFaults faults)
@@ -101,15 +101,5 @@ public sealed class Emulator : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         System.IO.Directory.Delete(Directory, recursive: true);
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Owlbox.slnx)");
     }
 }

@@ -31,7 +31,7 @@ public sealed class OwlboxProcess : IDisposable
         }
     }
 
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => Owlbox.ModelTool.RepoPaths.Root;
 
     /// <summary>The owlbox binary built beside these tests (same configuration).</summary>
     public static string OwlboxDll
@@ -134,15 +134,5 @@ public sealed class OwlboxProcess : IDisposable
         {
             _log.AppendLine(line);
         }
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Owlbox.slnx)");
     }
 }

@@ -21,7 +21,7 @@ var model = Arg("--model") ?? "owlvit-base-patch32";
 var imageCount = int.Parse(Arg("--images") ?? "24", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 var runs = int.Parse(Arg("--runs") ?? "5", CultureInfo.InvariantCulture);
-var root = FindRoot();
+var root = RepoPaths.Root;
 var cache = Path.Combine(root, ".cache");
 var modelDir = Path.Combine(cache, "models", model);
 if (args.Contains("--prep-only"))
@@ -282,14 +282,4 @@ static string MakeImages(string directory, int count)
         File.WriteAllBytes(Path.Combine(directory, $"bench-{i:D3}.{(f == SKEncodedImageFormat.Png ? "png" : "jpg")}"), scene.Encode(f, 90));
     }
     return directory;
-}
-
-static string FindRoot()
-{
-    var dir = new DirectoryInfo(AppContext.BaseDirectory);
-    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Owlbox.slnx")))
-    {
-        dir = dir.Parent;
-    }
-    return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root");
 }
