@@ -46,6 +46,10 @@ public static class OwlboxServiceCollectionExtensions
         var inMemory = !string.Equals(options.Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase);
         MessageDataDefaults.AlwaysWriteToRepository = false;
         MessageDataDefaults.Threshold = inMemory ? (int)Math.Min(options.Fetcher.MaxImageBytes, int.MaxValue) : options.InlineImageBytes;
+        // Fetcher and detector in one process on the in-memory bus: two detector batches may wait, no more.
+        services.AddSingleton(inMemory && options.Has("fetcher") && options.Has("detector")
+            ? new ImagesInFlight(2 * options.Detector.BatchMessageLimit)
+            : ImagesInFlight.Unbounded);
         if (options.Has("gateway"))
         {
             services.AddScoped<JobSubmitter>();

@@ -76,14 +76,14 @@ public class ImageInputTests(TestModelsFixture models) : IClassFixture<TestModel
         var rgb = RgbBytes(scene);
         var png = PngWriter.Grayscale(scene.Width, scene.Height, rgb);
 
-        var image = ImageDecoder.Decode(png);
+        using var image = ImageDecoder.Decode(png);
 
         Assert.Equal((64, 48), (image.Width, image.Height));
         var pixel = (red.Y + 1) * 64 + red.X + 1;
         var p = pixel * 4;
         var expected = (byte)((rgb[pixel * 3] * 299 + rgb[pixel * 3 + 1] * 587 + rgb[pixel * 3 + 2] * 114) / 1000);
         Assert.NotEqual(rgb[pixel * 3], expected);
-        Assert.Equal([expected, expected, expected, 255], image.Rgba[p..(p + 4)]);
+        Assert.Equal([expected, expected, expected, 255], image.Rgba[p..(p + 4)].ToArray());
     }
 
     [Theory]

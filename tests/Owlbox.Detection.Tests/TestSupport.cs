@@ -19,7 +19,7 @@ internal static class TestSupport
         options ??= new LabelingOptions();
         var parsed = LabelingPrompt.Parse(prompt, detector.CountTokens, detector.Model.MaxTextTokens);
         var queries = detector.PrepareQueries(parsed.Lines.Select(l => l.SearchText).ToArray());
-        var image = ImageDetection.Prepare(imageBytes, new ImagePreprocessor(detector.Model), new DecodeLimits());
+        using var image = ImageDetection.Prepare(imageBytes, new ImagePreprocessor(detector.Model), new DecodeLimits());
         return ImageDetection.Detect(detector, image, queries, parsed.Lines, options).Kept;
     }
 }

@@ -178,6 +178,7 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
         using var host = builder.Build();
         await host.StartAsync();
         var store = host.Services.GetRequiredService<IJobStore>();
+        var boxesPerImage = 0.0;
         async Task<TimeSpan> RunJobAsync(string dataset, string[]? prompt = null)
         {
             var spec = new JobSpec(new DatasetReference("local", dataset), modelDir, "model", string.Join('\n', prompt ?? queries),
@@ -188,11 +189,14 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
             {
                 await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
             }
-            while (!JobStatus.IsFinal((await store.FindAsync(id, default))!.Status))
+            JobRecord job;
+            while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
             {
                 await Task.Delay(10);
             }
-            return sw.Elapsed;
+            var elapsed = sw.Elapsed;
+            boxesPerImage = job.BoxesAdded / (double)Math.Max(1, job.Written);
+            return elapsed;
         }
         // Warm-up on one image loads the session, as a long-running service has it loaded.
         var warm = Directory.CreateDirectory(Path.Combine(work, "warm")).FullName;
@@ -206,9 +210,10 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
         }
         var detector = host.Services.GetRequiredService<DetectorPool>().Get(modelDir, "model");
         var sessionBefore = detector.SessionTime;
+        var (gen2, pause) = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
         var elapsed = await RunJobAsync(data);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  ({queries.Length} queries: e2e job {elapsed.TotalSeconds:0.00} s, of which in the ONNX Runtime session {(detector.SessionTime - sessionBefore).TotalSeconds:0.00} s)"));
+            $"  ({queries.Length} queries: e2e job {elapsed.TotalSeconds:0.00} s, of which in the ONNX Runtime session {(detector.SessionTime - sessionBefore).TotalSeconds:0.00} s; {boxesPerImage:0.0} boxes per image written; GC: {GC.CollectionCount(2) - gen2} full collections, {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms paused)"));
         var count = Directory.GetFiles(imagesDir).Length;
         double? reprompt = null;
         if (secondPrompt is not null && detector.Model.IsSplit)

@@ -60,7 +60,8 @@ public static class FullSizeModelGraph
         var pixels = g.Input("pixel_values", ElementType.Float, "batch_size", 3, "height", "width");
         var ids = g.Input("input_ids", ElementType.Int64, "text_batch_size", "sequence_length");
         var mask = g.Input("attention_mask", ElementType.Int64, "text_batch_size", "sequence_length");
-        string W(string name, params long[] dims) => g.Floats(name, Normal(random, dims.Aggregate(1L, (x, y) => x * y), 0.02f), dims);
+        string W(string name, params long[] dims) => WithStd(name, 0.02f, dims);
+        string WithStd(string name, float std, params long[] dims) => g.Floats(name, Normal(random, dims.Aggregate(1L, (x, y) => x * y), std), dims);
         string Zeros(string name, params long[] dims) => g.Floats(name, new float[dims.Aggregate(1L, (x, y) => x * y)], dims);
         string Ones(string name, long n) => g.Floats(name, Enumerable.Repeat(1f, (int)n).ToArray(), n);
         string Linear(string x, int inDim, int outDim, bool bias = true)
@@ -128,8 +129,13 @@ public static class FullSizeModelGraph
         var boxes = g.Node("Sigmoid", [g.Node("Add", [Linear(Gelu(Linear(Gelu(Linear(feat, d, d)), d, d)), d, 4), g.Floats("box_bias", boxBias, n, 4)])]);
         var classEmbeds = Linear(feat, d, a.Projection);
         var classNorm = g.Node("Div", [classEmbeds, g.Node("Add", [g.Node("ReduceL2", [classEmbeds], [new Attr.Ints("axes", [-1]), new Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
-        var shift = Linear(feat, d, 1);
-        var scale = g.Node("Add", [g.Node("Elu", [Linear(feat, d, 1)]), g.Scalar(1f)]);
+        // Class-head calibration like a trained OWL model's: logits far below zero (scale ≈ 30, shift ≈ -0.15) with a thin
+        // tail where a query's embedding happens to align with a patch, so tens of (patch, query) pairs per image pass
+        // a 0.1 threshold. With plain random heads every pair scores ≈ 0.5, and a benchmark would measure writing
+        // thousands of boxes per image, which no real model emits. (Patch features of a random tower are nearly
+        // identical, so the tail has to come from the similarity term, not the per-patch shift.)
+        var shift = g.Node("Add", [g.Node("MatMul", [feat, WithStd("shift_w", 0.0002f, d, 1)]), g.Scalar(-0.15f)]);
+        var scale = g.Node("Add", [g.Node("Elu", [g.Node("Add", [g.Node("MatMul", [feat, WithStd("scale_w", 0.0002f, d, 1)]), g.Scalar(29f)])]), g.Scalar(1f)]);
 
         // ---- text tower ----
         var t = a.TextHidden;

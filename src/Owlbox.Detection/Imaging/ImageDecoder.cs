@@ -39,40 +39,51 @@ public static class ImageDecoder
             throw new ImageDecodeException($"the image is {w}x{h} = {(long)w * h:N0} pixels, above the {limits.MaxPixels:N0}-pixel limit (possible decompression bomb)");
         }
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var stored = new byte[checked(w * h * 4)];
-        SKCodecResult result;
-        unsafe
+        var stored = DecodedImage.Allocate(w, h);
+        try
         {
-            fixed (byte* p = stored)
+            SKCodecResult result;
+            unsafe
             {
-                result = codec.GetPixels(info, (IntPtr)p);
+                fixed (byte* p = stored.Writable)
+                {
+                    result = codec.GetPixels(info, (IntPtr)p);
+                }
             }
+            switch (result)
+            {
+                case SKCodecResult.Success:
+                    break;
+                case SKCodecResult.IncompleteInput:
+                case SKCodecResult.ErrorInInput:
+                    throw new ImageDecodeException("the image data is truncated or corrupt (decoding stopped before the last row)");
+                default:
+                    throw new ImageDecodeException($"the image could not be decoded ({result})");
+            }
+            return Orient(stored, codec.EncodedOrigin);
         }
-        switch (result)
+        catch
         {
-            case SKCodecResult.Success:
-                break;
-            case SKCodecResult.IncompleteInput:
-            case SKCodecResult.ErrorInInput:
-                throw new ImageDecodeException("the image data is truncated or corrupt (decoding stopped before the last row)");
-            default:
-                throw new ImageDecodeException($"the image could not be decoded ({result})");
+            stored.Dispose();
+            throw;
         }
-        return Orient(stored, w, h, codec.EncodedOrigin);
     }
 
-    /// <summary>Applies an EXIF orientation: returns the pixels as displayed.</summary>
-    public static DecodedImage Orient(byte[] stored, int sw, int sh, SKEncodedOrigin origin)
+    /// <summary>Applies an EXIF orientation: returns the pixels as displayed (a new image; <paramref name="stored"/>
+    /// is disposed unless it is returned as it is).</summary>
+    private static DecodedImage Orient(DecodedImage stored, SKEncodedOrigin origin)
     {
         if (origin is SKEncodedOrigin.TopLeft or 0)
         {
-            return new DecodedImage(sw, sh, stored);
+            return stored;
         }
+        var (sw, sh) = (stored.Width, stored.Height);
         var swaps = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var (dw, dh) = swaps ? (sh, sw) : (sw, sh);
-        var shown = new byte[stored.Length];
-        var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(stored);
-        var dst = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(shown.AsSpan());
+        var shown = DecodedImage.Allocate(dw, dh);
+        using var _ = stored;
+        var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(stored.Rgba);
+        var dst = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(shown.Writable);
         for (var dy = 0; dy < dh; dy++)
         {
             for (var dx = 0; dx < dw; dx++)
@@ -91,6 +102,6 @@ public static class ImageDecoder
                 dst[dy * dw + dx] = src[sy * sw + sx];
             }
         }
-        return new DecodedImage(dw, dh, shown);
+        return shown;
     }
 }

@@ -29,7 +29,20 @@ public sealed class ImagePreprocessor(OwlModel model)
         var ys = AxisWeights.Compute(virtualH, image.Height, s, filter);
 
         // Horizontal pass over the real rows: rows × S × 3, interleaved.
-        var tmp = new float[image.Height * s * 3];
+        var pooled = System.Buffers.ArrayPool<float>.Shared.Rent(image.Height * s * 3);
+        try
+        {
+            Resample(image, destination, xs, ys, pooled);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(pooled);
+        }
+    }
+
+    private void Resample(DecodedImage image, Span<float> destination, AxisWeights xs, AxisWeights ys, float[] tmp)
+    {
+        var s = model.ImageSize;
         var rgba = image.Rgba;
         for (var y = 0; y < image.Height; y++)
         {

@@ -97,7 +97,7 @@ public sealed class OwlDetector : IDisposable
 
     /// <summary>Runs <see cref="ImageBatchSize"/> preprocessed images against the queries.</summary>
     /// <returns>Logits [B, N, Q] and boxes [B, N, 4] (normalised cx, cy, w, h of the model input), N patches.</returns>
-    public DetectorOutput Run(float[] pixelValues, QueryTokens queries)
+    public DetectorOutput Run(Memory<float> pixelValues, QueryTokens queries)
     {
         if (_imageEncoder is not null)
         {
@@ -111,7 +111,7 @@ public sealed class OwlDetector : IDisposable
         }
         // Queries are laid out image-major: image 0's Q rows, then image 1's (HF modeling_owlv2 forward).
         var (ids, mask) = b == 1 ? (queries.InputIds, queries.AttentionMask) : (Repeat(queries.InputIds, b), Repeat(queries.AttentionMask, b));
-        using var pv = OrtValue.CreateTensorValueFromMemory(pixelValues, [b, 3, s, s]);
+        using var pv = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixelValues, [b, 3, s, s]);
         using var idv = OrtValue.CreateTensorValueFromMemory(ids, [b * queries.Count, queries.Length]);
         using var mv = OrtValue.CreateTensorValueFromMemory(mask, [b * queries.Count, queries.Length]);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -131,19 +131,19 @@ public sealed class OwlDetector : IDisposable
     /// <summary>The split form: the image encoder gives every patch's box, normalised class embedding, shift and scale;
     /// the class head is then a small matrix product against the job's query embeddings, here in C#:
     /// logits[n, q] = (Ê[n]·q̂[q] + shift[n]) × scale[n].</summary>
-    private DetectorOutput RunSplit(float[] pixelValues, QueryTokens queries)
+    private DetectorOutput RunSplit(Memory<float> pixelValues, QueryTokens queries)
     {
         var (boxes, features) = EncodeImages(pixelValues);
         return Score(boxes, features, queries);
     }
 
     /// <summary>Split models only: the image encoder's per-patch boxes and class-head inputs for a batch of images.</summary>
-    public (float[] Boxes, ImageFeatures Features) EncodeImages(float[] pixelValues)
+    public (float[] Boxes, ImageFeatures Features) EncodeImages(Memory<float> pixelValues)
     {
         var encoder = _imageEncoder ?? throw new InvalidOperationException("EncodeImages needs the split form of the model");
         var s = Model.ImageSize;
         var b = pixelValues.Length / (3 * s * s);
-        using var pv = OrtValue.CreateTensorValueFromMemory(pixelValues, [b, 3, s, s]);
+        using var pv = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixelValues, [b, 3, s, s]);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var outputs = encoder.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
         Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);

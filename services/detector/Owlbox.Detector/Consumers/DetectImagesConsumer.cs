@@ -15,16 +15,21 @@ namespace Owlbox.Detector.Consumers;
 /// prompt once, decodes and preprocesses the batch on worker threads while the session runs image after image,
 /// filters, and publishes each sample's boxes. A bad image becomes that sample's failure; the batch goes on.
 /// </summary>
-public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options, ImageEmbeddingCache cache)
+public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options, ImageEmbeddingCache cache,
+    ImagesInFlight inFlight)
     : IConsumer<Batch<ImageFetched>>
 {
     private static readonly ConcurrentDictionary<(Guid, OwlDetector), JobPlan> s_plans = new();
 
     private sealed record JobPlan(LabelingPrompt Prompt, QueryTokens Queries, LabelingOptions Options);
 
-    public Task Consume(ConsumeContext<Batch<ImageFetched>> context) =>
-        JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
+    public Task Consume(ConsumeContext<Batch<ImageFetched>> context)
+    {
+        // The batch has left the queue: the fetcher may read the next images while these are decoded and run.
+        inFlight.Leave(context.Message.Length);
+        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
             (jobId, spec, items) => DetectAsync(context, jobId, spec, items), context.CancellationToken);
+    }
 
     private async Task DetectAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<ImageFetched> items)
     {
@@ -42,7 +47,7 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
         var preprocessor = new ImagePreprocessor(detector.Model);
         // With the split form, an image seen before (same bytes, same model) skips decoding and the image encoder.
         var cacheModel = detector.Model.IsSplit && cache.MaxBytes > 0 ? detector.Model.ImageEncoderPath : null;
-        var prepared = items.Select(m => Task.Run(async () =>
+        Task<Prepared> Prepare(ImageFetched m) => Task.Run(async () =>
         {
             var started = Stopwatch.GetTimestamp();
             var bytes = await m.Image.Value.ConfigureAwait(false);
@@ -53,14 +58,21 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             }
             var image = ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
             return new Prepared(image, null, key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }, ct)).ToArray();
+        }, ct);
+        // Images are prepared a bounded number ahead of the session: on a CPU-bound machine, decoding a whole batch at
+        // once beside the session stalls its threads far longer than the decoding itself takes.
+        var prepared = new Task<Prepared>?[items.Count];
         for (var i = 0; i < items.Count; i++)
         {
+            for (var j = i; j < Math.Min(items.Count, i + 1 + options.PrepareAhead); j++)
+            {
+                prepared[j] ??= Prepare(items[j]);
+            }
             var sampleId = items[i].SampleId;
             Prepared p;
             try
             {
-                p = await prepared[i].ConfigureAwait(false);
+                p = await prepared[i]!.ConfigureAwait(false);
             }
             catch (ImageDecodeException e)
             {
@@ -73,6 +85,7 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
                 await context.Publish(new SampleFailed(jobId, sampleId, "detect", $"cannot decode the image ({e.GetType().Name}: {e.Message})"), ct).ConfigureAwait(false);
                 continue;
             }
+            using var image = p.Image;
             var detectStarted = Stopwatch.GetTimestamp();
             var encoded = p.Cached;
             if (encoded is not null)

@@ -8,7 +8,7 @@ namespace Owlbox.Fetcher.Consumers;
 /// <summary>Reads one image and hands it to the detector by claim check. A missing or oversized file fails the sample;
 /// an I/O error is thrown, so the bus retries it.</summary>
 public sealed class FetchSampleConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets,
-    IMessageDataRepository images, FetcherOptions options) : IConsumer<FetchSample>
+    IMessageDataRepository images, FetcherOptions options, ImagesInFlight inFlight) : IConsumer<FetchSample>
 {
     public async Task Consume(ConsumeContext<FetchSample> context)
     {
@@ -19,17 +19,31 @@ public sealed class FetchSampleConsumer(IJobStore store, JobSpecCache specs, IDa
             return;
         }
         var spec = await specs.GetAsync(jobId, ct).ConfigureAwait(false);
-        byte[] bytes;
+        // Room is taken before the image is read, so an image is read only when a detector will soon want it.
+        await inFlight.EnterAsync(ct).ConfigureAwait(false);
+        var sent = false;
         try
         {
-            bytes = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location).ReadImageAsync(sampleId, options.MaxImageBytes, ct).ConfigureAwait(false);
+            byte[] bytes;
+            try
+            {
+                bytes = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location).ReadImageAsync(sampleId, options.MaxImageBytes, ct).ConfigureAwait(false);
+            }
+            catch (DatasetException e)
+            {
+                await context.Publish(new SampleFailed(jobId, sampleId, "fetch", e.Message), ct).ConfigureAwait(false);
+                return;
+            }
+            var image = await images.PutBytes(bytes, options.ImageTimeToLive, ct).ConfigureAwait(false);
+            await context.Publish(new ImageFetched(jobId, sampleId, image), ct).ConfigureAwait(false);
+            sent = true;
         }
-        catch (DatasetException e)
+        finally
         {
-            await context.Publish(new SampleFailed(jobId, sampleId, "fetch", e.Message), ct).ConfigureAwait(false);
-            return;
+            if (!sent)
+            {
+                inFlight.Leave(1);
+            }
         }
-        var image = await images.PutBytes(bytes, options.ImageTimeToLive, ct).ConfigureAwait(false);
-        await context.Publish(new ImageFetched(jobId, sampleId, image), ct).ConfigureAwait(false);
     }
 }
