@@ -38,6 +38,14 @@ var arch = model.StartsWith("owlv2", StringComparison.Ordinal) ? OwlArchitecture
 var images = MakeImages(Path.Combine(cache, "bench", $"images-{imageCount}"), imageCount);
 string[] allQueries = ["red", "a blue car", "green block", "yellow thing", "a person", "coffee cup", "white square", "orange ball", "purple flower", "magenta sign"];
 
+if (Arg("--e2e-only") is { } reps)
+{
+    for (var i = 0; i < int.Parse(reps, CultureInfo.InvariantCulture); i++)
+    {
+        Console.WriteLine($"e2e {(await EndToEndAsync(modelDir, images, allQueries, threads, null)).Fresh:0.000} img/s; bare {BareRate(modelDir, images, allQueries, threads, runs):0.000}");
+    }
+    return 0;
+}
 Console.WriteLine($"Owlbox benchmark: {model} ({arch.VisionGigaMacs * 2:0} GFLOP per image, vision tower), {imageCount} images " +
     $"(mixed sizes, JPEG and PNG), {threads} threads, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 var peak = MatMulPeak(threads);
@@ -95,13 +103,19 @@ static double MatMulPeak(int threads)
         using var r = session.Run(runOptions, ["a", "b"], [va, vb], ["c"]);
     }
     Run();
-    var sw = Stopwatch.StartNew();
-    const int reps = 5;
-    for (var i = 0; i < reps; i++)
+    // Best of three rounds: a neighbour's burst on a shared machine should not set the ceiling.
+    var best = 0.0;
+    for (var round = 0; round < 3; round++)
     {
-        Run();
+        var sw = Stopwatch.StartNew();
+        const int reps = 5;
+        for (var i = 0; i < reps; i++)
+        {
+            Run();
+        }
+        best = Math.Max(best, reps * 2.0 * n * n * n / sw.Elapsed.TotalSeconds / 1e9);
     }
-    return reps * 2.0 * n * n * n / sw.Elapsed.TotalSeconds / 1e9;
+    return best;
 }
 
 static double PreprocessMilliseconds(string modelDir, string imagesDir)
@@ -192,7 +206,7 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
             JobRecord job;
             while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
             {
-                await Task.Delay(10);
+                await Task.Delay(50); // coarse on purpose: polling is the harness's own work, beside the job's
             }
             var elapsed = sw.Elapsed;
             boxesPerImage = job.BoxesAdded / (double)Math.Max(1, job.Written);

@@ -23,15 +23,28 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
 
     private sealed record JobPlan(LabelingPrompt Prompt, QueryTokens Queries, LabelingOptions Options);
 
-    public Task Consume(ConsumeContext<Batch<ImageFetched>> context)
+    public async Task Consume(ConsumeContext<Batch<ImageFetched>> context)
     {
-        // The batch has left the queue: the fetcher may read the next images while these are decoded and run.
-        inFlight.Leave(context.Message.Length);
-        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
-            (jobId, spec, items) => DetectAsync(context, jobId, spec, items), context.CancellationToken);
+        // Each image leaves the in-flight count when its turn comes, so the fetcher reads one image per image run,
+        // spread over the batch, instead of a burst beside the session at every batch boundary.
+        var taken = 0;
+        try
+        {
+            await JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
+                (jobId, spec, items) => DetectAsync(context, jobId, spec, items, () =>
+                {
+                    taken++;
+                    inFlight.Leave(1);
+                }), context.CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Images of jobs that are over, or not reached because the batch failed, leave too.
+            inFlight.Leave(context.Message.Length - taken);
+        }
     }
 
-    private async Task DetectAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<ImageFetched> items)
+    private async Task DetectAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<ImageFetched> items, Action taken)
     {
         var ct = context.CancellationToken;
         var detector = pool.Get(spec.Model, spec.ModelVariant);
@@ -68,6 +81,7 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             {
                 prepared[j] ??= Prepare(items[j]);
             }
+            taken();
             var sampleId = items[i].SampleId;
             Prepared p;
             try
