@@ -38,6 +38,27 @@ var arch = model.StartsWith("owlv2", StringComparison.Ordinal) ? OwlArchitecture
 var images = MakeImages(Path.Combine(cache, "bench", $"images-{imageCount}"), imageCount);
 string[] allQueries = ["red", "a blue car", "green block", "yellow thing", "a person", "coffee cup", "white square", "orange ball", "purple flower", "magenta sign"];
 
+if (Arg("--memory-child") is { } childImages)
+{
+    return await MemoryChildAsync(int.Parse(childImages, CultureInfo.InvariantCulture), threads);
+}
+if (Arg("--memory") is { } sizes)
+{
+    // Peak memory against job size: each job in a fresh process, so each peak is that job's alone.
+    Console.WriteLine($"Peak memory of a one-process job against its size (test model owlvit-test, samples/prompt.txt, 320x240 JPEGs, {threads} threads):");
+    Console.WriteLine("images | seconds | images/s | peak RSS MB");
+    var peaks = new List<double>();
+    foreach (var n in sizes.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+    {
+        var line = Exec("dotnet", [Path.Combine(AppContext.BaseDirectory, "owlbox-bench.dll"), "--memory-child", n.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture)], null)
+            .Split('\n').Last(l => l.StartsWith("memory ", StringComparison.Ordinal)).Split(' ');
+        var (seconds, peakMb) = (double.Parse(line[2], CultureInfo.InvariantCulture), double.Parse(line[3], CultureInfo.InvariantCulture));
+        peaks.Add(peakMb);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n,6} | {seconds,7:0.0} | {n / seconds,8:0.0} | {peakMb,11:0}"));
+    }
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"largest / smallest job's peak: {peaks[^1] / peaks[0]:0.00}"));
+    return 0;
+}
 if (Arg("--e2e-only") is { } reps)
 {
     for (var i = 0; i < int.Parse(reps, CultureInfo.InvariantCulture); i++)
@@ -53,6 +74,7 @@ Console.WriteLine($"MatMul peak (2048^3 through ONNX Runtime): {peak:0.0} GFLOP/
 Console.WriteLine($"Decode + preprocess, one thread: {PreprocessMilliseconds(modelDir, images):0.0} ms per image (mean over the set)");
 Console.WriteLine();
 Console.WriteLine("queries | Owlbox e2e img/s | bare model img/s | e2e/bare | vision GFLOP/s | utilisation | transformers.js img/s | Owlbox/tjs | Owlbox RSS MB | tjs RSS MB");
+var fp32At10 = (E2e: 0.0, Bare: 0.0, Tjs: (double?)null);
 foreach (var q in new[] { 1, 10 })
 {
     var queries = allQueries[..q];
@@ -66,6 +88,10 @@ foreach (var q in new[] { 1, 10 })
         $"{(tjs is null ? "-" : tjs.Value.Rate.ToString("0.000", CultureInfo.InvariantCulture)),21} | " +
         $"{(tjs is null ? "-" : (e2e / tjs.Value.Rate).ToString("0.00", CultureInfo.InvariantCulture)),10} | {rss,13:0} | " +
         $"{(tjs is null ? "-" : tjs.Value.RssMb.ToString("0", CultureInfo.InvariantCulture)),10}"));
+    if (q == 10)
+    {
+        fp32At10 = (e2e, bare, tjs?.Rate);
+    }
     if (q == 10 && RepromptEngine(modelDir, images, threads, [.. allQueries.Reverse().Select(x => x + " object")]) is { } engine)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -77,7 +103,54 @@ foreach (var q in new[] { 1, 10 })
             $"  re-prompt of the same {imageCount} images with a new 10-line prompt (split form, cached encodings): {r:0.0} img/s = {r / e2e:0.0}x detecting them afresh"));
     }
 }
+
+// ---- int8: the published model_quantized.onnx (and its split form), same weights dynamically quantized ----
+if (!File.Exists(Path.Combine(modelDir, "onnx", "model_quantized.onnx")))
+{
+    Console.WriteLine("(writing the int8 variant ...)");
+    FullSizeModels.WriteQuantized(arch, modelDir);
+}
+Console.WriteLine();
+var int8E2e = (await EndToEndAsync(modelDir, images, allQueries, threads, null, "quantized")).Fresh;
+var int8Bare = BareRate(modelDir, images, allQueries, threads, runs, "quantized");
+var int8Tjs = args.Contains("--skip-tjs") ? null : TransformersJs(Path.Combine(cache, "models"), model, images, allQueries, threads, root, "q8");
+var int8Line = string.Create(CultureInfo.InvariantCulture,
+    $"int8, 10 queries: Owlbox e2e {int8E2e:0.000} img/s = {int8E2e / fp32At10.E2e:0.00}x fp32 e2e; bare {int8Bare:0.000} img/s = {int8Bare / fp32At10.Bare:0.00}x fp32 bare");
+if (int8Tjs is { } t8)
+{
+    int8Line += string.Create(CultureInfo.InvariantCulture, $"; transformers.js q8 {t8.Rate:0.000} img/s, Owlbox/tjs {int8E2e / t8.Rate:0.00}");
+}
+Console.WriteLine(int8Line);
+Console.WriteLine($"  boxes int8 vs fp32, {model}, {imageCount} images x 10 queries: {Int8Drift(modelDir, images, allQueries, threads)}");
+var testModel = Path.Combine(cache, "models", "owlvit-test-int8");
+if (!File.Exists(Path.Combine(testModel, "onnx", "model_quantized.onnx")))
+{
+    TestModels.Write(testModel, "owlvit", 768);
+    TestModels.WriteQuantized(testModel, 768);
+}
+var shapes = Path.Combine(root, "samples", "shapes");
+Console.WriteLine($"  boxes int8 vs fp32, test model (owlvit-test, samples/shapes, samples/prompt.txt): " +
+    Int8Drift(testModel, shapes, [.. File.ReadAllLines(Path.Combine(root, "samples", "prompt.txt")).Where(l => l.Trim().Length > 0)], threads));
 return 0;
+
+static Owlbox.Labeling.Filtering.DetectionDrift Int8Drift(string modelDir, string imagesDir, string[] promptLines, int threads)
+{
+    var options = new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads };
+    using var fp32 = new OwlDetector(ModelDirectory.Load(modelDir), options);
+    using var int8 = new OwlDetector(ModelDirectory.Load(modelDir, "quantized"), options);
+    var prompt = Owlbox.Labeling.Prompts.LabelingPrompt.Parse(string.Join('\n', promptLines));
+    var texts = prompt.Lines.Select(l => l.SearchText).ToArray();
+    var (qa, qb) = (fp32.PrepareQueries(texts), int8.PrepareQueries(texts));
+    var labeling = new Owlbox.Labeling.LabelingOptions();
+    var total = Owlbox.Labeling.Filtering.DetectionDrift.Empty;
+    foreach (var file in Directory.GetFiles(imagesDir).Where(f => f.EndsWith(".jpg", StringComparison.Ordinal) || f.EndsWith(".png", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+    {
+        using var image = ImageDetection.Prepare(File.ReadAllBytes(file), new ImagePreprocessor(fp32.Model), new DecodeLimits());
+        total = total.Add(Owlbox.Labeling.Filtering.DetectionDrift.Compare(
+            ImageDetection.Detect(fp32, image, qa, prompt.Lines, labeling).Kept, ImageDetection.Detect(int8, image, qb, prompt.Lines, labeling).Kept));
+    }
+    return total;
+}
 
 string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
@@ -161,9 +234,9 @@ static (double Fresh, double Cached)? RepromptEngine(string modelDir, string ima
     return (fresh, cachedImages / sw.Elapsed.TotalSeconds);
 }
 
-static double BareRate(string modelDir, string imagesDir, string[] queries, int threads, int runs)
+static double BareRate(string modelDir, string imagesDir, string[] queries, int threads, int runs, string variant = "model")
 {
-    using var detector = new OwlDetector(ModelDirectory.Load(modelDir), new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads });
+    using var detector = new OwlDetector(ModelDirectory.Load(modelDir, variant), new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads });
     var prepared = ImageDetection.Prepare(File.ReadAllBytes(Directory.GetFiles(imagesDir).Order(StringComparer.Ordinal).First()),
         new ImagePreprocessor(detector.Model), new DecodeLimits());
     var tokens = detector.PrepareQueries(queries);
@@ -176,7 +249,7 @@ static double BareRate(string modelDir, string imagesDir, string[] queries, int 
     return runs / sw.Elapsed.TotalSeconds;
 }
 
-static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDir, string imagesDir, string[] queries, int threads, string[]? secondPrompt)
+static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDir, string imagesDir, string[] queries, int threads, string[]? secondPrompt, string variant = "model")
 {
     var work = Directory.CreateTempSubdirectory("owlbox-bench-").FullName;
     try
@@ -195,7 +268,7 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
         var boxesPerImage = 0.0;
         async Task<TimeSpan> RunJobAsync(string dataset, string[]? prompt = null)
         {
-            var spec = new JobSpec(new DatasetReference("local", dataset), modelDir, "model", string.Join('\n', prompt ?? queries),
+            var spec = new JobSpec(new DatasetReference("local", dataset), modelDir, variant, string.Join('\n', prompt ?? queries),
                 JobApi.DefaultOptions with { DeleteExisting = "yes" }, null, null);
             var id = Guid.NewGuid();
             var sw = Stopwatch.StartNew();
@@ -222,7 +295,7 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
         {
             File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
         }
-        var detector = host.Services.GetRequiredService<DetectorPool>().Get(modelDir, "model");
+        var detector = host.Services.GetRequiredService<DetectorPool>().Get(modelDir, variant);
         var sessionBefore = detector.SessionTime;
         var (gen2, pause) = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
         var elapsed = await RunJobAsync(data);
@@ -244,7 +317,7 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
     }
 }
 
-static (double Rate, double RssMb)? TransformersJs(string modelsDir, string model, string imagesDir, string[] queries, int threads, string root)
+static (double Rate, double RssMb)? TransformersJs(string modelsDir, string model, string imagesDir, string[] queries, int threads, string root, string dtype = "fp32")
 {
     var nodeDir = Path.Combine(root, ".cache", "node-tjs");
     if (!Directory.Exists(Path.Combine(nodeDir, "node_modules", "@huggingface", "transformers")))
@@ -254,7 +327,7 @@ static (double Rate, double RssMb)? TransformersJs(string modelsDir, string mode
     }
     var script = Path.Combine(nodeDir, "tjs-bench.mjs");
     File.Copy(Path.Combine(AppContext.BaseDirectory, "tjs-bench.mjs"), script, overwrite: true);
-    var output = Exec("node", [script, modelsDir, model, imagesDir, string.Join('|', queries), threads.ToString(CultureInfo.InvariantCulture)], nodeDir);
+    var output = Exec("node", [script, modelsDir, model, imagesDir, string.Join('|', queries), threads.ToString(CultureInfo.InvariantCulture), dtype], nodeDir);
     var line = output.Split('\n').LastOrDefault(l => l.StartsWith('{'));
     if (line is null)
     {
@@ -277,6 +350,61 @@ static string Exec(string file, string[] arguments, string? workingDirectory)
     var stderr = p.StandardError.ReadToEndAsync();
     p.WaitForExit();
     return stdout.Result + stderr.Result;
+}
+
+static async Task<int> MemoryChildAsync(int count, int threads)
+{
+    var root = RepoPaths.Root;
+    var data = Path.Combine(root, ".cache", "bench", $"memory-{count}");
+    if (!Directory.Exists(data) || Directory.GetFiles(data).Length != count)
+    {
+        Directory.CreateDirectory(data);
+        var random = new Random(11);
+        string[] colours = ["red", "green", "blue", "yellow"];
+        var scenes = Enumerable.Range(0, 64).Select(_ => new Scene(320, 240, (byte)random.Next(60, 200))
+            .Add(colours[random.Next(4)], new Owlbox.Labeling.Boxes.PixelBox(random.Next(200), random.Next(140), 80, 60))
+            .Encode(SKEncodedImageFormat.Jpeg, 90)).ToArray();
+        for (var i = 0; i < count; i++)
+        {
+            // Bytes after a JPEG's end marker are ignored by decoders but make every file distinct content.
+            File.WriteAllBytes(Path.Combine(data, $"m{i:D6}.jpg"), [.. scenes[i % scenes.Length], .. BitConverter.GetBytes(i)]);
+        }
+    }
+    File.Delete(Path.Combine(data, "bounding_boxes.labels"));
+    var work = Directory.CreateTempSubdirectory("owlbox-memory-").FullName;
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+    builder.Logging.ClearProviders();
+    builder.Services.AddOwlbox(new OwlboxOptions
+    {
+        SqlitePath = Path.Combine(work, "jobs.db"),
+        AllowModelDirectories = true,
+        Engine = new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads },
+    });
+    using var host = builder.Build();
+    await host.StartAsync();
+    var store = host.Services.GetRequiredService<IJobStore>();
+    var spec = new JobSpec(new DatasetReference("local", data), Path.Combine(root, "models", "owlvit-test"), "model",
+        File.ReadAllText(Path.Combine(root, "samples", "prompt.txt")), JobApi.DefaultOptions with { DeleteExisting = "yes" }, null, null);
+    var id = Guid.NewGuid();
+    var sw = Stopwatch.StartNew();
+    using (var scope = host.Services.CreateScope())
+    {
+        await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
+    }
+    JobRecord job;
+    while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
+    {
+        await Task.Delay(200);
+    }
+    var seconds = sw.Elapsed.TotalSeconds;
+    await host.StopAsync();
+    // VmHWM: the kernel's peak resident set of this process.
+    var hwm = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+    var peakMb = double.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory {job.Written} {seconds:0.00} {peakMb:0.0}"));
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    Directory.Delete(work, recursive: true);
+    return job.Written == count ? 0 : 1;
 }
 
 static string MakeImages(string directory, int count)

@@ -1,14 +1,14 @@
 // transformers.js side of the benchmark: its zero-shot-object-detection pipeline on local model files only.
-// argv: <models dir> <model name> <images dir> <queries joined by |> <threads>. Prints one JSON line.
+// argv: <models dir> <model name> <images dir> <queries joined by |> <threads> [dtype: fp32 | q8]. Prints one JSON line.
 import { pipeline, env, RawImage } from '@huggingface/transformers';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-const [modelsDir, model, imagesDir, queries, threads] = process.argv.slice(2);
+const [modelsDir, model, imagesDir, queries, threads, dtype = 'fp32'] = process.argv.slice(2);
 env.allowRemoteModels = false;
 env.localModelPath = modelsDir;
 if (env.backends?.onnx) { env.backends.onnx.numThreads = Number(threads); }
 const detector = await pipeline('zero-shot-object-detection', model, {
-  dtype: 'fp32', session_options: { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } });
+  dtype, session_options: { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } });
 const labels = queries.split('|');
 const files = readdirSync(imagesDir).filter(f => /\.(jpe?g|png)$/i.test(f)).sort();
 await detector(await RawImage.read(join(imagesDir, files[0])), labels, { threshold: 0.1 }); // warm-up

@@ -1,3 +1,5 @@
+using Owlbox.ModelTool.Onnx;
+
 namespace Owlbox.ModelTool;
 
 /// <summary>Writes full-size random-weight models in the hub layout (not committed: hundreds of MB; benchmarks cache
@@ -25,5 +27,16 @@ public static class FullSizeModels
             FullSizeModelGraph.Build(arch).ToModelBytes(), arch.VisionHidden, arch.Projection);
         File.WriteAllBytes(Path.Combine(directory, "onnx", "image_encoder.onnx"), FullSizeModelGraph.Build(arch, part: FullSizeModelGraph.Part.Image).ToModelBytes());
         File.WriteAllBytes(Path.Combine(directory, "onnx", "text_encoder.onnx"), FullSizeModelGraph.Build(arch, part: FullSizeModelGraph.Part.Text).ToModelBytes());
+        WriteQuantized(arch, directory);
+    }
+
+    /// <summary>The int8 variant as published (<c>onnx/model_quantized.onnx</c>) and its split form
+    /// (<c>image_encoder_quantized.onnx</c>, <c>text_encoder_quantized.onnx</c>): the same weights, dynamically quantized.</summary>
+    public static void WriteQuantized(OwlArchitecture arch, string directory)
+    {
+        foreach (var (part, file) in new[] { (FullSizeModelGraph.Part.Full, "model"), (FullSizeModelGraph.Part.Image, "image_encoder"), (FullSizeModelGraph.Part.Text, "text_encoder") })
+        {
+            File.WriteAllBytes(Path.Combine(directory, "onnx", file + "_quantized.onnx"), DynamicQuantization.Apply(FullSizeModelGraph.Build(arch, part: part)).ToModelBytes());
+        }
     }
 }

@@ -20,4 +20,12 @@ public static class TestModels
         var k = ColourClasses.All.Count;
         HubLayout.Write(directory, modelType, $"owlbox/{modelType}-colour-test", imageSize, imageSize / Grid, vocabulary, graph.ToModelBytes(), k, k);
     }
+
+    /// <summary>Adds the int8 variant (<c>onnx/model_quantized.onnx</c>) to a test model directory written by
+    /// <see cref="Write"/> (not committed: the benchmark makes it to show how far int8 moves boxes).</summary>
+    public static void WriteQuantized(string directory, int imageSize)
+    {
+        var graph = TestModelGraph.Build(imageSize, Grid, new TestVocabulary(), HubLayout.ClipMean, HubLayout.ClipStd);
+        File.WriteAllBytes(Path.Combine(directory, "onnx", "model_quantized.onnx"), Onnx.DynamicQuantization.Apply(graph).ToModelBytes());
+    }
 }

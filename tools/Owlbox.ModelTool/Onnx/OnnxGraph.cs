@@ -134,6 +134,29 @@ public sealed class OnnxGraph(string name, int opset = OnnxGraph.DefaultOpset)
         return this;
     }
 
+    /// <summary>A node as the graph holds it, for <see cref="RewriteNodes"/>.</summary>
+    public readonly record struct NodeView(string Op, string[] Inputs, string[] Outputs);
+
+    /// <summary>Rebuilds the node list: for each node in order, <paramref name="rewrite"/> may emit replacement nodes on
+    /// the graph (writing the node's outputs) and return true, or return false to keep the node as it is. Initializers
+    /// nothing uses any more are dropped.</summary>
+    public OnnxGraph RewriteNodes(Func<NodeView, OnnxGraph, Func<string, OnnxTensor?>, bool> rewrite)
+    {
+        var byName = _initializers.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var original = _nodes.ToList();
+        _nodes.Clear();
+        foreach (var node in original)
+        {
+            if (!rewrite(new NodeView(node.Op, node.Inputs, node.Outputs), this, n => byName.GetValueOrDefault(n)))
+            {
+                _nodes.Add(node);
+            }
+        }
+        var used = new HashSet<string>(_nodes.SelectMany(n => n.Inputs), StringComparer.Ordinal);
+        _initializers.RemoveAll(t => !used.Contains(t.Name));
+        return this;
+    }
+
     public long ParameterCount => _initializers.Sum(t => t.Dims.Aggregate(1L, (a, b) => a * b));
 
     public byte[] ToModelBytes(string producer = "owlbox-model-tool")
