@@ -392,11 +392,15 @@ static async Task<int> MemoryChildAsync(int count, int threads)
         await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
     }
     JobRecord job;
+    long maxHeap = 0;
     while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
     {
         await Task.Delay(200);
+        maxHeap = Math.Max(maxHeap, GC.GetGCMemoryInfo().HeapSizeBytes);
+        if (Environment.GetEnvironmentVariable("X_MEM") is not null) Console.WriteLine($"x {sw.Elapsed.TotalSeconds:0} heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1e6:0} MB rss {Process.GetCurrentProcess().WorkingSet64 / 1e6:0} written {job.Written}");
     }
     var seconds = sw.Elapsed.TotalSeconds;
+    Console.WriteLine($"max managed heap {maxHeap / 1e6:0} MB");
     await host.StopAsync();
     // VmHWM: the kernel's peak resident set of this process.
     var hwm = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));

@@ -50,13 +50,7 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
         }
         await using var _ = await FileLock.AcquireAsync(Path.Combine(Directory, ".owlbox", "labels.lock"), s_lockWait, cancellationToken).ConfigureAwait(false);
         var path = Path.Combine(Directory, LabelsFile.FileName);
-        var labels = LabelsFile.Load(path);
-        foreach (var w in writes)
-        {
-            labels.SetBoxes(w.SampleId, w.Labels.Boxes);
-            labels.SetMetadata(w.SampleId, w.Labels.Metadata);
-        }
-        labels.Save(path);
+        LabelsFile.Rewrite(path, writes);
     }
 
     public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
