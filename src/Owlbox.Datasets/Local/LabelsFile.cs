@@ -183,7 +183,10 @@ public sealed class LabelsFile
     {
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            // From a stream, the document keeps the bytes in a pooled buffer: no multi-megabyte array per batch for the
+            // GC to collect (large objects are only collected by full collections).
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return JsonDocument.Parse(stream);
         }
         catch (JsonException e)
         {

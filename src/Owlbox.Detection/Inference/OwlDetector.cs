@@ -230,7 +230,18 @@ public sealed class OwlDetector : IDisposable
         {
             try
             {
-                so.AppendExecutionProvider_CUDA(options.DeviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>
+                {
+                    ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    // Device memory comes from ONNX Runtime's arena and is reused run after run; growing it by what a
+                    // run asks for (not the next power of two) keeps a second model or a larger batch on the card.
+                    ["arena_extend_strategy"] = "kSameAsRequested",
+                    // Shapes are fixed per model, so the exhaustive cuDNN search pays for itself on the first run.
+                    ["cudnn_conv_algo_search"] = "EXHAUSTIVE",
+                    ["do_copy_in_default_stream"] = "1",
+                });
+                so.AppendExecutionProvider_CUDA(cuda);
                 provider = "CUDA";
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
