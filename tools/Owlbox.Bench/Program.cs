@@ -46,15 +46,15 @@ if (Arg("--memory") is { } sizes)
 {
     // Peak memory against job size: each job in a fresh process, so each peak is that job's alone.
     Console.WriteLine($"Peak memory of a one-process job against its size (test model owlvit-test, samples/prompt.txt, 320x240 JPEGs, {threads} threads):");
-    Console.WriteLine("images | seconds | images/s | peak RSS MB");
+    Console.WriteLine("images | seconds | images/s | peak RSS MB | largest GC heap seen MB");
     var peaks = new List<double>();
     foreach (var n in sizes.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
     {
         var line = Exec("dotnet", [Path.Combine(AppContext.BaseDirectory, "owlbox-bench.dll"), "--memory-child", n.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture)], null)
             .Split('\n').Last(l => l.StartsWith("memory ", StringComparison.Ordinal)).Split(' ');
-        var (seconds, peakMb) = (double.Parse(line[2], CultureInfo.InvariantCulture), double.Parse(line[3], CultureInfo.InvariantCulture));
+        var (seconds, peakMb, heapMb) = (double.Parse(line[2], CultureInfo.InvariantCulture), double.Parse(line[3], CultureInfo.InvariantCulture), double.Parse(line[4], CultureInfo.InvariantCulture));
         peaks.Add(peakMb);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n,6} | {seconds,7:0.0} | {n / seconds,8:0.0} | {peakMb,11:0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n,6} | {seconds,7:0.0} | {n / seconds,8:0.0} | {peakMb,11:0} | {heapMb,23:0}"));
     }
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"largest / smallest job's peak: {peaks[^1] / peaks[0]:0.00}"));
     return 0;
@@ -78,8 +78,9 @@ var fp32At10 = (E2e: 0.0, Bare: 0.0, Tjs: (double?)null);
 foreach (var q in new[] { 1, 10 })
 {
     var queries = allQueries[..q];
+    PeakRss.Reset(); // the e2e job's own peak, not the model generation's or an earlier bare session's
     var (e2e, reprompt) = await EndToEndAsync(modelDir, images, queries, threads, q == 10 ? allQueries.Reverse().Select(x => x + " object").ToArray() : null);
-    var rss = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
+    var rss = PeakRss.Megabytes();
     var bare = BareRate(modelDir, images, queries, threads, runs);
     var gflops = bare * arch.VisionGigaMacs * 2;
     var tjs = args.Contains("--skip-tjs") ? null : TransformersJs(Path.Combine(cache, "models"), model, images, queries, threads, root);
@@ -397,15 +398,12 @@ static async Task<int> MemoryChildAsync(int count, int threads)
     {
         await Task.Delay(200);
         maxHeap = Math.Max(maxHeap, GC.GetGCMemoryInfo().HeapSizeBytes);
-        if (Environment.GetEnvironmentVariable("X_MEM") is not null) Console.WriteLine($"x {sw.Elapsed.TotalSeconds:0} heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1e6:0} MB rss {Process.GetCurrentProcess().WorkingSet64 / 1e6:0} written {job.Written}");
     }
     var seconds = sw.Elapsed.TotalSeconds;
-    Console.WriteLine($"max managed heap {maxHeap / 1e6:0} MB");
+    
     await host.StopAsync();
-    // VmHWM: the kernel's peak resident set of this process.
-    var hwm = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-    var peakMb = double.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory {job.Written} {seconds:0.00} {peakMb:0.0}"));
+    var peakMb = PeakRss.Megabytes();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory {job.Written} {seconds:0.00} {peakMb:0.0} {maxHeap / 1048576.0:0.0}"));
     Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     Directory.Delete(work, recursive: true);
     return job.Written == count ? 0 : 1;
@@ -433,4 +431,17 @@ static string MakeImages(string directory, int count)
         File.WriteAllBytes(Path.Combine(directory, $"bench-{i:D3}.{(f == SKEncodedImageFormat.Png ? "png" : "jpg")}"), scene.Encode(f, 90));
     }
     return directory;
+}
+
+/// <summary>The kernel's peak resident set of this process (VmHWM), resettable so one phase can be measured alone.</summary>
+internal static class PeakRss
+{
+    /// <summary>Starts a new peak from the current resident set (Linux: "5" to clear_refs).</summary>
+    public static void Reset() => File.WriteAllText("/proc/self/clear_refs", "5");
+
+    public static double Megabytes()
+    {
+        var hwm = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return double.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
 }

@@ -6,10 +6,14 @@ namespace Owlbox.ModelTool;
 public sealed record OwlArchitecture(
     string Name, string ModelType, int ImageSize, int PatchSize,
     int VisionHidden, int VisionLayers, int VisionHeads, int VisionMlp,
-    int TextHidden, int TextLayers, int TextHeads, int TextMlp, int Projection, int VocabSize = 49408, int MaxTextTokens = 16)
+    int TextHidden, int TextLayers, int TextHeads, int TextMlp, int Projection, int VocabSize = 49408, int MaxTextTokens = 16,
+    float LogitShift = -0.15f)
 {
     public static readonly OwlArchitecture OwlVitB32 = new("owlvit-base-patch32", "owlvit", 768, 32, 768, 12, 12, 3072, 512, 12, 8, 2048, 512);
-    public static readonly OwlArchitecture Owlv2B16 = new("owlv2-base-patch16", "owlv2", 960, 16, 768, 12, 12, 3072, 512, 12, 8, 2048, 512);
+
+    // The random B/16 tower's patch/query similarities sit higher (median ≈ 0.07 against ≈ 0 for B/32), so its head
+    // needs a lower shift for the same thin tail of boxes over 0.1.
+    public static readonly OwlArchitecture Owlv2B16 = new("owlv2-base-patch16", "owlv2", 960, 16, 768, 12, 12, 3072, 512, 12, 8, 2048, 512, LogitShift: -0.205f);
 
     /// <summary>The same architecture shrunk (2 layers, small widths) for tests that compare graph forms.</summary>
     public static OwlArchitecture Tiny(string modelType) =>
@@ -129,12 +133,12 @@ public static class FullSizeModelGraph
         var boxes = g.Node("Sigmoid", [g.Node("Add", [Linear(Gelu(Linear(Gelu(Linear(feat, d, d)), d, d)), d, 4), g.Floats("box_bias", boxBias, n, 4)])]);
         var classEmbeds = Linear(feat, d, a.Projection);
         var classNorm = g.Node("Div", [classEmbeds, g.Node("Add", [g.Node("ReduceL2", [classEmbeds], [new Attr.Ints("axes", [-1]), new Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
-        // Class-head calibration like a trained OWL model's: logits far below zero (scale ≈ 30, shift ≈ -0.15) with a thin
+        // Class-head calibration like a trained OWL model's: logits far below zero (scale ≈ 30, shift ≈ -0.15 for B/32) with a thin
         // tail where a query's embedding happens to align with a patch, so tens of (patch, query) pairs per image pass
         // a 0.1 threshold. With plain random heads every pair scores ≈ 0.5, and a benchmark would measure writing
         // thousands of boxes per image, which no real model emits. (Patch features of a random tower are nearly
         // identical, so the tail has to come from the similarity term, not the per-patch shift.)
-        var shift = g.Node("Add", [g.Node("MatMul", [feat, WithStd("shift_w", 0.0002f, d, 1)]), g.Scalar(-0.15f)]);
+        var shift = g.Node("Add", [g.Node("MatMul", [feat, WithStd("shift_w", 0.0002f, d, 1)]), g.Scalar(a.LogitShift)]);
         var scale = g.Node("Add", [g.Node("Elu", [g.Node("Add", [g.Node("MatMul", [feat, WithStd("scale_w", 0.0002f, d, 1)]), g.Scalar(29f)])]), g.Scalar(1f)]);
 
         // ---- text tower ----

@@ -237,6 +237,10 @@ public sealed class LabelsFile
                 {
                     entry.WriteTo(w);
                 }
+                if (w.BytesPending > 1 << 16)
+                {
+                    w.Flush(); // the writer buffers everything until flushed: a whole file's bytes otherwise
+                }
             }
         }
         foreach (var (sample, labels) in updates)
