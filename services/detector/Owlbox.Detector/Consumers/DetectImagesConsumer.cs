@@ -12,7 +12,7 @@ namespace Owlbox.Detector.Consumers;
 
 /// <summary>
 /// Takes fetched images in batches, groups them by job (one job = one model and prompt set), tokenizes each job's
-/// prompt once, decodes and preprocesses the batch on worker threads while the session runs image after image,
+/// prompt once, decodes and preprocesses the next image on a worker thread while the session runs this one,
 /// filters, and publishes each sample's boxes. A bad image becomes that sample's failure; the batch goes on.
 /// </summary>
 public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options, ImageEmbeddingCache cache,
