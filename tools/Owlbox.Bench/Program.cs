@@ -255,34 +255,14 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
     var work = Directory.CreateTempSubdirectory("owlbox-bench-").FullName;
     try
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        builder.Services.AddOwlbox(new OwlboxOptions
-        {
-            SqlitePath = Path.Combine(work, "jobs.db"),
-            AllowModelDirectories = true,
-            Engine = new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads },
-        });
-        using var host = builder.Build();
-        await host.StartAsync();
-        var store = host.Services.GetRequiredService<IJobStore>();
+        await using var owlbox = await OneProcessOwlbox.StartAsync(work, threads);
         var boxesPerImage = 0.0;
         async Task<TimeSpan> RunJobAsync(string dataset, string[]? prompt = null)
         {
             var spec = new JobSpec(new DatasetReference("local", dataset), modelDir, variant, string.Join('\n', prompt ?? queries),
                 JobApi.DefaultOptions with { DeleteExisting = "yes" }, null, null);
-            var id = Guid.NewGuid();
-            var sw = Stopwatch.StartNew();
-            using (var scope = host.Services.CreateScope())
-            {
-                await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
-            }
-            JobRecord job;
-            while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
-            {
-                await Task.Delay(50); // coarse on purpose: polling is the harness's own work, beside the job's
-            }
-            var elapsed = sw.Elapsed;
+            // Coarse polling on purpose: it is the harness's own work, beside the job's.
+            var (elapsed, job) = await owlbox.RunJobAsync(spec, TimeSpan.FromMilliseconds(50));
             boxesPerImage = job.BoxesAdded / (double)Math.Max(1, job.Written);
             return elapsed;
         }
@@ -296,7 +276,7 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
         {
             File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
         }
-        var detector = host.Services.GetRequiredService<DetectorPool>().Get(modelDir, variant);
+        var detector = owlbox.Services.GetRequiredService<DetectorPool>().Get(modelDir, variant);
         var sessionBefore = detector.SessionTime;
         var (gen2, pause) = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
         var elapsed = await RunJobAsync(data);
@@ -308,7 +288,6 @@ static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDi
         {
             reprompt = count / (await RunJobAsync(data, secondPrompt)).TotalSeconds;
         }
-        await host.StopAsync();
         return (count / elapsed.TotalSeconds, reprompt);
     }
     finally
@@ -373,35 +352,17 @@ static async Task<int> MemoryChildAsync(int count, int threads)
     }
     File.Delete(Path.Combine(data, "bounding_boxes.labels"));
     var work = Directory.CreateTempSubdirectory("owlbox-memory-").FullName;
-    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-    builder.Logging.ClearProviders();
-    builder.Services.AddOwlbox(new OwlboxOptions
-    {
-        SqlitePath = Path.Combine(work, "jobs.db"),
-        AllowModelDirectories = true,
-        Engine = new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads },
-    });
-    using var host = builder.Build();
-    await host.StartAsync();
-    var store = host.Services.GetRequiredService<IJobStore>();
     var spec = new JobSpec(new DatasetReference("local", data), Path.Combine(root, "models", "owlvit-test"), "model",
         File.ReadAllText(Path.Combine(root, "samples", "prompt.txt")), JobApi.DefaultOptions with { DeleteExisting = "yes" }, null, null);
-    var id = Guid.NewGuid();
-    var sw = Stopwatch.StartNew();
-    using (var scope = host.Services.CreateScope())
-    {
-        await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
-    }
-    JobRecord job;
     long maxHeap = 0;
-    while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
+    TimeSpan elapsed;
+    JobRecord job;
+    await using (var owlbox = await OneProcessOwlbox.StartAsync(work, threads))
     {
-        await Task.Delay(200);
-        maxHeap = Math.Max(maxHeap, GC.GetGCMemoryInfo().HeapSizeBytes);
+        (elapsed, job) = await owlbox.RunJobAsync(spec, TimeSpan.FromMilliseconds(200),
+            () => maxHeap = Math.Max(maxHeap, GC.GetGCMemoryInfo().HeapSizeBytes));
     }
-    var seconds = sw.Elapsed.TotalSeconds;
-    
-    await host.StopAsync();
+    var seconds = elapsed.TotalSeconds;
     var peakMb = PeakRss.Megabytes();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory {job.Written} {seconds:0.00} {peakMb:0.0} {maxHeap / 1048576.0:0.0}"));
     Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -443,5 +404,56 @@ internal static class PeakRss
     {
         var hwm = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return double.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+}
+
+/// <summary>Owlbox's one-process mode (every role on the in-memory bus, SQLite job store in a work folder), as
+/// <c>owlbox label</c> runs it, with a way to run one job to its end.</summary>
+internal sealed class OneProcessOwlbox : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private OneProcessOwlbox(IHost host) => _host = host;
+
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<OneProcessOwlbox> StartAsync(string work, int threads)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Services.AddOwlbox(new OwlboxOptions
+        {
+            SqlitePath = Path.Combine(work, "jobs.db"),
+            AllowModelDirectories = true,
+            Engine = new DetectorOptions { ExecutionProvider = "cpu", IntraOpThreads = threads },
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return new OneProcessOwlbox(host);
+    }
+
+    /// <summary>Submits the job and polls the store until it is final; <paramref name="onPoll"/> runs at every poll.</summary>
+    public async Task<(TimeSpan Elapsed, JobRecord Job)> RunJobAsync(JobSpec spec, TimeSpan pollEvery, Action? onPoll = null)
+    {
+        var store = _host.Services.GetRequiredService<IJobStore>();
+        var id = Guid.NewGuid();
+        var sw = Stopwatch.StartNew();
+        using (var scope = _host.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
+        }
+        JobRecord job;
+        while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
+        {
+            await Task.Delay(pollEvery);
+            onPoll?.Invoke();
+        }
+        return (sw.Elapsed, job);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
     }
 }
