@@ -64,9 +64,9 @@ public sealed class ProposalTests : IDisposable
     {
         await _ws.LabelAsync("--propose-actions", "8");
         // Someone edits one sample's labels after the preview ran.
-        var labels = Owlbox.Datasets.Local.LabelsFile.Load(_ws.LabelsPath);
-        labels.SetBoxes("wide-640x360.jpg", [new("hand-drawn", 1, 1, 9, 9)]);
-        labels.Save(_ws.LabelsPath);
+        var metadata = Owlbox.Datasets.Local.LabelsFile.Load(_ws.LabelsPath).GetMetadata("wide-640x360.jpg") ?? new Dictionary<string, string>();
+        Owlbox.Datasets.Local.LabelsFile.Rewrite(_ws.LabelsPath,
+            [new("wide-640x360.jpg", new Owlbox.Datasets.SampleLabels([new("hand-drawn", 1, 1, 9, 9)], metadata))]);
 
         var (exit, output, err) = await Workspace.RunAsync("proposals", "apply", _ws.Dataset, "8");
 

@@ -14,7 +14,6 @@ namespace Owlbox.Datasets.Local;
 public sealed class LabelsFile
 {
     public const string FileName = "bounding_boxes.labels";
-    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
     private readonly JsonObject _root;
 
     private LabelsFile(JsonObject root) => _root = root;
@@ -91,46 +90,18 @@ public sealed class LabelsFile
         return meta.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "", StringComparer.Ordinal);
     }
 
-    public void SetBoxes(string fileName, IReadOnlyList<LabeledBox> boxes)
-    {
-        _root["boundingBoxes"]![fileName] = new JsonArray(boxes.Select(b => (JsonNode)new JsonObject
-        {
-            ["label"] = b.Label,
-            ["x"] = b.X,
-            ["y"] = b.Y,
-            ["width"] = b.Width,
-            ["height"] = b.Height,
-        }).ToArray());
-    }
-
-    public void SetMetadata(string fileName, IReadOnlyDictionary<string, string> metadata)
-    {
-        if (_root["metadata"] is not JsonObject all)
-        {
-            all = new JsonObject();
-            _root["metadata"] = all;
-        }
-        var entry = new JsonObject();
-        foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            entry[k] = v;
-        }
-        all[fileName] = entry;
-    }
-
     /// <summary>
     /// Writes boxes and metadata for some samples into the file at <paramref name="path"/>, copying every other entry
     /// through from a pooled <see cref="JsonDocument"/> instead of building the whole file as objects: the writer
     /// rewrites the file once per batch, so on a 10k-sample dataset the object model made every batch allocate tens of
-    /// megabytes (and peak memory grow with the dataset). Output is what <see cref="Load"/> + Set* + <see cref="Save"/>
-    /// would write.
+    /// megabytes (and peak memory grow with the dataset). The one way Owlbox writes the file.
     /// </summary>
     public static void Rewrite(string path, IReadOnlyList<LabelWrite> writes)
     {
         var updates = new Dictionary<string, SampleLabels>(StringComparer.Ordinal);
         foreach (var w in writes)
         {
-            updates[w.SampleId] = w.Labels; // the last write of a sample wins, as with repeated Set* calls
+            updates[w.SampleId] = w.Labels; // the last write of a sample wins
         }
         using var existing = File.Exists(path) ? ParseDocument(path) : null;
         var root = existing?.RootElement;
@@ -279,10 +250,6 @@ public sealed class LabelsFile
         }
         w.WriteEndObject();
     }
-
-    public string ToJson() => _root.ToJsonString(s_indented) + "\n";
-
-    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
 
     private static LabeledBox ParseBox(JsonNode? node, string where)
     {

@@ -12,7 +12,7 @@ public static class ProposalApplier
     {
         var labels = dataset.Labels;
         var conflicts = new List<(string, string)>();
-        var applied = 0;
+        var writes = new List<LabelWrite>();
         foreach (var sample in set.Samples)
         {
             if (!File.Exists(Path.Combine(dataset.Directory, sample.SampleId)))
@@ -26,14 +26,12 @@ public static class ProposalApplier
                 conflicts.Add((sample.SampleId, $"its boxes changed since the proposal was made ({sample.ExistingBoxes.Count} then, {current.Count} now); re-run the job or apply with --force"));
                 continue;
             }
-            labels.SetBoxes(sample.SampleId, sample.BoundingBoxes);
-            labels.SetMetadata(sample.SampleId, sample.Metadata);
-            applied++;
+            writes.Add(new LabelWrite(sample.SampleId, new SampleLabels(sample.BoundingBoxes, sample.Metadata)));
         }
-        if (applied > 0)
+        if (writes.Count > 0)
         {
-            labels.Save(dataset.LabelsPath);
+            LabelsFile.Rewrite(dataset.LabelsPath, writes);
         }
-        return new Result(applied, conflicts);
+        return new Result(writes.Count, conflicts);
     }
 }
