@@ -52,7 +52,7 @@ public static class OwlboxCli
           --data-ids-file <file>                    JSON array of ids (file names or stems), or {"ids": [...]}
           --model-variant <v>                       model (fp32, default) | quantized | fp16 | <file>.onnx under onnx/
           --execution-provider <p>                  auto (default) | cpu | cuda
-          --threads <n>                             ONNX Runtime intra-op threads (default: all cores)
+          --threads <n>                             CPU threads for inference (default: all cores)
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
         """;
 
@@ -120,7 +120,7 @@ public static class OwlboxCli
             Transport = "in-memory",
             SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
             AllowModelDirectories = true,
-            Engine = new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto", IntraOpThreads = threads },
+            Engine = new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto", Threads = threads },
             Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
         };
         var destination = proposeId is null

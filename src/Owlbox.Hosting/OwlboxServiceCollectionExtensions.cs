@@ -37,6 +37,7 @@ public static class OwlboxServiceCollectionExtensions
         services.AddSingleton(options.Faults);
         services.AddSingleton(new ImageEmbeddingCache(options.EmbeddingCacheBytes));
         services.AddSingleton(_ => new DetectorPool(_.GetRequiredService<ModelCatalog>(), options.Engine));
+        services.AddSingleton(_ => new InferenceWorkers(options.Engine.EffectiveConcurrentRuns(System.Environment.ProcessorCount)));
         IMessageDataRepository images = options.MessageDataDirectory is { Length: > 0 } dir
             ? new FileSystemMessageDataRepository(new DirectoryInfo(dir))
             : new InMemoryMessageDataRepository();
@@ -46,10 +47,12 @@ public static class OwlboxServiceCollectionExtensions
         var inMemory = !string.Equals(options.Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase);
         MessageDataDefaults.AlwaysWriteToRepository = false;
         MessageDataDefaults.Threshold = inMemory ? (int)Math.Min(options.Fetcher.MaxImageBytes, int.MaxValue) : options.InlineImageBytes;
-        // Fetcher and detector in one process on the in-memory bus: two detector batches may wait, no more.
+        // Fetcher and detector in one process on the in-memory bus: two detector batches of images may wait, and
+        // as many samples again queued for the fetchers beyond those, no more.
+        var imageSlots = 2 * options.Detector.BatchMessageLimit;
         services.AddSingleton(inMemory && options.Has("fetcher") && options.Has("detector")
-            ? new ImagesInFlight(2 * options.Detector.BatchMessageLimit)
-            : ImagesInFlight.Unbounded);
+            ? new OneProcessGates(imageSlots + Math.Max(imageSlots, options.Fetcher.Concurrency), imageSlots)
+            : OneProcessGates.Unbounded);
         if (options.Has("gateway"))
         {
             services.AddScoped<JobSubmitter>();
@@ -65,7 +68,8 @@ public static class OwlboxServiceCollectionExtensions
             }
             if (options.Has("detector"))
             {
-                // One session per process: batches are consumed one at a time; the batch bounds decoding ahead.
+                // One session per process: batches are consumed one at a time (a model swap never meets a running
+                // batch); within a batch, InferenceWorkers keep ConcurrentRuns images in the session.
                 x.AddConsumer<DetectImagesConsumer>(c => c.Options<BatchOptions>(b => b
                     .SetMessageLimit(options.Detector.BatchMessageLimit)
                     .SetTimeLimit(options.Detector.BatchTimeLimit)

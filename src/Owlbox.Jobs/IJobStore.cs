@@ -18,9 +18,13 @@ public interface IJobStore
 
     /// <summary>Adds samples not yet known (an existing sample keeps its first snapshot), records missing ids as
     /// failed, turns failed samples back to pending so a resubmission retries them, sets the total and marks the
-    /// job running. Returns the samples still pending: the ones to fetch.</summary>
-    Task<IReadOnlyList<string>> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
+    /// job running. Returns how many samples are still pending: the ones to fetch (<see cref="PendingSamplesAsync"/>).</summary>
+    Task<int> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
         IReadOnlyList<(string SampleId, string Problem)> missing, CancellationToken cancellationToken);
+
+    /// <summary>Pending samples in listing order after <paramref name="after"/> (null: from the start), at most
+    /// <paramref name="limit"/>: the expansion reads a page at a time, so a 100k-sample job never holds every id.</summary>
+    Task<IReadOnlyList<PendingSample>> PendingSamplesAsync(Guid jobId, PendingSample? after, int limit, CancellationToken cancellationToken);
 
     Task<string?> GetSnapshotAsync(Guid jobId, string sampleId, CancellationToken cancellationToken);
 

@@ -34,3 +34,6 @@ public sealed record SampleRecord(string SampleId, int Index, string State, stri
 /// <summary>A sample found when the job was expanded, with its labels at that moment (JSON), the snapshot every
 /// write of this job is computed from.</summary>
 public sealed record SampleRegistration(string SampleId, string SnapshotJson);
+
+/// <summary>A sample still to fetch, with its place in the listing (the paging cursor).</summary>
+public sealed record PendingSample(string SampleId, int Index);

@@ -47,6 +47,8 @@ public abstract class SqlJobStore : IJobStore
                 updated_utc TEXT NOT NULL,
                 PRIMARY KEY (job_id, sample_id))
             """, cancellationToken).ConfigureAwait(false);
+        // The expansion pages through a job's samples in listing order.
+        await ExecuteAsync(c, tx, "CREATE INDEX IF NOT EXISTS owlbox_samples_order ON owlbox_samples (job_id, idx, sample_id)", cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -68,7 +70,7 @@ public abstract class SqlJobStore : IJobStore
         return await FindAsync(c, jobId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<string>> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
+    public async Task<int> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
         IReadOnlyList<(string SampleId, string Problem)> missing, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -96,17 +98,31 @@ public abstract class SqlJobStore : IJobStore
             UPDATE owlbox_jobs SET total = (SELECT count(*) FROM owlbox_samples WHERE job_id = @j), status = 'running', finished_utc = NULL
             WHERE job_id = @j AND status <> 'cancelled'
             """, cancellationToken, ("j", Key(jobId))).ConfigureAwait(false);
-        var pending = new List<string>();
-        await using (var cmd = Command(c, tx, "SELECT sample_id FROM owlbox_samples WHERE job_id = @j AND state = 'pending' ORDER BY idx", ("j", Key(jobId))))
-        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        int pending;
+        await using (var cmd = Command(c, tx, "SELECT count(*) FROM owlbox_samples WHERE job_id = @j AND state = 'pending'", ("j", Key(jobId))))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                pending.Add(reader.GetString(0));
-            }
+            pending = Convert.ToInt32(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return pending;
+    }
+
+    public async Task<IReadOnlyList<PendingSample>> PendingSamplesAsync(Guid jobId, PendingSample? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // Ordered by (idx, sample_id): a resubmission numbers newly found samples from 0 again, so idx alone has ties.
+        await using var cmd = Command(c, null, """
+            SELECT sample_id, idx FROM owlbox_samples
+            WHERE job_id = @j AND state = 'pending' AND (idx > @i OR (idx = @i AND sample_id > @s))
+            ORDER BY idx, sample_id LIMIT @n
+            """, ("j", Key(jobId)), ("i", after?.Index ?? -1), ("s", after?.SampleId ?? ""), ("n", limit));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var page = new List<PendingSample>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            page.Add(new PendingSample(reader.GetString(0), Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return page;
     }
 
     public async Task<string?> GetSnapshotAsync(Guid jobId, string sampleId, CancellationToken cancellationToken)

@@ -38,11 +38,36 @@ public abstract class JobStoreTests
 
         var pending = await Store.RegisterSamplesAsync(id, [new("a", "{\"new\":1}"), new("b", "{}"), new("c", "{}")], [("zzz", "no such image")], default);
 
-        Assert.Equal(["b", "c"], pending);
+        Assert.Equal(2, pending);
+        Assert.Equal(["b", "c"], (await Store.PendingSamplesAsync(id, null, 10, default)).Select(p => p.SampleId));
         Assert.Equal("{\"snap\":\"a\"}", await Store.GetSnapshotAsync(id, "a", default));
         var job = (await Store.FindAsync(id, default))!;
         Assert.Equal((4, 1, 1, JobStatus.Running), (job.Total!.Value, job.Written, job.Failed, job.Status));
         Assert.Equal("no such image", (await Store.ListSamplesAsync(id, default)).Single(s => s.SampleId == "zzz").Reason);
+    }
+
+    [SkippableFact]
+    public async Task PendingSamples_PageInListingOrder_SkippingDone_AcrossIndexTiesFromAResubmission()
+    {
+        var id = await NewRunningJobAsync("s0", "s1", "s2", "s3", "s4");
+        await Store.MarkWrittenAsync(id, "s1", 0, 1, default);
+        // A resubmission numbers its listing from 0 again: new-b gets 1 (tying with s1), new-a 2 (tying with s2).
+        await Store.RegisterSamplesAsync(id, [new("s0", "{}"), new("new-b", "{}"), new("new-a", "{}")], [], default);
+
+        var seen = new List<string>();
+        PendingSample? after = null;
+        var pages = 0;
+        while (await Store.PendingSamplesAsync(id, after, 2, default) is { Count: > 0 } page)
+        {
+            Assert.True(page.Count <= 2);
+            seen.AddRange(page.Select(p => p.SampleId));
+            after = page[^1];
+            pages++;
+        }
+
+        // Listing order (idx), ties broken by id; s1 is written, so it is never asked for again.
+        Assert.Equal(["s0", "new-b", "new-a", "s2", "s3", "s4"], seen);
+        Assert.Equal(3, pages);
     }
 
     [SkippableFact]

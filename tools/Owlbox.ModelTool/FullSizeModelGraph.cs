@@ -57,7 +57,9 @@ public static class FullSizeModelGraph
         Text,
     }
 
-    public static OnnxGraph Build(OwlArchitecture a, int seed = 1234, Part part = Part.Full)
+    /// <param name="fusedAttention">Write the image tower's attention as ONNX Runtime's fused MultiHeadAttention
+    /// (what its transformer optimizer does to ViT exports): same weights, same function, one kernel per layer.</param>
+    public static OnnxGraph Build(OwlArchitecture a, int seed = 1234, Part part = Part.Full, bool fusedAttention = false)
     {
         var random = new Random(seed);
         var g = new OnnxGraph("owl_" + a.ModelType);
@@ -79,7 +81,7 @@ public static class FullSizeModelGraph
         string Gelu(string x) =>
             g.Node("Mul", [g.Node("Mul", [x, g.Scalar(0.5f)]), g.Node("Add", [g.Node("Erf", [g.Node("Mul", [x, g.Scalar(0.70710678f)])]), g.Scalar(1f)])]);
 
-        string Encoder(string x, int layers, int hidden, int heads, int mlp, string? additiveMask)
+        string Encoder(string x, int layers, int hidden, int heads, int mlp, string? additiveMask, bool fused = false)
         {
             var headDim = hidden / heads;
             var split = g.Int64s("split_shape", 0, 0, heads, headDim);
@@ -87,6 +89,15 @@ public static class FullSizeModelGraph
             for (var l = 0; l < layers; l++)
             {
                 var h = LayerNorm(x, hidden);
+                if (fused)
+                {
+                    // Same weights drawn in the same order as the unfused form; MultiHeadAttention scales by 1/sqrt(head).
+                    var (fq, fk, fv) = (Linear(h, hidden, hidden), Linear(h, hidden, hidden), Linear(h, hidden, hidden));
+                    var fusedOut = g.ContribNode("MultiHeadAttention", [fq, fk, fv], [new Attr.Int("num_heads", heads)]);
+                    x = g.Node("Add", [x, Linear(fusedOut, hidden, hidden)]);
+                    x = g.Node("Add", [x, Linear(QuickGelu(Linear(LayerNorm(x, hidden), hidden, mlp)), mlp, hidden)]);
+                    continue;
+                }
                 string Heads(string t) => g.Node("Transpose", [g.Node("Reshape", [t, split])], [new Attr.Ints("perm", [0, 2, 1, 3])]);
                 var q = Heads(g.Node("Mul", [Linear(h, hidden, hidden), g.Scalar(1f / MathF.Sqrt(headDim))]));
                 var k = g.Node("Transpose", [g.Node("Reshape", [Linear(h, hidden, hidden), split])], [new Attr.Ints("perm", [0, 2, 3, 1])]);
@@ -113,7 +124,7 @@ public static class FullSizeModelGraph
         var batch = g.Node("Slice", [g.Node("Shape", [pixels]), g.Int64s("s", 0), g.Int64s("e", 1)]);
         var cls = g.Node("Expand", [W("cls", 1, 1, d), g.Node("Concat", [batch, g.Int64s("c", 1, d)], [new Attr.Int("axis", 0)])]);
         var tokens = g.Node("Add", [g.Node("Concat", [cls, patches], [new Attr.Int("axis", 1)]), W("vpos", 1, n + 1, d)]);
-        tokens = LayerNorm(Encoder(LayerNorm(tokens, d), a.VisionLayers, d, a.VisionHeads, a.VisionMlp, null), d);
+        tokens = LayerNorm(Encoder(LayerNorm(tokens, d), a.VisionLayers, d, a.VisionHeads, a.VisionMlp, null, fusedAttention), d);
         var classToken = g.Node("Slice", [tokens, g.Int64s("s", 0), g.Int64s("e", 1), g.Int64s("a", 1)]);
         var patchTokens = g.Node("Slice", [tokens, g.Int64s("s", 1), g.Int64s("e", n + 1), g.Int64s("a", 1)]);
         var feat = LayerNorm(g.Node("Mul", [patchTokens, classToken]), d); // [B, N, D]

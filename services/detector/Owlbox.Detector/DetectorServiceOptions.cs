@@ -5,16 +5,12 @@ namespace Owlbox.Detector;
 /// <summary>Detector batching and limits (configuration section <c>Owlbox:Detector</c>).</summary>
 public sealed class DetectorServiceOptions
 {
-    /// <summary>Images per consumed batch (default 16). Only <see cref="PrepareAhead"/> of them are decoded at a time,
-    /// so a batch costs its compressed bytes; fewer batch boundaries mean fewer pauses of the session.</summary>
+    /// <summary>Images per consumed batch (default 16). Only the images on the inference workers are decoded at a
+    /// time, so a batch costs its compressed bytes; fewer batch boundaries mean fewer pauses of the session.</summary>
     public int BatchMessageLimit { get; set; } = 16;
 
     /// <summary>How long a batch waits to fill (default 50 ms): the latency a lone image pays.</summary>
     public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>Images decoded and preprocessed ahead of the one in the session (default 1). More only helps when
-    /// decoding is slower than inference (e.g. a GPU session) and there are cores the session does not use.</summary>
-    public int PrepareAhead { get; set; } = 1;
 
     public DecodeLimits DecodeLimits { get; set; } = new();
 }

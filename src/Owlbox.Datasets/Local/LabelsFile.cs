@@ -91,10 +91,10 @@ public sealed class LabelsFile
     }
 
     /// <summary>
-    /// Writes boxes and metadata for some samples into the file at <paramref name="path"/>, copying every other entry
-    /// through from a pooled <see cref="JsonDocument"/> instead of building the whole file as objects: the writer
-    /// rewrites the file once per batch, so on a 10k-sample dataset the object model made every batch allocate tens of
-    /// megabytes (and peak memory grow with the dataset). The one way Owlbox writes the file.
+    /// Writes boxes and metadata for some samples into the file at <paramref name="path"/>, streaming every other
+    /// entry through token by token (<see cref="JsonTokenStream"/>): the writer rewrites the file once per batch, and
+    /// holding the whole file (as objects, or even as a parsed document) made memory and garbage grow with the
+    /// dataset. The file is checked as it streams; an invalid one is left as it was. The one way Owlbox writes it.
     /// </summary>
     public static void Rewrite(string path, IReadOnlyList<LabelWrite> writes)
     {
@@ -103,115 +103,131 @@ public sealed class LabelsFile
         {
             updates[w.SampleId] = w.Labels; // the last write of a sample wins
         }
-        using var existing = File.Exists(path) ? ParseDocument(path) : null;
-        var root = existing?.RootElement;
-        if (root is { } r)
-        {
-            _ = ValidatedBoxes(r, path);
-        }
         AtomicFile.Write(path, stream =>
         {
             using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
             {
-                w.WriteStartObject();
-                var wroteMetadata = false;
-                if (root is not { } doc)
+                if (File.Exists(path))
                 {
-                    w.WriteNumber("version", 1);
-                    w.WriteString("type", "bounding-box-labels");
-                    WriteMerged(w, "boundingBoxes", null, updates, WriteBoxes);
+                    using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                    using var tokens = new JsonTokenStream(input);
+                    try
+                    {
+                        Transform(tokens, w, updates, path);
+                    }
+                    catch (JsonException e)
+                    {
+                        throw new DatasetException($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
+                    }
                 }
                 else
                 {
-                    foreach (var property in doc.EnumerateObject())
-                    {
-                        if (property.NameEquals("boundingBoxes"))
-                        {
-                            WriteMerged(w, property.Name, property.Value, updates, WriteBoxes);
-                        }
-                        else if (property.NameEquals("metadata") && property.Value.ValueKind == JsonValueKind.Object)
-                        {
-                            WriteMerged(w, property.Name, property.Value, updates, WriteMetadata);
-                            wroteMetadata = true;
-                        }
-                        else
-                        {
-                            property.WriteTo(w);
-                        }
-                    }
+                    w.WriteStartObject();
+                    w.WriteNumber("version", 1);
+                    w.WriteString("type", "bounding-box-labels");
+                    WriteMerged(null, w, "boundingBoxes", updates, WriteBoxes);
+                    WriteMerged(null, w, "metadata", updates, WriteMetadata);
+                    w.WriteEndObject();
                 }
-                if (!wroteMetadata)
-                {
-                    WriteMerged(w, "metadata", null, updates, WriteMetadata);
-                }
-                w.WriteEndObject();
             }
             stream.Write("\n"u8);
         });
     }
 
-    private static JsonDocument ParseDocument(string path)
+    private static void Transform(JsonTokenStream tokens, Utf8JsonWriter w, Dictionary<string, SampleLabels> updates, string path)
     {
-        try
-        {
-            // From a stream, the document keeps the bytes in a pooled buffer: no multi-megabyte array per batch for the
-            // GC to collect (large objects are only collected by full collections).
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            return JsonDocument.Parse(stream);
-        }
-        catch (JsonException e)
-        {
-            throw new DatasetException($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
-        }
-    }
-
-    private static JsonElement ValidatedBoxes(JsonElement root, string path)
-    {
-        if (root.ValueKind != JsonValueKind.Object)
+        if (!tokens.Read() || tokens.TokenType != JsonTokenType.StartObject)
         {
             throw new DatasetException($"{path} must be a JSON object");
         }
-        if (!root.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var version) || version != 1)
+        w.WriteStartObject();
+        var (version, type, boxes, metadata) = (false, false, false, false);
+        while (tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = tokens.Value.ToArray();
+            tokens.Next();
+            if (name.AsSpan().SequenceEqual("version"u8))
+            {
+                version = tokens.TokenType == JsonTokenType.Number && System.Buffers.Text.Utf8Parser.TryParse(tokens.Value, out int v, out var used) && used == tokens.Value.Length && v == 1
+                    ? true : throw new DatasetException($"{path}: \"version\" must be 1");
+            }
+            else if (name.AsSpan().SequenceEqual("type"u8))
+            {
+                type = tokens.TokenType == JsonTokenType.String && tokens.Value.SequenceEqual("bounding-box-labels"u8)
+                    ? true : throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
+            }
+            else if (name.AsSpan().SequenceEqual("boundingBoxes"u8))
+            {
+                boxes = tokens.TokenType == JsonTokenType.StartObject
+                    ? true : throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
+                WriteMerged(tokens, w, "boundingBoxes", updates, WriteBoxes);
+                continue;
+            }
+            else if (name.AsSpan().SequenceEqual("metadata"u8))
+            {
+                metadata = tokens.TokenType == JsonTokenType.StartObject
+                    ? true : throw new DatasetException($"{path}: \"metadata\" must be an object mapping image file names to key/value objects");
+                WriteMerged(tokens, w, "metadata", updates, WriteMetadata);
+                continue;
+            }
+            w.WritePropertyName(name);
+            tokens.CopyValue(w);
+        }
+        if (!version)
         {
             throw new DatasetException($"{path}: \"version\" must be 1");
         }
-        if (!root.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String || t.GetString() != "bounding-box-labels")
+        if (!type)
         {
             throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
         }
-        if (!root.TryGetProperty("boundingBoxes", out var boxes) || boxes.ValueKind != JsonValueKind.Object)
+        if (!boxes)
         {
             throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
         }
-        return boxes;
+        if (!metadata)
+        {
+            WriteMerged(null, w, "metadata", updates, WriteMetadata);
+        }
+        w.WriteEndObject();
     }
 
-    /// <summary>An object of per-sample entries: existing ones copied or replaced in place, new ones appended.</summary>
-    private static void WriteMerged(Utf8JsonWriter w, string name, JsonElement? existing, Dictionary<string, SampleLabels> updates,
+    /// <summary>An object of per-sample entries (positioned on its start when <paramref name="tokens"/> is given):
+    /// existing entries copied or replaced in place, new ones appended.</summary>
+    private static void WriteMerged(JsonTokenStream? tokens, Utf8JsonWriter w, string name, Dictionary<string, SampleLabels> updates,
         Action<Utf8JsonWriter, SampleLabels> writeEntry)
     {
         w.WriteStartObject(name);
         var written = new HashSet<string>(StringComparer.Ordinal);
-        if (existing is { ValueKind: JsonValueKind.Object } entries)
+        var lookup = updates.GetAlternateLookup<ReadOnlySpan<char>>();
+        var chars = new char[256];
+        while (tokens is not null && tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
         {
-            foreach (var entry in entries.EnumerateObject())
+            var utf8 = tokens.Value;
+            if (chars.Length < utf8.Length)
             {
-                if (updates.TryGetValue(entry.Name, out var labels))
+                chars = new char[utf8.Length];
+            }
+            var sample = chars.AsSpan(0, System.Text.Encoding.UTF8.GetChars(utf8, chars));
+            if (lookup.TryGetValue(sample, out var key, out var labels))
+            {
+                tokens.Next();
+                tokens.SkipValue();
+                if (written.Add(key))
                 {
-                    if (written.Add(entry.Name))
-                    {
-                        w.WritePropertyName(entry.Name);
-                        writeEntry(w, labels);
-                    }
+                    w.WritePropertyName(key);
+                    writeEntry(w, labels);
                 }
-                else
-                {
-                    entry.WriteTo(w);
-                }
-                if (w.BytesPending > 1 << 16)
-                {
-                    w.Flush(); // the writer buffers everything until flushed: a whole file's bytes otherwise
-                }
+            }
+            else
+            {
+                w.WritePropertyName(utf8);
+                tokens.Next();
+                tokens.CopyValue(w);
+            }
+            if (w.BytesPending > 1 << 16)
+            {
+                w.Flush(); // the writer buffers everything until flushed: a whole file's bytes otherwise
             }
         }
         foreach (var (sample, labels) in updates)

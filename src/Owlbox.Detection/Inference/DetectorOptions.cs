@@ -9,6 +9,26 @@ public sealed record DetectorOptions
     /// <summary>CUDA device index when the CUDA provider is used.</summary>
     public int DeviceId { get; init; }
 
-    /// <summary>Threads for one inference; 0 lets ONNX Runtime use every physical core.</summary>
-    public int IntraOpThreads { get; init; }
+    /// <summary>CPU threads for inference in total, shared by the concurrent runs; 0 uses every core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Images in the session at once, each on its own <see cref="InferenceWorkers"/> thread that decodes its
+    /// image and then runs it (default 2; at most <see cref="Threads"/>). While one decodes, the other's run keeps the
+    /// cores or the GPU busy.</summary>
+    public int ConcurrentRuns { get; init; } = 2;
+
+    public int EffectiveConcurrentRuns(int cores)
+    {
+        if (ConcurrentRuns < 1 || Threads < 0)
+        {
+            throw new ArgumentException($"ConcurrentRuns must be 1 or more and Threads 0 or more (were {ConcurrentRuns} and {Threads})");
+        }
+        return Math.Min(ConcurrentRuns, Budget(cores));
+    }
+
+    /// <summary>Intra-op threads of one run: the budget split between the runs, so together they never ask for more
+    /// threads than the budget (oversubscribed cores stall every parallel operator at its barrier).</summary>
+    public int IntraOpThreadsPerRun(int cores) => Math.Max(1, Budget(cores) / EffectiveConcurrentRuns(cores));
+
+    private int Budget(int cores) => Threads > 0 ? Threads : Math.Max(1, cores);
 }

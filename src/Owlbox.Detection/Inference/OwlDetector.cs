@@ -222,7 +222,7 @@ public sealed class OwlDetector : IDisposable
         var so = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = options.IntraOpThreads,
+            IntraOpNumThreads = options.IntraOpThreadsPerRun(Environment.ProcessorCount),
         };
         provider = "CPU";
         var wantsCuda = options.ExecutionProvider is "cuda" or "auto";

@@ -67,7 +67,7 @@ public sealed class OnnxGraph(string name, int opset = OnnxGraph.DefaultOpset)
     private readonly List<(string Name, ElementType Type, Dim[] Shape)> _inputs = [];
     private readonly List<(string Name, ElementType Type, Dim[] Shape)> _outputs = [];
     private readonly List<OnnxTensor> _initializers = [];
-    private readonly List<(string Op, string[] Inputs, string[] Outputs, Attr[] Attrs, string NodeName)> _nodes = [];
+    private readonly List<(string Op, string[] Inputs, string[] Outputs, Attr[] Attrs, string NodeName, string Domain)> _nodes = [];
     private int _counter;
 
     public string Input(string inputName, ElementType type, params Dim[] shape)
@@ -100,13 +100,19 @@ public sealed class OnnxGraph(string name, int opset = OnnxGraph.DefaultOpset)
     public string Node(string op, string[] inputs, Attr[]? attrs = null, string? output = null) =>
         NodeMulti(op, inputs, 1, attrs, output is null ? null : [output])[0];
 
-    public string[] NodeMulti(string op, string[] inputs, int outputCount, Attr[]? attrs = null, string[]? outputs = null)
+    public string[] NodeMulti(string op, string[] inputs, int outputCount, Attr[]? attrs = null, string[]? outputs = null, string domain = "")
     {
         var nodeName = Unique(op);
         outputs ??= Enumerable.Range(0, outputCount).Select(i => $"{nodeName}_out{i}").ToArray();
-        _nodes.Add((op, inputs, outputs, attrs ?? [], nodeName));
+        _nodes.Add((op, inputs, outputs, attrs ?? [], nodeName, domain));
         return outputs;
     }
+
+    /// <summary>ONNX Runtime's contrib operator domain (fused kernels such as MultiHeadAttention).</summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>A node from ONNX Runtime's contrib domain; the model then imports that domain too.</summary>
+    public string ContribNode(string op, string[] inputs, Attr[]? attrs = null) => NodeMulti(op, inputs, 1, attrs, domain: MicrosoftDomain)[0];
 
     public string Unique(string hint) => $"{hint}_{_counter++}";
 
@@ -170,12 +176,20 @@ public sealed class OnnxGraph(string name, int opset = OnnxGraph.DefaultOpset)
             o.String(1, "");
             o.Varint(2, opset);
         });
+        if (_nodes.Any(n => n.Domain == MicrosoftDomain))
+        {
+            w.Message(8, o =>
+            {
+                o.String(1, MicrosoftDomain);
+                o.Varint(2, 1);
+            });
+        }
         return w.ToArray();
     }
 
     private void WriteGraph(ProtoWriter g)
     {
-        foreach (var (op, inputs, outputs, attrs, nodeName) in _nodes)
+        foreach (var (op, inputs, outputs, attrs, nodeName, domain) in _nodes)
         {
             g.Message(1, n =>
             {
@@ -189,6 +203,10 @@ public sealed class OnnxGraph(string name, int opset = OnnxGraph.DefaultOpset)
                 }
                 n.String(3, nodeName);
                 n.String(4, op);
+                if (domain.Length > 0)
+                {
+                    n.String(7, domain);
+                }
                 foreach (var a in attrs)
                 {
                     n.Message(5, aw => WriteAttr(aw, a));

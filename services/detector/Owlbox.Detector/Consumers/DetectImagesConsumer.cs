@@ -12,11 +12,11 @@ namespace Owlbox.Detector.Consumers;
 
 /// <summary>
 /// Takes fetched images in batches, groups them by job (one job = one model and prompt set), tokenizes each job's
-/// prompt once, decodes and preprocesses the next image on a worker thread while the session runs this one,
-/// filters, and publishes each sample's boxes. A bad image becomes that sample's failure; the batch goes on.
+/// prompt once, and hands each image to the <see cref="InferenceWorkers"/>, which decode, run and filter it; then
+/// publishes each sample's boxes. A bad image becomes that sample's failure; the batch goes on.
 /// </summary>
 public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, DetectorPool pool, DetectorServiceOptions options, ImageEmbeddingCache cache,
-    ImagesInFlight inFlight)
+    OneProcessGates gates, InferenceWorkers workers)
     : IConsumer<Batch<ImageFetched>>
 {
     private static readonly ConcurrentDictionary<(Guid, OwlDetector), JobPlan> s_plans = new();
@@ -25,7 +25,7 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
 
     public async Task Consume(ConsumeContext<Batch<ImageFetched>> context)
     {
-        // Each image leaves the in-flight count when its turn comes, so the fetcher reads one image per image run,
+        // Each image leaves the in-flight count when a worker starts it, so the fetcher reads one image per image run,
         // spread over the batch, instead of a burst beside the session at every batch boundary.
         var taken = 0;
         try
@@ -33,20 +33,19 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             await JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
                 (jobId, spec, items) => DetectAsync(context, jobId, spec, items, () =>
                 {
-                    taken++;
-                    inFlight.Leave(1);
+                    Interlocked.Increment(ref taken);
+                    gates.Images.Leave(1);
                 }), context.CancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // Images of jobs that are over, or not reached because the batch failed, leave too.
-            inFlight.Leave(context.Message.Length - taken);
+            gates.Images.Leave(context.Message.Length - Volatile.Read(ref taken));
         }
     }
 
     private async Task DetectAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<ImageFetched> items, Action taken)
     {
-        var ct = context.CancellationToken;
         var detector = pool.Get(spec.Model, spec.ModelVariant);
         if (s_plans.Count > 256)
         {
@@ -58,73 +57,82 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
             return new JobPlan(prompt, detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray()), spec.Options.ToLabelingOptions());
         });
         var preprocessor = new ImagePreprocessor(detector.Model);
+        // All of the batch's images are queued at once; the workers take them in order, one per worker at a time.
+        await Task.WhenAll(items.Select(m => DetectOneAsync(context, jobId, m, detector, plan, preprocessor, taken))).ConfigureAwait(false);
+    }
+
+    private async Task DetectOneAsync(ConsumeContext context, Guid jobId, ImageFetched message, OwlDetector detector, JobPlan plan,
+        ImagePreprocessor preprocessor, Action taken)
+    {
+        var ct = context.CancellationToken;
+        var bytes = await message.Image.Value.ConfigureAwait(false);
+        Detected detected;
+        try
+        {
+            detected = await workers.RunAsync(() =>
+            {
+                taken();
+                return Detect(bytes, detector, plan, preprocessor);
+            }, ct).ConfigureAwait(false);
+        }
+        catch (ImageDecodeException e)
+        {
+            await context.Publish(new SampleFailed(jobId, message.SampleId, "detect", e.Message), ct).ConfigureAwait(false);
+            return;
+        }
+        OwlboxTelemetry.DetectDuration.Record(detected.Milliseconds, new KeyValuePair<string, object?>("model", detector.Model.ModelId));
+        var objects = detected.Result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
+            Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
+        await context.Publish(new SampleDetected(jobId, message.SampleId, detector.Model.ModelId, detector.Model.TypeName,
+            detected.Width, detected.Height, objects, detected.Result.Rejected.Count, detected.Milliseconds), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>On a worker thread: decode (unless the embedding cache has the image), run, filter.</summary>
+    private Detected Detect(byte[] bytes, OwlDetector detector, JobPlan plan, ImagePreprocessor preprocessor)
+    {
+        var started = Stopwatch.GetTimestamp();
         // With the split form, an image seen before (same bytes, same model) skips decoding and the image encoder.
-        var cacheModel = detector.Model.IsSplit && cache.MaxBytes > 0 ? detector.Model.ImageEncoderPath : null;
-        Task<Prepared> Prepare(ImageFetched m) => Task.Run(async () =>
+        var key = detector.Model.IsSplit && cache.MaxBytes > 0 ? ImageEmbeddingCache.Key(detector.Model.ImageEncoderPath!, bytes) : null;
+        DetectorOutput output;
+        int width, height;
+        if (key is not null && cache.TryGet(key, out var cached))
         {
-            var started = Stopwatch.GetTimestamp();
-            var bytes = await m.Image.Value.ConfigureAwait(false);
-            var key = cacheModel is null ? null : ImageEmbeddingCache.Key(cacheModel, bytes);
-            if (key is not null && cache.TryGet(key, out var cached))
-            {
-                return new Prepared(null, cached, key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
-            var image = ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
-            return new Prepared(image, null, key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }, ct);
-        // Images are prepared a bounded number ahead of the session: on a CPU-bound machine, decoding a whole batch at
-        // once beside the session stalls its threads far longer than the decoding itself takes.
-        var prepared = new Task<Prepared>?[items.Count];
-        for (var i = 0; i < items.Count; i++)
+            OwlboxTelemetry.EmbeddingCacheHits.Add(1);
+            (width, height) = (cached.Width, cached.Height);
+            output = OwlDetector.Score(cached.Boxes, cached.Features, plan.Queries);
+        }
+        else
         {
-            for (var j = i; j < Math.Min(items.Count, i + 1 + options.PrepareAhead); j++)
+            using var image = Decode(bytes, preprocessor);
+            (width, height) = (image.Width, image.Height);
+            if (key is not null)
             {
-                prepared[j] ??= Prepare(items[j]);
+                var (boxes, features) = detector.EncodeImages(image.Pixels);
+                cache.Add(key, new CachedImage(width, height, boxes, features));
+                output = OwlDetector.Score(boxes, features, plan.Queries);
             }
-            taken();
-            var sampleId = items[i].SampleId;
-            Prepared p;
-            try
+            else
             {
-                p = await prepared[i]!.ConfigureAwait(false);
+                output = detector.Run(image.Pixels, plan.Queries);
             }
-            catch (ImageDecodeException e)
-            {
-                await context.Publish(new SampleFailed(jobId, sampleId, "detect", e.Message), ct).ConfigureAwait(false);
-                continue;
-            }
-            catch (Exception e) when (e is not OperationCanceledException and not MessageDataException)
-            {
-                // Whatever a hostile file provokes in a decoder fails that sample, never the batch.
-                await context.Publish(new SampleFailed(jobId, sampleId, "detect", $"cannot decode the image ({e.GetType().Name}: {e.Message})"), ct).ConfigureAwait(false);
-                continue;
-            }
-            using var image = p.Image;
-            var detectStarted = Stopwatch.GetTimestamp();
-            var encoded = p.Cached;
-            if (encoded is not null)
-            {
-                OwlboxTelemetry.EmbeddingCacheHits.Add(1);
-            }
-            if (encoded is null && p.CacheKey is not null)
-            {
-                var (boxes, features) = detector.EncodeImages(p.Image!.Pixels);
-                encoded = new CachedImage(p.Image.Width, p.Image.Height, boxes, features);
-                cache.Add(p.CacheKey, encoded);
-            }
-            var (width, height) = encoded is null ? (p.Image!.Width, p.Image.Height) : (encoded.Width, encoded.Height);
-            var output = encoded is null ? detector.Run(p.Image!.Pixels, plan.Queries) : OwlDetector.Score(encoded.Boxes, encoded.Features, plan.Queries);
-            var result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
-            // A sample's time is its own decoding plus its own inference, not the wait for earlier images.
-            var milliseconds = p.DecodeMs + Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
-            OwlboxTelemetry.DetectDuration.Record(milliseconds, new KeyValuePair<string, object?>("model", detector.Model.ModelId));
-            var objects = result.Kept.Select(d => new DetectedObject(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
-                Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence)).ToArray();
-            await context.Publish(new SampleDetected(jobId, sampleId, detector.Model.ModelId, detector.Model.TypeName,
-                width, height, objects, result.Rejected.Count, milliseconds), ct).ConfigureAwait(false);
+        }
+        var result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
+        return new Detected(result, width, height, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private PreparedImage Decode(byte[] bytes, ImagePreprocessor preprocessor)
+    {
+        try
+        {
+            return ImageDetection.Prepare(bytes, preprocessor, options.DecodeLimits);
+        }
+        catch (Exception e) when (e is not ImageDecodeException and not OutOfMemoryException)
+        {
+            // Whatever a hostile file provokes in a decoder fails that sample, never the batch.
+            throw new ImageDecodeException($"cannot decode the image ({e.GetType().Name}: {e.Message})", e);
         }
     }
 
-    /// <summary>A fetched image made ready: decoded and preprocessed, or found already encoded.</summary>
-    private sealed record Prepared(PreparedImage? Image, CachedImage? Cached, string? CacheKey, double DecodeMs);
+    /// <summary>One image's outcome; its time is its own decoding and inference, not its wait in the queue.</summary>
+    private sealed record Detected(Owlbox.Labeling.Filtering.FilterResult Result, int Width, int Height, double Milliseconds);
 }

@@ -5,10 +5,21 @@ using Owlbox.Jobs;
 
 namespace Owlbox.Fetcher.Consumers;
 
-/// <summary>Lists a job's samples, records each with its labels as they are now (the snapshot every write of this job
-/// starts from), and asks for every sample not yet written. Resubmitting a job lands here again and skips what is done.</summary>
-public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets) : IConsumer<LabelingJobSubmitted>
+/// <summary>
+/// Lists a job's samples, records each with its labels as they are now (the snapshot every write of this job starts
+/// from), and asks for every sample not yet written. Resubmitting a job lands here again and skips what is done.
+/// </summary>
+/// <remarks>
+/// The samples are read from the store a page at a time and each FetchSample is published straight to the bus
+/// (not through the consume context's outbox, which would hold every message until the end): on RabbitMQ they stream
+/// to the queue, and in the one-process mode each waits for room (<see cref="OneProcessGates.Samples"/>), so the
+/// process never holds a message per sample of a large dataset. A retry after a failure part-way asks again for what
+/// is still pending; a sample asked for twice is written once (writes start from the snapshot).
+/// </remarks>
+public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, OneProcessGates gates, IBus bus) : IConsumer<LabelingJobSubmitted>
 {
+    private const int PageSize = 256;
+
     public async Task Consume(ConsumeContext<LabelingJobSubmitted> context)
     {
         var (jobId, spec) = (context.Message.JobId, context.Message.Spec);
@@ -26,13 +37,24 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
         {
             await context.Publish(new SampleFailed(jobId, id, "fetch", problem), ct).ConfigureAwait(false);
         }
-        foreach (var id in pending)
-        {
-            await context.Publish(new FetchSample(jobId, id), ct).ConfigureAwait(false);
-        }
-        if (pending.Count == 0)
+        if (pending == 0)
         {
             await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
+            return;
+        }
+        PendingSample? after = null;
+        while (await store.PendingSamplesAsync(jobId, after, PageSize, ct).ConfigureAwait(false) is { Count: > 0 } page)
+        {
+            if (after is not null && await JobCompletion.IsOverAsync(store, jobId, ct).ConfigureAwait(false))
+            {
+                return; // cancelled while paging: the rest is never asked for
+            }
+            foreach (var sample in page)
+            {
+                await gates.Samples.EnterAsync(ct).ConfigureAwait(false);
+                await bus.Publish(new FetchSample(jobId, sample.SampleId), ct).ConfigureAwait(false);
+            }
+            after = page[^1];
         }
     }
 }

@@ -8,9 +8,21 @@ namespace Owlbox.Fetcher.Consumers;
 /// <summary>Reads one image and hands it to the detector by claim check. A missing or oversized file fails the sample;
 /// an I/O error is thrown, so the bus retries it.</summary>
 public sealed class FetchSampleConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets,
-    IMessageDataRepository images, FetcherOptions options, ImagesInFlight inFlight) : IConsumer<FetchSample>
+    IMessageDataRepository images, FetcherOptions options, OneProcessGates gates) : IConsumer<FetchSample>
 {
     public async Task Consume(ConsumeContext<FetchSample> context)
+    {
+        try
+        {
+            await FetchAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            gates.Samples.Leave(1); // the expansion may publish the next sample
+        }
+    }
+
+    private async Task FetchAsync(ConsumeContext<FetchSample> context)
     {
         var (jobId, sampleId) = (context.Message.JobId, context.Message.SampleId);
         var ct = context.CancellationToken;
@@ -20,6 +32,7 @@ public sealed class FetchSampleConsumer(IJobStore store, JobSpecCache specs, IDa
         }
         var spec = await specs.GetAsync(jobId, ct).ConfigureAwait(false);
         // Room is taken before the image is read, so an image is read only when a detector will soon want it.
+        var inFlight = gates.Images;
         await inFlight.EnterAsync(ct).ConfigureAwait(false);
         var sent = false;
         try

@@ -2,12 +2,12 @@ using Owlbox.Jobs;
 
 namespace Owlbox.Jobs.Tests;
 
-public class ImagesInFlightTests
+public class InFlightGateTests
 {
     [Fact]
     public async Task Enter_AtCapacity_WaitsUntilAnImageLeaves()
     {
-        var gate = new ImagesInFlight(2);
+        var gate = new InFlightGate(2);
         await gate.EnterAsync(default);
         await gate.EnterAsync(default);
 
@@ -23,7 +23,7 @@ public class ImagesInFlightTests
     [Fact]
     public async Task Leave_ReportedTwice_NeverGrowsRoomBeyondCapacity()
     {
-        var gate = new ImagesInFlight(2);
+        var gate = new InFlightGate(2);
         await gate.EnterAsync(default);
         gate.Leave(1);
         gate.Leave(5); // a redelivered batch reports its images again
@@ -39,7 +39,7 @@ public class ImagesInFlightTests
     [Fact]
     public async Task Enter_Cancelled_Throws()
     {
-        var gate = new ImagesInFlight(1);
+        var gate = new InFlightGate(1);
         await gate.EnterAsync(default);
         using var cts = new CancellationTokenSource(50);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gate.EnterAsync(cts.Token));
@@ -50,8 +50,8 @@ public class ImagesInFlightTests
     {
         for (var i = 0; i < 1000; i++)
         {
-            await ImagesInFlight.Unbounded.EnterAsync(default);
+            await OneProcessGates.Unbounded.Images.EnterAsync(default);
         }
-        Assert.Equal(0, ImagesInFlight.Unbounded.Count);
+        Assert.Equal(0, OneProcessGates.Unbounded.Images.Count);
     }
 }
