@@ -31,7 +31,9 @@ public sealed class SqliteJobStore(string path) : SqlJobStore
         var c = new SqliteConnection(_connectionString);
         await c.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA busy_timeout = 30000";
+        // Lookups are by key, and the OS caches the file: a small page cache per pooled connection (SQLite's default is
+        // 2 MB each) keeps the job store's memory from growing with the job's size.
+        cmd.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA cache_size = -256";
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return c;
     }

@@ -369,13 +369,12 @@ static async Task<int> MemoryChildAsync(int count, int threads)
     var spec = new JobSpec(new DatasetReference("local", data), Path.Combine(root, "models", "owlvit-test"), "model",
         File.ReadAllText(Path.Combine(root, "samples", "prompt.txt")), JobApi.DefaultOptions with { DeleteExisting = "yes" }, null, null);
     long maxHeap = 0;
-    var tick = 0;
     TimeSpan elapsed;
     JobRecord job;
     await using (var owlbox = await OneProcessOwlbox.StartAsync(work, threads))
     {
         (elapsed, job) = await owlbox.RunJobAsync(spec, TimeSpan.FromMilliseconds(200),
-            () => { maxHeap = Math.Max(maxHeap, GC.GetGCMemoryInfo().HeapSizeBytes); if (Environment.GetEnvironmentVariable("MEMTRACE") is not null && (tick++ % 10) == 0) Console.WriteLine((Environment.GetEnvironmentVariable("MEMTRACE") == "2" && tick % 100 == 1 ? $"forced: live {GC.GetTotalMemory(true) / 1048576} " : "") + $"t {tick/5.0:0} rss {Environment.WorkingSet/1048576} heap {GC.GetGCMemoryInfo().HeapSizeBytes/1048576} hwm {PeakRss.Megabytes():0} gen2 {GC.CollectionCount(2)} total {GC.GetTotalMemory(false)/1048576}"); });
+            () => maxHeap = Math.Max(maxHeap, GC.GetGCMemoryInfo().HeapSizeBytes));
     }
     var seconds = elapsed.TotalSeconds;
     var peakMb = PeakRss.Megabytes();
