@@ -57,9 +57,10 @@ public sealed class OwlboxOptions
     /// <summary>Results written per labels-file rewrite (default 32).</summary>
     public int WriterBatchMessageLimit { get; set; } = 32;
 
-    /// <summary>How long the writer waits to fill a batch (default 300 ms): the local backend rewrites the whole labels file per
-    /// batch, so fuller batches keep a long job from rewriting it once per image.</summary>
-    public TimeSpan WriterBatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(300);
+    /// <summary>A writer batch is written once no result has arrived for this long (default 100 ms), or when it holds
+    /// <see cref="WriterBatchMessageLimit"/>: results arriving in a stream (a GPU detector) fill batches, so the local
+    /// backend does not rewrite the labels file once per image, while the last result of a job waits only this long.</summary>
+    public TimeSpan WriterBatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Retries for a failing message before it faults (default 5, exponential from 200 ms to 10 s).</summary>
     public int RetryLimit { get; set; } = 5;

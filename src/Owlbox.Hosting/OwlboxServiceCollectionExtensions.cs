@@ -80,6 +80,7 @@ public static class OwlboxServiceCollectionExtensions
                 x.AddConsumer<WriteSamplesConsumer>(c => c.Options<BatchOptions>(b => b
                     .SetMessageLimit(options.WriterBatchMessageLimit)
                     .SetTimeLimit(options.WriterBatchTimeLimit)
+                    .SetTimeLimitStart(BatchTimeLimitStart.FromLast)
                     .SetConcurrencyLimit(1)));
                 x.AddConsumer<SampleFailedConsumer>();
                 x.AddConsumer<FetchFaultConsumer>();
