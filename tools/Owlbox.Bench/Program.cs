@@ -235,14 +235,16 @@ static (double Fresh, double Cached)? RepromptEngine(string modelDir, string ima
     Task.WhenAll(Enumerable.Range(0, freshRuns).Select(_ => workers.RunAsync(() =>
     {
         var e = detector.EncodeImages(image.Pixels);
-        return ImageDetection.Filter(detector, OwlDetector.Score(e.Boxes, e.Features, queries), image.Width, image.Height, parsed.Lines, options);
+        using var output = OwlDetector.Score(e.Boxes, e.Features, queries);
+        return ImageDetection.Filter(detector, output, image.Width, image.Height, parsed.Lines, options);
     }))).Wait();
     var fresh = freshRuns / sw.Elapsed.TotalSeconds;
     sw.Restart();
     const int cachedImages = 200;
     for (var i = 0; i < cachedImages; i++)
     {
-        ImageDetection.Filter(detector, OwlDetector.Score(encoded.Boxes, encoded.Features, queries), image.Width, image.Height, parsed.Lines, options);
+        using var output = OwlDetector.Score(encoded.Boxes, encoded.Features, queries);
+        ImageDetection.Filter(detector, output, image.Width, image.Height, parsed.Lines, options);
     }
     return (fresh, cachedImages / sw.Elapsed.TotalSeconds);
 }
@@ -256,7 +258,7 @@ static double BareRate(string modelDir, string imagesDir, string[] queries, int 
     var prepared = ImageDetection.Prepare(File.ReadAllBytes(Directory.GetFiles(imagesDir).Order(StringComparer.Ordinal).First()),
         new ImagePreprocessor(detector.Model), new DecodeLimits());
     var tokens = detector.PrepareQueries(queries);
-    Task RunAll(int count) => Task.WhenAll(Enumerable.Range(0, count).Select(_ => workers.RunAsync(() => detector.Run(prepared.Pixels, tokens))));
+    Task RunAll(int count) => Task.WhenAll(Enumerable.Range(0, count).Select(_ => workers.RunAsync(() => { detector.Run(prepared.Pixels, tokens).Dispose(); return 0; })));
     RunAll(workers.Count).Wait();
     var images = (runs + workers.Count - 1) / workers.Count * workers.Count; // every worker busy to the end
     var sw = Stopwatch.StartNew();

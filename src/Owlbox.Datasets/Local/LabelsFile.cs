@@ -225,9 +225,11 @@ public sealed class LabelsFile
                 tokens.Next();
                 tokens.CopyValue(w);
             }
-            if (w.BytesPending > 1 << 16)
+            if (w.BytesPending > 16 << 10)
             {
-                w.Flush(); // the writer buffers everything until flushed: a whole file's bytes otherwise
+                // The writer buffers everything until flushed (a whole file's bytes otherwise); flushing at 16 KB keeps
+                // its buffer off the large-object heap, whose garbage only a full collection clears.
+                w.Flush();
             }
         }
         foreach (var (sample, labels) in updates)

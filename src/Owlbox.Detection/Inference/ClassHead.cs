@@ -8,11 +8,15 @@ public sealed record ImageFeatures(float[] ClassEmbeddings, float[] Shift, float
 /// <summary>OWL's class head: logits[n, q] = (Ê[n]·q̂[q] + shift[n]) × scale[n]; padded query slots get float.MinValue.</summary>
 public static class ClassHead
 {
-    public static float[] Logits(ImageFeatures image, float[] queryEmbeddings, int queries, IReadOnlyList<bool> paddedQueries)
+    /// <param name="logits">Receives [N, queries].</param>
+    public static void Logits(ImageFeatures image, float[] queryEmbeddings, int queries, IReadOnlyList<bool> paddedQueries, Span<float> logits)
     {
         var d = image.Dimension;
         var n = image.Shift.Length;
-        var logits = new float[n * queries];
+        if (logits.Length != n * queries)
+        {
+            throw new ArgumentException($"logits holds {logits.Length} values; {n} patches x {queries} queries need {n * queries}", nameof(logits));
+        }
         var e = image.ClassEmbeddings.AsSpan();
         var q = queryEmbeddings.AsSpan();
         for (var p = 0; p < n; p++)
@@ -25,6 +29,5 @@ public static class ClassHead
                     : (System.Numerics.Tensors.TensorPrimitives.Dot(row, q.Slice(j * d, d)) + image.Shift[p]) * image.Scale[p];
             }
         }
-        return logits;
     }
 }

@@ -47,8 +47,11 @@ public static class ImageDetection
     }
 
     /// <summary>Runs one prepared image (the published single-graph exports take one image per run).</summary>
-    public static FilterResult Detect(OwlDetector detector, PreparedImage image, QueryTokens queries, IReadOnlyList<PromptLine> lines, LabelingOptions options) =>
-        Filter(detector, detector.Run(image.Pixels, queries), image.Width, image.Height, lines, options);
+    public static FilterResult Detect(OwlDetector detector, PreparedImage image, QueryTokens queries, IReadOnlyList<PromptLine> lines, LabelingOptions options)
+    {
+        using var output = detector.Run(image.Pixels, queries);
+        return Filter(detector, output, image.Width, image.Height, lines, options);
+    }
 
     /// <summary>Decoding and filtering of one image's outputs (index 0 of <paramref name="output"/>).</summary>
     public static FilterResult Filter(OwlDetector detector, DetectorOutput output, int width, int height, IReadOnlyList<PromptLine> lines, LabelingOptions options)

@@ -96,7 +96,8 @@ public sealed class OwlDetector : IDisposable
     }
 
     /// <summary>Runs <see cref="ImageBatchSize"/> preprocessed images against the queries.</summary>
-    /// <returns>Logits [B, N, Q] and boxes [B, N, 4] (normalised cx, cy, w, h of the model input), N patches.</returns>
+    /// <returns>Logits [B, N, Q] and boxes [B, N, 4] (normalised cx, cy, w, h of the model input), N patches, in
+    /// pooled buffers: dispose it.</returns>
     public DetectorOutput Run(Memory<float> pixelValues, QueryTokens queries)
     {
         if (_imageEncoder is not null)
@@ -125,7 +126,10 @@ public sealed class OwlDetector : IDisposable
         {
             throw new ModelException($"logits came back as [{string.Join(", ", shape)}]; expected [{b}, N, {queries.Count}]");
         }
-        return new DetectorOutput(b, n, queries.Count, logits.GetTensorDataAsSpan<float>().ToArray(), boxes.GetTensorDataAsSpan<float>().ToArray());
+        var output = new DetectorOutput(b, n, queries.Count);
+        logits.GetTensorDataAsSpan<float>().CopyTo(output.WritableLogits.Span);
+        boxes.GetTensorDataAsSpan<float>().CopyTo(output.WritableBoxes.Span);
+        return output;
     }
 
     /// <summary>The split form: the image encoder gives every patch's box, normalised class embedding, shift and scale;
@@ -158,7 +162,10 @@ public sealed class OwlDetector : IDisposable
         var q = queries.Embeddings ?? throw new InvalidOperationException("queries were prepared without text embeddings");
         var patchesInBatch = features.Shift.Length;
         var images = boxes.Length / 4 / patchesInBatch;
-        return new DetectorOutput(images, patchesInBatch / images, queries.Count, ClassHead.Logits(features, q, queries.Count, PaddedQueries(queries)), boxes);
+        var output = new DetectorOutput(images, patchesInBatch / images, queries.Count);
+        ClassHead.Logits(features, q, queries.Count, PaddedQueries(queries), output.WritableLogits.Span);
+        boxes.CopyTo(output.WritableBoxes);
+        return output;
     }
 
     private static bool[] PaddedQueries(QueryTokens queries)

@@ -23,8 +23,8 @@ public static class OwlPostprocessor
         var result = new List<DetectedBox>();
         var n = output.Patches;
         var q = output.Queries;
-        var logits = output.Logits.AsSpan(imageIndex * n * q, n * q);
-        var boxes = output.Boxes.AsSpan(imageIndex * n * 4, n * 4);
+        var logits = output.Logits.Span.Slice(imageIndex * n * q, n * q);
+        var boxes = output.Boxes.Span.Slice(imageIndex * n * 4, n * 4);
         for (var p = 0; p < n; p++)
         {
             for (var j = 0; j < q; j++)

@@ -6,6 +6,7 @@ using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Jobs;
 using Owlbox.Labeling;
+using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Detector.Consumers;
@@ -116,7 +117,11 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
                 output = detector.Run(image.Pixels, plan.Queries);
             }
         }
-        var result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
+        FilterResult result;
+        using (output)
+        {
+            result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
+        }
         return new Detected(result, width, height, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
@@ -134,5 +139,5 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
     }
 
     /// <summary>One image's outcome; its time is its own decoding and inference, not its wait in the queue.</summary>
-    private sealed record Detected(Owlbox.Labeling.Filtering.FilterResult Result, int Width, int Height, double Milliseconds);
+    private sealed record Detected(FilterResult Result, int Width, int Height, double Milliseconds);
 }
