@@ -25,7 +25,7 @@ public static class OwlboxCli
     public const int SamplesFailed = 2;
     public const int Cancelled = 130;
 
-    private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--max-image-pixels"];
+    private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--concurrent-runs", "--max-image-pixels"];
 
     private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames];
 
@@ -53,6 +53,7 @@ public static class OwlboxCli
           --model-variant <v>                       model (fp32, default) | quantized | fp16 | <file>.onnx under onnx/
           --execution-provider <p>                  auto (default) | cpu | cuda
           --threads <n>                             CPU threads for inference (default: all cores)
+          --concurrent-runs <n>                     images in the session at once, each decoded by its own worker (default 2)
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
         """;
 
@@ -110,17 +111,18 @@ public static class OwlboxCli
         var spec = ReadJobSpec(a, new DatasetReference("local", dataset), model => Path.GetFullPath(model));
         var proposeId = spec.ProposeJobId;
         var threads = (int)a.Number("--threads", 0);
+        var runs = (int)a.Number("--concurrent-runs", 2);
         var maxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels);
-        if (threads < 0 || maxPixels < 1)
+        if (threads < 0 || runs < 1 || maxPixels < 1)
         {
-            throw new UsageException("--threads must be 0 or more and --max-image-pixels positive");
+            throw new UsageException("--threads must be 0 or more, --concurrent-runs 1 or more and --max-image-pixels positive");
         }
         var options = new OwlboxOptions
         {
             Transport = "in-memory",
             SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
             AllowModelDirectories = true,
-            Engine = new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto", Threads = threads },
+            Engine = new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto", Threads = threads, ConcurrentRuns = runs },
             Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
         };
         var destination = proposeId is null

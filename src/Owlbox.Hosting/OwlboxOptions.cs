@@ -54,8 +54,10 @@ public sealed class OwlboxOptions
     /// <summary>Memory for encoded images of split models, reused when a seen image is prompted again (default 1 GiB; 0 disables).</summary>
     public long EmbeddingCacheBytes { get; set; } = 1L << 30;
 
-    /// <summary>Results written per labels-file rewrite (default 32).</summary>
-    public int WriterBatchMessageLimit { get; set; } = 32;
+    /// <summary>Most results written per labels-file rewrite (default 256). A rewrite costs the whole file, so when
+    /// results arrive faster than the writer keeps up, larger batches are what stops a backlog (and memory) growing
+    /// with the dataset; at a slow stream the quiet window closes batches long before they fill.</summary>
+    public int WriterBatchMessageLimit { get; set; } = 256;
 
     /// <summary>A writer batch is written once no result has arrived for this long (default 100 ms), or when it holds
     /// <see cref="WriterBatchMessageLimit"/>: results arriving in a stream (a GPU detector) fill batches, so the local

@@ -192,6 +192,7 @@ public sealed class LabelCommandTests : IDisposable
     [InlineData(new[] { "--delete_existing_bounding_boxes", "sometimes" }, "must be no, matching-prompt or yes")]
     [InlineData(new[] { "--ignore-objects-smaller-than", "abc" }, "must be a number")]
     [InlineData(new[] { "--frobnicate", "1" }, "unknown argument '--frobnicate'")]
+    [InlineData(new[] { "--concurrent-runs", "0" }, "--concurrent-runs 1 or more")]
     [InlineData(new[] { "--propose-actions", "../../etc" }, "job id '../../etc' is invalid")]
     public async Task Label_BadOptions_AreSetupErrors(string[] extra, string message)
     {
@@ -235,5 +236,38 @@ public sealed class LabelCommandTests : IDisposable
         Assert.Equal(OwlboxCli.Cancelled, exit);
         Assert.Contains("cancelled", err, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(_ws.LabelsPath));
+    }
+
+    [Fact]
+    public async Task Label_CancelledMidJob_OnADatasetLargerThanTheQueues_StopsPromptly_WithAValidLabelsFile()
+    {
+        // More samples than the one-process gates hold (64 queued, 32 fetched), so the expansion is still paging
+        // when the job is cancelled: it must not keep the process from stopping.
+        var image = File.ReadAllBytes(Path.Combine(_ws.Dataset, "busy-800x450.jpg"));
+        for (var i = 0; i < 400; i++)
+        {
+            File.WriteAllBytes(Path.Combine(_ws.Dataset, $"copy-{i:D3}.jpg"), [.. image, .. BitConverter.GetBytes(i)]);
+        }
+        using var cancel = new CancellationTokenSource();
+        var run = Workspace.RunAsync(cancel.Token, "label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red", "--execution-provider", "cpu");
+        var labels = _ws.LabelsPath;
+        var original = File.ReadAllText(labels);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (File.ReadAllText(labels) == original && started.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(20); // until the first batch is written: the job is under way
+        }
+        await cancel.CancelAsync();
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+
+        var (exit, _, err) = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(OwlboxCli.Cancelled, exit);
+        Assert.Contains("cancelled", err, StringComparison.Ordinal);
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {stopping.Elapsed}");
+        _ = _ws.Boxes("busy-800x450.jpg"); // the labels file is still one Owlbox reads (a torn file would throw)
+        var copiesWritten = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(labels))!["boundingBoxes"]!.AsObject()
+            .Count(kv => kv.Key.StartsWith("copy-", StringComparison.Ordinal));
+        Assert.InRange(copiesWritten, 0, 399); // stopped part-way, not run to the end
     }
 }

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Jobs;
@@ -16,7 +17,8 @@ namespace Owlbox.Fetcher.Consumers;
 /// process never holds a message per sample of a large dataset. A retry after a failure part-way asks again for what
 /// is still pending; a sample asked for twice is written once (writes start from the snapshot).
 /// </remarks>
-public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, OneProcessGates gates, IBus bus) : IConsumer<LabelingJobSubmitted>
+public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, OneProcessGates gates, IBus bus,
+    IHostApplicationLifetime lifetime) : IConsumer<LabelingJobSubmitted>
 {
     private const int PageSize = 256;
 
@@ -42,6 +44,8 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
             await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
             return;
         }
+        // Stopping the process ends the wait for room: the fetchers that would make it are stopping too.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
         PendingSample? after = null;
         while (await store.PendingSamplesAsync(jobId, after, PageSize, ct).ConfigureAwait(false) is { Count: > 0 } page)
         {
@@ -51,7 +55,7 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
             }
             foreach (var sample in page)
             {
-                await gates.Samples.EnterAsync(ct).ConfigureAwait(false);
+                await gates.Samples.EnterAsync(stopping.Token).ConfigureAwait(false);
                 await bus.Publish(new FetchSample(jobId, sample.SampleId), ct).ConfigureAwait(false);
             }
             after = page[^1];
