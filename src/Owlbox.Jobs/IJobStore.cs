@@ -16,6 +16,10 @@ public interface IJobStore
 
     Task<JobRecord?> FindAsync(Guid jobId, CancellationToken cancellationToken);
 
+    /// <summary>The job's status alone, null for an unknown job: one key lookup, because the services ask it per
+    /// sample (<see cref="FindAsync"/> counts the job's samples, which per sample made a job quadratic).</summary>
+    Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken);
+
     /// <summary>Adds samples not yet known (an existing sample keeps its first snapshot), records missing ids as
     /// failed, turns failed samples back to pending so a resubmission retries them, sets the total and marks the
     /// job running. Returns how many samples are still pending: the ones to fetch (<see cref="PendingSamplesAsync"/>).</summary>

@@ -19,7 +19,7 @@ public static class JobCompletion
     /// <summary>True when the job was cancelled or has already ended: in-flight work for it is dropped.</summary>
     public static async Task<bool> IsOverAsync(IJobStore store, Guid jobId, CancellationToken cancellationToken)
     {
-        var job = await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
-        return job is null || job.Status == JobStatus.Cancelled;
+        var status = await store.GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return status is null or JobStatus.Cancelled;
     }
 }

@@ -64,6 +64,13 @@ public abstract class SqlJobStore : IJobStore
         return rows == 1;
     }
 
+    public async Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, null, "SELECT status FROM owlbox_jobs WHERE job_id = @j", ("j", Key(jobId)));
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
     public async Task<JobRecord?> FindAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);

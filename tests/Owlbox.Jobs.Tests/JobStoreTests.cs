@@ -71,6 +71,17 @@ public abstract class JobStoreTests
     }
 
     [SkippableFact]
+    public async Task GetStatus_FollowsTheJob_AndIsNullForAnUnknownOne()
+    {
+        var id = await NewRunningJobAsync("a");
+
+        Assert.Equal(JobStatus.Running, await Store.GetStatusAsync(id, default));
+        Assert.True(await Store.CancelAsync(id, default));
+        Assert.Equal(JobStatus.Cancelled, await Store.GetStatusAsync(id, default));
+        Assert.Null(await Store.GetStatusAsync(Guid.NewGuid(), default));
+    }
+
+    [SkippableFact]
     public async Task MarkWritten_Twice_CountsOnce()
     {
         var id = await NewRunningJobAsync("a", "b");
