@@ -51,7 +51,7 @@ public sealed class OwlDetector : IDisposable
     /// <summary>"CPU" or "CUDA": the provider the session really runs on.</summary>
     public string ExecutionProvider { get; }
 
-    /// <summary>Time spent inside ONNX Runtime so far (for metrics: the detector's share of a job's time).</summary>
+    /// <summary>Time spent inside ONNX Runtime so far, summed over concurrent runs (so up to ConcurrentRuns × wall time).</summary>
     public TimeSpan SessionTime => TimeSpan.FromTicks(Interlocked.Read(ref _sessionTicks));
 
     private long _sessionTicks;
