@@ -8,6 +8,10 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
 {
     public void Started(JobPlan plan)
     {
+        if (plan.Resumed is { } r)
+        {
+            output.WriteLine($"Resuming interrupted job {r.JobId}: {r.Written} of {r.Total} samples already written, skipping them (--fresh starts afresh)");
+        }
         output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType})");
         output.WriteLine();
         output.WriteLine("Detecting objects:");

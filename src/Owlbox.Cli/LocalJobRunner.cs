@@ -15,13 +15,16 @@ namespace Owlbox.Cli;
 /// <summary>
 /// The one-process shape: the four services' consumers on the in-memory bus in this process, the job submitted
 /// through the same gateway code a deployment uses, and its events printed as they arrive. There is no second
-/// labeling code path.
+/// labeling code path. Running the same job again (same dataset, model, prompt, options, ids) after it was
+/// interrupted resumes it: what it wrote is skipped, and the rest is written as an uninterrupted run would.
 /// </summary>
 public static class LocalJobRunner
 {
+    /// <param name="fresh">Start a new job even when an interrupted one with the same spec could be resumed (that one
+    /// is then superseded: its late messages are dropped).</param>
     /// <param name="busTap">Extra bus registrations (tests use it to see every message).</param>
     public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
-        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null)
+        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false)
     {
         var events = new JobEvents();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -38,7 +41,13 @@ public static class LocalJobRunner
         try
         {
             var store = host.Services.GetRequiredService<IJobStore>();
-            var jobId = Guid.NewGuid();
+            var interrupted = (await store.FindBySpecAsync(spec, cancellationToken).ConfigureAwait(false)).FirstOrDefault(j => JobStatus.IsResumable(j.Status));
+            if (interrupted is not null && fresh)
+            {
+                await store.SupersedeAsync(interrupted.JobId, cancellationToken).ConfigureAwait(false);
+                interrupted = null;
+            }
+            var jobId = interrupted?.JobId ?? Guid.NewGuid();
             JobSubmitter.Accepted accepted;
             using (var scope = host.Services.CreateScope())
             {
@@ -52,8 +61,10 @@ public static class LocalJobRunner
                 }
             }
             var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
-            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, accepted.Samples, destination));
+            var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0);
+            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, accepted.Samples, destination, resumed));
             var started = Stopwatch.StartNew();
+            var done = resumed?.Written ?? 0;
             var seen = new HashSet<string>(StringComparer.Ordinal);
             try
             {
@@ -61,11 +72,11 @@ public static class LocalJobRunner
                 {
                     if (e is SampleWritten w && w.JobId == jobId && seen.Add(w.SampleId))
                     {
-                        reporter.SampleDone(new SampleOutcome(seen.Count, accepted.Samples, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
+                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, accepted.Samples), accepted.Samples, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
                     }
                     else if (e is SampleFailed f && f.JobId == jobId && seen.Add(f.SampleId))
                     {
-                        reporter.SampleDone(new SampleOutcome(seen.Count, accepted.Samples, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
+                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, accepted.Samples), accepted.Samples, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
                     }
                     else if (e is LabelingJobCompleted c && c.JobId == jobId)
                     {

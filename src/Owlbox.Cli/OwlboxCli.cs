@@ -27,7 +27,7 @@ public static class OwlboxCli
 
     private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--concurrent-runs", "--max-image-pixels"];
 
-    private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames];
+    private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames, "--fresh", "--replace-proposals"];
 
     public const string Usage = """
         usage:
@@ -55,6 +55,7 @@ public static class OwlboxCli
           --threads <n>                             CPU threads for inference (default: all cores)
           --concurrent-runs <n>                     images in the session at once, each decoded by its own worker (default 2)
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
+          --fresh                                   start a new job instead of resuming an interrupted run of this same job
         """;
 
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
@@ -69,7 +70,7 @@ public static class OwlboxCli
             return args switch
             {
                 ["label", .. var rest] => await LabelAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
-                ["proposals", .. var rest] => Proposals(rest, stdout, stderr),
+                ["proposals", .. var rest] => await ProposalsAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["block", .. var rest] => await BlockCommand.RunAsync(rest, stdout, stderr, busTap, cancellationToken).ConfigureAwait(false),
@@ -108,6 +109,7 @@ public static class OwlboxCli
             throw new UsageException("label takes exactly one dataset folder");
         }
         var dataset = Path.GetFullPath(a.Positionals[0]);
+        LocalDataset.CheckFolder(dataset); // before anything (the job store under .owlbox/) touches it
         var spec = ReadJobSpec(a, new DatasetReference("local", dataset), model => Path.GetFullPath(model));
         var proposeId = spec.ProposeJobId;
         var threads = (int)a.Number("--threads", 0);
@@ -128,7 +130,8 @@ public static class OwlboxCli
         var destination = proposeId is null
             ? Path.Combine(a.Positionals[0], LabelsFile.FileName)
             : Path.Combine(a.Positionals[0], ".owlbox", "proposals", proposeId + ".json");
-        var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
+        var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken,
+            fresh: a.Flag("--fresh", false)).ConfigureAwait(false);
         return ExitCode(summary.Status);
     }
 
@@ -189,7 +192,7 @@ public static class OwlboxCli
 
     public static string[] JobFlagNames => ["--nms", "--no-nms", "--class-agnostic-nms"];
 
-    private static int Proposals(string[] args, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> ProposalsAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var a = new ArgumentReader(args, new HashSet<string>(), new HashSet<string> { "--force" });
         switch (a.Positionals)
@@ -211,7 +214,8 @@ public static class OwlboxCli
             {
                 var store = new ProposalStore(dir);
                 var set = store.Load(jobId);
-                var result = ProposalApplier.Apply(LocalDataset.Open(dir), set, a.Flag("--force", false));
+                LocalDataset.CheckFolder(dir);
+                var result = await ProposalApplier.ApplyAsync(Path.GetFullPath(dir), set, a.Flag("--force", false), cancellationToken).ConfigureAwait(false);
                 stdout.WriteLine($"applied proposal set {jobId} to {result.Applied} of {set.Samples.Count} samples");
                 foreach (var (id, problem) in result.Conflicts)
                 {

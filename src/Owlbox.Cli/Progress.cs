@@ -4,7 +4,10 @@ using Owlbox.Labeling.Prompts;
 namespace Owlbox.Cli;
 
 /// <summary>What a job is about to do, once it has been accepted.</summary>
-public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<PromptLine> Lines, int SampleCount, string Destination);
+public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<PromptLine> Lines, int SampleCount, string Destination, ResumedJob? Resumed = null);
+
+/// <summary>An interrupted job this run resumes, with what it had written before.</summary>
+public sealed record ResumedJob(Guid JobId, int Written, int Total);
 
 /// <summary>One sample's result, in completion order.</summary>
 public sealed record SampleOutcome(int Index, int Total, string SampleId, TimeSpan Elapsed, IReadOnlyList<DetectedObject> Objects, int Rejected, string? Error)

@@ -1,7 +1,7 @@
 namespace Owlbox.Datasets;
 
 /// <summary>Replaces a file so readers see the old or the new content, never a torn one: write a temporary file in
-/// the same folder, flush it to disk, then rename over the target.</summary>
+/// the same folder (with the target's permissions), flush it to disk, then rename over the target.</summary>
 public static class AtomicFile
 {
     public static void WriteAllText(string path, string content) => Write(path, stream =>
@@ -20,6 +20,10 @@ public static class AtomicFile
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
+                if (!OperatingSystem.IsWindows() && File.Exists(path))
+                {
+                    File.SetUnixFileMode(stream.SafeFileHandle, File.GetUnixFileMode(path)); // the user's permissions stay
+                }
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }

@@ -7,22 +7,40 @@ namespace Owlbox.Datasets;
 public sealed record SampleLabels(IReadOnlyList<LabeledBox> Boxes, IReadOnlyDictionary<string, string> Metadata)
 {
     public static readonly SampleLabels Empty = new([], new Dictionary<string, string>());
+
+    /// <summary>Same boxes in the same order and the same metadata (records compare collections by reference).</summary>
+    public bool SameAs(SampleLabels other) => Boxes.SequenceEqual(other.Boxes) && SameMetadata(Metadata, other.Metadata);
+
+    public static bool SameMetadata(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 }
 
-/// <summary>A sample as the dataset lists it, with its labels at that moment (the job's "before" snapshot).</summary>
+/// <summary>A sample as the dataset lists it, with its labels at that moment.</summary>
 public sealed record DatasetSample(string Id, SampleLabels Labels);
 
 public sealed record SampleSelection(IReadOnlyList<DatasetSample> Found, IReadOnlyList<(string Id, string Problem)> Missing);
 
 public sealed record LabelWrite(string SampleId, SampleLabels Labels);
 
+/// <summary>How a sample's labels change, decided from what the sample holds at the moment of writing (for a local
+/// folder, under the lock every writer of its labels file takes): returns the new labels, or null to leave the
+/// sample as it is.</summary>
+public delegate SampleLabels? LabelEdit(SampleLabels current);
+
+public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
+{
+    /// <summary>An update that sets the labels whatever the sample holds.</summary>
+    public static LabelUpdate Set(LabelWrite write) => new(write.SampleId, _ => write.Labels);
+}
+
 /// <summary>What a proposal set says about its job, written when the set is created.</summary>
 public sealed record ProposalHeader(string JobId, string ModelId, string ModelType, string Prompt, string DeleteExisting);
 
 /// <summary>
-/// Where samples come from and where results go: the local folder now, the Edge Impulse Studio API next. Writes
-/// take a batch, so a backend that rewrites a whole file (the local one) does it once per batch, not per sample.
-/// Every write replaces a sample's state (never appends), so repeating a write is harmless.
+/// Where samples come from and where results go: a local folder or an Edge Impulse project. Writes take a batch, so a
+/// backend that rewrites a whole file (the local one) does it once per batch, not per sample. A write reads each
+/// sample's labels as they are at that moment and hands them to the update's edit, so concurrent jobs, hand edits
+/// and proposal applies compose instead of the last writer erasing the others.
 /// </summary>
 public interface IDatasetBackend
 {
@@ -33,8 +51,11 @@ public interface IDatasetBackend
     /// (missing, too large) and <see cref="IOException"/> for one worth retrying.</summary>
     Task<byte[]> ReadImageAsync(string sampleId, long maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>Apply mode: replace each sample's boxes, then its metadata.</summary>
-    Task WriteLabelsAsync(IReadOnlyList<LabelWrite> writes, CancellationToken cancellationToken);
+    /// <summary>The samples' labels as they are now (a sample without labels maps to <see cref="SampleLabels.Empty"/>).</summary>
+    Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken);
+
+    /// <summary>Apply mode: reads each sample's current labels, applies its edit, writes boxes then metadata.</summary>
+    Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken);
 
     /// <summary>Preview mode: record proposals (and failures) under the job id; labels stay untouched.</summary>
     Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken);

@@ -6,8 +6,8 @@ using Owlbox.Labeling.Boxes;
 namespace Owlbox.EdgeImpulse;
 
 /// <summary>
-/// An Edge Impulse project as a dataset. Samples are Studio sample ids; apply mode sets boxes then metadata (the
-/// writer has merged it with the sample's metadata); preview mode stores proposed changes for every sample and never
+/// An Edge Impulse project as a dataset. Samples are Studio sample ids; apply mode reads each sample, then sets boxes
+/// then metadata merged into what it read; preview mode stores proposed changes for every sample and never
 /// calls the direct writers. The location is <c>{EI_API_ENDPOINT}#{projectId}</c>; the API key is not in it: it comes
 /// from this process's own secret store.
 /// </summary>
@@ -70,14 +70,45 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         }
     }
 
-    public async Task WriteLabelsAsync(IReadOnlyList<LabelWrite> writes, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken)
     {
-        foreach (var w in writes)
+        var labels = new Dictionary<string, SampleLabels>(StringComparer.Ordinal);
+        foreach (var id in sampleIds)
         {
-            var id = SampleNumber(w.SampleId);
-            await client.SetBoundingBoxesAsync(projectId, id, ToStudio(w.Labels.Boxes), cancellationToken).ConfigureAwait(false);
-            await client.SetMetadataAsync(projectId, id, w.Labels.Metadata, cancellationToken).ConfigureAwait(false);
+            labels[id] = await ReadAsync(id, cancellationToken).ConfigureAwait(false);
         }
+        return labels;
+    }
+
+    /// <summary>Reads each sample right before writing it, as the original block does: boxes set in Studio while the
+    /// job ran, or by another job, are merged into instead of overwritten.</summary>
+    public async Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
+    {
+        foreach (var u in updates)
+        {
+            var current = await ReadAsync(u.SampleId, cancellationToken).ConfigureAwait(false);
+            if (u.Edit(current) is not { } next || next.SameAs(current))
+            {
+                continue; // written before: a retried or redelivered write changes nothing
+            }
+            var id = SampleNumber(u.SampleId);
+            if (!next.Boxes.SequenceEqual(current.Boxes))
+            {
+                await client.SetBoundingBoxesAsync(projectId, id, ToStudio(next.Boxes), cancellationToken).ConfigureAwait(false);
+            }
+            if (!SampleLabels.SameMetadata(next.Metadata, current.Metadata))
+            {
+                await client.SetMetadataAsync(projectId, id, next.Metadata, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<SampleLabels> ReadAsync(string sampleId, CancellationToken cancellationToken)
+    {
+        var sample = await client.GetSampleAsync(projectId, SampleNumber(sampleId), null, cancellationToken).ConfigureAwait(false);
+        return new SampleLabels(
+            sample.BoundingBoxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(),
+            sample.Metadata ?? new Dictionary<string, string>());
     }
 
     public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)

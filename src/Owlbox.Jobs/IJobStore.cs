@@ -20,7 +20,7 @@ public interface IJobStore
     /// sample (<see cref="FindAsync"/> counts the job's samples, which per sample made a job quadratic).</summary>
     Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken);
 
-    /// <summary>Adds samples not yet known (an existing sample keeps its first snapshot), records missing ids as
+    /// <summary>Adds samples not yet known, records missing ids as
     /// failed, turns failed samples back to pending so a resubmission retries them, sets the total and marks the
     /// job running. Returns how many samples are still pending: the ones to fetch (<see cref="PendingSamplesAsync"/>).</summary>
     Task<int> RegisterSamplesAsync(Guid jobId, IReadOnlyList<SampleRegistration> found,
@@ -30,7 +30,18 @@ public interface IJobStore
     /// <paramref name="limit"/>: the expansion reads a page at a time, so a 100k-sample job never holds every id.</summary>
     Task<IReadOnlyList<PendingSample>> PendingSamplesAsync(Guid jobId, PendingSample? after, int limit, CancellationToken cancellationToken);
 
-    Task<string?> GetSnapshotAsync(Guid jobId, string sampleId, CancellationToken cancellationToken);
+    /// <summary>The state of each named sample the job has (samples it does not have are left out).</summary>
+    Task<IReadOnlyDictionary<string, string>> GetSampleStatesAsync(Guid jobId, IReadOnlyCollection<string> sampleIds, CancellationToken cancellationToken);
+
+    /// <summary>Jobs recorded with exactly this spec, newest first: how a re-run finds the job it resumes.</summary>
+    Task<IReadOnlyList<JobRecord>> FindBySpecAsync(JobSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>Opens a finished or cancelled job again for a resubmission (its failed samples are retried, its
+    /// written ones skipped); false for a superseded or unknown job.</summary>
+    Task<bool> ReopenAsync(Guid jobId, CancellationToken cancellationToken);
+
+    /// <summary>Ends a job for good because a fresh run replaces it: its late messages are dropped.</summary>
+    Task<bool> SupersedeAsync(Guid jobId, CancellationToken cancellationToken);
 
     Task<bool> MarkWrittenAsync(Guid jobId, string sampleId, int boxesAdded, double milliseconds, CancellationToken cancellationToken);
 

@@ -16,10 +16,11 @@ public static class JobCompletion
         }
     }
 
-    /// <summary>True when the job was cancelled or has already ended: in-flight work for it is dropped.</summary>
+    /// <summary>True when the job has ended (completed, cancelled, superseded) or is unknown: its in-flight and late
+    /// messages are dropped, so a duplicate delivered after the end can never put old boxes back.</summary>
     public static async Task<bool> IsOverAsync(IJobStore store, Guid jobId, CancellationToken cancellationToken)
     {
         var status = await store.GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false);
-        return status is null or JobStatus.Cancelled;
+        return status is null || JobStatus.IsFinal(status);
     }
 }

@@ -11,7 +11,13 @@ public static class JobStatus
     public const string CompletedWithFailures = "completed-with-failures";
     public const string Cancelled = "cancelled";
 
-    public static bool IsFinal(string status) => status is Completed or CompletedWithFailures or Cancelled;
+    /// <summary>Replaced by a fresh run of the same job (<c>owlbox label --fresh</c>); never resumed.</summary>
+    public const string Superseded = "superseded";
+
+    public static bool IsFinal(string status) => status is Completed or CompletedWithFailures or Cancelled or Superseded;
+
+    /// <summary>Interrupted (the process stopped, or the job was cancelled): re-running the same job resumes it.</summary>
+    public static bool IsResumable(string status) => status is Expanding or Running or Cancelled;
 }
 
 /// <summary>Sample states: pending until written or failed.</summary>
@@ -31,9 +37,8 @@ public sealed record JobRecord(
 
 public sealed record SampleRecord(string SampleId, int Index, string State, string? Reason, int BoxesAdded, double? Milliseconds);
 
-/// <summary>A sample found when the job was expanded, with its labels at that moment (JSON), the snapshot every
-/// write of this job is computed from.</summary>
-public sealed record SampleRegistration(string SampleId, string SnapshotJson);
+/// <summary>A sample found when the job was expanded.</summary>
+public sealed record SampleRegistration(string SampleId);
 
 /// <summary>A sample still to fetch, with its place in the listing (the paging cursor).</summary>
 public sealed record PendingSample(string SampleId, int Index);

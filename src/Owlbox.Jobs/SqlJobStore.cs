@@ -43,7 +43,6 @@ public abstract class SqlJobStore : IJobStore
                 reason TEXT,
                 boxes_added INTEGER NOT NULL DEFAULT 0,
                 milliseconds DOUBLE PRECISION,
-                snapshot TEXT,
                 updated_utc TEXT NOT NULL,
                 PRIMARY KEY (job_id, sample_id))
             """, cancellationToken).ConfigureAwait(false);
@@ -87,9 +86,9 @@ public abstract class SqlJobStore : IJobStore
         foreach (var s in found)
         {
             await ExecuteAsync(c, tx, """
-                INSERT INTO owlbox_samples (job_id, sample_id, idx, state, snapshot, updated_utc)
-                VALUES (@j, @s, @i, 'pending', @snap, @now) ON CONFLICT (job_id, sample_id) DO NOTHING
-                """, cancellationToken, ("j", Key(jobId)), ("s", s.SampleId), ("i", index++), ("snap", s.SnapshotJson), ("now", now)).ConfigureAwait(false);
+                INSERT INTO owlbox_samples (job_id, sample_id, idx, state, updated_utc)
+                VALUES (@j, @s, @i, 'pending', @now) ON CONFLICT (job_id, sample_id) DO NOTHING
+                """, cancellationToken, ("j", Key(jobId)), ("s", s.SampleId), ("i", index++), ("now", now)).ConfigureAwait(false);
             await ExecuteAsync(c, tx,
                 "UPDATE owlbox_samples SET state = 'pending', reason = NULL, updated_utc = @now WHERE job_id = @j AND sample_id = @s AND state = 'failed'",
                 cancellationToken, ("j", Key(jobId)), ("s", s.SampleId), ("now", now)).ConfigureAwait(false);
@@ -103,7 +102,7 @@ public abstract class SqlJobStore : IJobStore
         }
         await ExecuteAsync(c, tx, """
             UPDATE owlbox_jobs SET total = (SELECT count(*) FROM owlbox_samples WHERE job_id = @j), status = 'running', finished_utc = NULL
-            WHERE job_id = @j AND status <> 'cancelled'
+            WHERE job_id = @j AND status IN ('expanding', 'running')
             """, cancellationToken, ("j", Key(jobId))).ConfigureAwait(false);
         int pending;
         await using (var cmd = Command(c, tx, "SELECT count(*) FROM owlbox_samples WHERE job_id = @j AND state = 'pending'", ("j", Key(jobId))))
@@ -132,11 +131,62 @@ public abstract class SqlJobStore : IJobStore
         return page;
     }
 
-    public async Task<string?> GetSnapshotAsync(Guid jobId, string sampleId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, string>> GetSampleStatesAsync(Guid jobId, IReadOnlyCollection<string> sampleIds, CancellationToken cancellationToken)
+    {
+        var states = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (sampleIds.Count == 0)
+        {
+            return states;
+        }
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in sampleIds.Chunk(256))
+        {
+            var names = chunk.Select((_, i) => "@s" + i.ToString(CultureInfo.InvariantCulture));
+            await using var cmd = Command(c, null, $"SELECT sample_id, state FROM owlbox_samples WHERE job_id = @j AND sample_id IN ({string.Join(", ", names)})",
+                [("j", Key(jobId)), .. chunk.Select((id, i) => ("s" + i.ToString(CultureInfo.InvariantCulture), (object?)id))]);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                states[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+        return states;
+    }
+
+    public async Task<IReadOnlyList<JobRecord>> FindBySpecAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, null, "SELECT snapshot FROM owlbox_samples WHERE job_id = @j AND sample_id = @s", ("j", Key(jobId)), ("s", sampleId));
-        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        var ids = new List<Guid>();
+        await using (var cmd = Command(c, null, "SELECT job_id FROM owlbox_jobs WHERE spec = @spec ORDER BY created_utc DESC", ("spec", JsonSerializer.Serialize(spec, s_json))))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(Guid.Parse(reader.GetString(0)));
+            }
+        }
+        var jobs = new List<JobRecord>();
+        foreach (var id in ids)
+        {
+            jobs.Add((await FindAsync(c, id, cancellationToken).ConfigureAwait(false))!);
+        }
+        return jobs;
+    }
+
+    public async Task<bool> ReopenAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(c, null,
+            "UPDATE owlbox_jobs SET status = 'expanding', finished_utc = NULL WHERE job_id = @j AND status <> 'superseded'",
+            cancellationToken, ("j", Key(jobId))).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> SupersedeAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(c, null,
+            "UPDATE owlbox_jobs SET status = 'superseded', finished_utc = @now WHERE job_id = @j AND status <> 'superseded'",
+            cancellationToken, ("j", Key(jobId)), ("now", Now())).ConfigureAwait(false) == 1;
     }
 
     public async Task<bool> MarkWrittenAsync(Guid jobId, string sampleId, int boxesAdded, double milliseconds, CancellationToken cancellationToken)

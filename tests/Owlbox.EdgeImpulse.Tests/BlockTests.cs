@@ -109,16 +109,18 @@ public sealed class BlockTests
     }
 
     [Fact]
-    public async Task TwiceWithNo_AddsTheBoxesAgainLikeTheSeed()
+    public async Task TwiceWithNo_AddsNothingTheSecondTime()
     {
+        // The seed stacks every box again; Owlbox reads the sample before writing and never adds an identical box.
         await using var ei = await Emulator.StartAsync();
 
-        await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);
-        var once = (await ei.SampleAsync(6)).BoundingBoxes.Count;
-        await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);
+        var (first, _, _) = await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);
+        var once = (await ei.SampleAsync(6)).BoundingBoxes;
+        var (second, _, _) = await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);
 
-        Assert.Equal(2, once);
-        Assert.Equal(4, (await ei.SampleAsync(6)).BoundingBoxes.Count);
+        Assert.Equal((OwlboxCli.Ok, OwlboxCli.Ok), (first, second));
+        Assert.Equal(2, once.Count);
+        Assert.Equal(once, (await ei.SampleAsync(6)).BoundingBoxes);
     }
 
     [Fact]
@@ -126,10 +128,12 @@ public sealed class BlockTests
     {
         await using var ei = await Emulator.StartAsync();
 
-        var (exit, _, _) = await ei.RunBlockAsync(["--prompt", "blue"], ids: [6]);
+        var (exit, output, _) = await ei.RunBlockAsync(["--prompt", "blue"], ids: [6]);
 
         Assert.Equal(OwlboxCli.Ok, exit);
-        Assert.True((await ei.SampleAsync(6)).BoundingBoxes.Count > 1);
+        // Each cell of the object reports its box; identical ones are written once.
+        Assert.True(System.Text.RegularExpressions.Regex.Count(output, @"blue \(0\.\d+\)") > 1, output);
+        Assert.Equal("blue", Assert.Single((await ei.SampleAsync(6)).BoundingBoxes).Label);
     }
 
     [Theory]

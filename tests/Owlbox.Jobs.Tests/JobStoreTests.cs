@@ -14,7 +14,7 @@ public abstract class JobStoreTests
     {
         var id = Guid.NewGuid();
         Assert.True(await Store.TryCreateAsync(id, s_spec, default));
-        await Store.RegisterSamplesAsync(id, samples.Select(s => new SampleRegistration(s, $"{{\"snap\":\"{s}\"}}")).ToArray(), [], default);
+        await Store.RegisterSamplesAsync(id, samples.Select(s => new SampleRegistration(s)).ToArray(), [], default);
         return id;
     }
 
@@ -30,17 +30,16 @@ public abstract class JobStoreTests
     }
 
     [SkippableFact]
-    public async Task Register_Resubmission_KeepsFirstSnapshot_SkipsWritten_RetriesFailed()
+    public async Task Register_Resubmission_SkipsWritten_RetriesFailed()
     {
         var id = await NewRunningJobAsync("a", "b", "c");
         await Store.MarkWrittenAsync(id, "a", 2, 10, default);
         await Store.MarkFailedAsync(id, "b", "broken", default);
 
-        var pending = await Store.RegisterSamplesAsync(id, [new("a", "{\"new\":1}"), new("b", "{}"), new("c", "{}")], [("zzz", "no such image")], default);
+        var pending = await Store.RegisterSamplesAsync(id, [new("a"), new("b"), new("c")], [("zzz", "no such image")], default);
 
         Assert.Equal(2, pending);
         Assert.Equal(["b", "c"], (await Store.PendingSamplesAsync(id, null, 10, default)).Select(p => p.SampleId));
-        Assert.Equal("{\"snap\":\"a\"}", await Store.GetSnapshotAsync(id, "a", default));
         var job = (await Store.FindAsync(id, default))!;
         Assert.Equal((4, 1, 1, JobStatus.Running), (job.Total!.Value, job.Written, job.Failed, job.Status));
         Assert.Equal("no such image", (await Store.ListSamplesAsync(id, default)).Single(s => s.SampleId == "zzz").Reason);
@@ -52,7 +51,7 @@ public abstract class JobStoreTests
         var id = await NewRunningJobAsync("s0", "s1", "s2", "s3", "s4");
         await Store.MarkWrittenAsync(id, "s1", 0, 1, default);
         // A resubmission numbers its listing from 0 again: new-b gets 1 (tying with s1), new-a 2 (tying with s2).
-        await Store.RegisterSamplesAsync(id, [new("s0", "{}"), new("new-b", "{}"), new("new-a", "{}")], [], default);
+        await Store.RegisterSamplesAsync(id, [new("s0"), new("new-b"), new("new-a")], [], default);
 
         var seen = new List<string>();
         PendingSample? after = null;
@@ -68,6 +67,40 @@ public abstract class JobStoreTests
         // Listing order (idx), ties broken by id; s1 is written, so it is never asked for again.
         Assert.Equal(["s0", "new-b", "new-a", "s2", "s3", "s4"], seen);
         Assert.Equal(3, pages);
+    }
+
+    [SkippableFact]
+    public async Task SampleStates_NameEachKnownSample()
+    {
+        var id = await NewRunningJobAsync("a", "b", "c");
+        await Store.MarkWrittenAsync(id, "a", 1, 1, default);
+        await Store.MarkFailedAsync(id, "b", "bad", default);
+
+        var states = await Store.GetSampleStatesAsync(id, ["a", "b", "c", "unknown"], default);
+
+        Assert.Equal(3, states.Count);
+        Assert.Equal((SampleState.Written, SampleState.Failed, SampleState.Pending), (states["a"], states["b"], states["c"]));
+    }
+
+    [SkippableFact]
+    public async Task FindBySpec_NewestFirst_ReopenResumes_SupersededStaysClosed()
+    {
+        var spec = s_spec with { Prompt = "unique " + Guid.NewGuid() };
+        var older = Guid.NewGuid();
+        var newer = Guid.NewGuid();
+        Assert.True(await Store.TryCreateAsync(older, spec, default));
+        await Task.Delay(20);
+        Assert.True(await Store.TryCreateAsync(newer, spec, default));
+        await Store.RegisterSamplesAsync(newer, [new("a")], [], default);
+        Assert.True(await Store.CancelAsync(newer, default));
+
+        Assert.Equal([newer, older], (await Store.FindBySpecAsync(spec, default)).Select(j => j.JobId));
+        Assert.Empty(await Store.FindBySpecAsync(spec with { Prompt = "other" }, default));
+        Assert.True(await Store.ReopenAsync(newer, default));
+        Assert.Equal(JobStatus.Expanding, await Store.GetStatusAsync(newer, default));
+        Assert.True(await Store.SupersedeAsync(older, default));
+        Assert.False(await Store.ReopenAsync(older, default));
+        Assert.Equal(JobStatus.Superseded, await Store.GetStatusAsync(older, default));
     }
 
     [SkippableFact]

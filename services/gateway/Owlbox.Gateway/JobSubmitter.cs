@@ -14,7 +14,8 @@ namespace Owlbox.Gateway;
 /// <summary>
 /// Accepts a job: checks everything that would fail the whole job (options, prompt grammar and token lengths with
 /// the model's own tokenizer, model, dataset and its labels), records it, and publishes it. Submitting an existing
-/// job id with the same spec resumes it (samples already written are skipped); a different spec is refused.
+/// job id with the same spec resumes it, even once cancelled or finished (samples already written are skipped); a
+/// different spec is refused.
 /// </summary>
 public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, ModelCatalog models, IDatasetBackendFactory datasets)
 {
@@ -34,9 +35,11 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
             {
                 throw new JobValidationException([$"job {jobId} exists with a different spec; resubmit it unchanged to resume it, or use a new job id"]);
             }
-            if (existing?.Status == JobStatus.Cancelled)
+            // A resubmission resumes the job whatever became of it (cancelled, or finished with failures to retry):
+            // samples it wrote are skipped. Only a job a fresh run replaced stays closed.
+            if (existing is not null && !await store.ReopenAsync(jobId, cancellationToken).ConfigureAwait(false))
             {
-                throw new JobValidationException([$"job {jobId} was cancelled; submit a new job id"]);
+                throw new JobValidationException([$"job {jobId} was superseded by a fresh run; submit a new job id"]);
             }
         }
         await publish.Publish(new LabelingJobSubmitted(jobId, spec), cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,6 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Datasets.Local;
@@ -9,132 +9,305 @@ namespace Owlbox.Datasets.Local;
 /// Edge Impulse's <c>bounding_boxes.labels</c>: <c>{"version": 1, "type": "bounding-box-labels", "boundingBoxes":
 /// {"&lt;image file name&gt;": [{label, x, y, width, height}]}}</c>. Owlbox adds a top-level <c>"metadata":
 /// {"&lt;file&gt;": {key: value}}</c> (the uploader reads only the keys it knows) so boxes and metadata change in one
-/// atomic write. Keys and entries Owlbox does not touch are written back as they were.
+/// atomic write. The file stays as the user left it: keys and entries Owlbox does not touch are written back as they
+/// were, a kept box keeps its own keys (<c>score</c>, <c>attributes</c>) and number text, text is not escaped beyond
+/// what JSON needs, a byte-order mark stays, a symbolic link is written through and the file keeps its permissions.
 /// </summary>
 public sealed class LabelsFile
 {
     public const string FileName = "bounding_boxes.labels";
-    private readonly JsonObject _root;
+    private static readonly JsonWriterOptions s_writer = new() { Indented = true, Encoder = MinimalJsonEncoder.Instance };
+    private static readonly JsonDocumentOptions s_document = new() { AllowDuplicateProperties = false };
+    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
-    private LabelsFile(JsonObject root) => _root = root;
+    private readonly JsonElement _boxes;
+    private readonly JsonElement? _metadata;
 
-    public static LabelsFile Empty() => new(new JsonObject
-    {
-        ["version"] = 1,
-        ["type"] = "bounding-box-labels",
-        ["boundingBoxes"] = new JsonObject(),
-    });
+    private LabelsFile(JsonElement boxes, JsonElement? metadata) => (_boxes, _metadata) = (boxes, metadata);
 
-    /// <summary>Reads and validates the file; a missing file is an empty one. An invalid file stops the job before
-    /// any work, because rewriting it would lose the user's labels.</summary>
+    /// <summary>Reads and validates the whole file; a missing file is an empty one. An invalid file stops the job
+    /// before any work, because rewriting it would lose the user's labels.</summary>
     public static LabelsFile Load(string path)
     {
-        if (!File.Exists(path))
+        var file = ResolvePath(path);
+        if (!File.Exists(file))
         {
-            return Empty();
+            using var empty = JsonDocument.Parse("{}");
+            return new LabelsFile(empty.RootElement.Clone(), null);
         }
-        JsonNode? node;
+        JsonElement root;
         try
         {
-            node = JsonNode.Parse(File.ReadAllText(path));
+            // ReadAllText drops a byte-order mark.
+            using var document = JsonDocument.Parse(File.ReadAllText(file), s_document);
+            root = document.RootElement.Clone();
         }
         catch (JsonException e)
         {
-            throw new DatasetException($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
+            throw Invalid(path, e);
         }
-        if (node is not JsonObject root)
+        if (root.ValueKind != JsonValueKind.Object)
         {
             throw new DatasetException($"{path} must be a JSON object");
         }
-        if (root["version"]?.GetValueKind() != JsonValueKind.Number || root["version"]!.GetValue<int>() != 1)
+        if (!root.TryGetProperty("version", out var version) || version.ValueKind != JsonValueKind.Number
+            || !version.TryGetInt32(out var v) || v != 1 || version.GetRawText() != "1")
         {
             throw new DatasetException($"{path}: \"version\" must be 1");
         }
-        if (root["type"]?.GetValueKind() != JsonValueKind.String || root["type"]!.GetValue<string>() != "bounding-box-labels")
+        if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "bounding-box-labels")
         {
             throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
         }
-        if (root["boundingBoxes"] is not JsonObject boxes)
+        if (!root.TryGetProperty("boundingBoxes", out var boxes) || boxes.ValueKind != JsonValueKind.Object)
         {
             throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
         }
-        foreach (var (file, list) in boxes)
+        foreach (var entry in boxes.EnumerateObject())
         {
-            if (list is not JsonArray array)
+            if (entry.Value.ValueKind != JsonValueKind.Array)
             {
-                throw new DatasetException($"{path}: boundingBoxes[\"{file}\"] must be an array");
+                throw new DatasetException($"{path}: boundingBoxes[\"{entry.Name}\"] must be an array");
             }
-            for (var i = 0; i < array.Count; i++)
+            var i = 0;
+            foreach (var box in entry.Value.EnumerateArray())
             {
-                _ = ParseBox(array[i], $"{path}: boundingBoxes[\"{file}\"][{i}]");
+                _ = ParseBox(box, $"{path}: boundingBoxes[\"{entry.Name}\"][{i++}]");
             }
         }
-        return new LabelsFile(root);
+        JsonElement? metadata = null;
+        if (root.TryGetProperty("metadata", out var meta))
+        {
+            if (meta.ValueKind != JsonValueKind.Object)
+            {
+                throw new DatasetException($"{path}: \"metadata\" must be an object mapping image file names to key/value objects");
+            }
+            foreach (var entry in meta.EnumerateObject())
+            {
+                _ = ParseMetadata(entry.Value, $"{path}: metadata[\"{entry.Name}\"]");
+            }
+            metadata = meta;
+        }
+        return new LabelsFile(boxes, metadata);
     }
 
-    public IReadOnlyList<LabeledBox> GetBoxes(string fileName)
+    public IReadOnlyList<LabeledBox> GetBoxes(string fileName) =>
+        _boxes.TryGetProperty(fileName, out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select((b, i) => ParseBox(b, $"boundingBoxes[\"{fileName}\"][{i}]")).ToArray()
+            : [];
+
+    public IReadOnlyDictionary<string, string>? GetMetadata(string fileName) =>
+        _metadata is { } meta && meta.TryGetProperty(fileName, out var entry) ? ParseMetadata(entry, $"metadata[\"{fileName}\"]") : null;
+
+    /// <summary>The file <paramref name="path"/> names: the final target when it is a symbolic link (written through,
+    /// never replaced by a plain file). A dangling link or a folder in its place is refused.</summary>
+    public static string ResolvePath(string path)
     {
-        if (_root["boundingBoxes"]![fileName] is not JsonArray array)
+        var info = new FileInfo(path);
+        if (Directory.Exists(path))
         {
-            return [];
+            throw new DatasetException($"{path} is a folder; Owlbox expects the labels file there");
         }
-        return array.Select((b, i) => ParseBox(b, $"boundingBoxes[\"{fileName}\"][{i}]")).ToArray();
+        if (info.LinkTarget is null)
+        {
+            return info.FullName;
+        }
+        var target = info.ResolveLinkTarget(returnFinalTarget: true);
+        return target is { Exists: true } && !Directory.Exists(target.FullName)
+            ? target.FullName
+            : throw new DatasetException($"{path} is a symbolic link to '{info.LinkTarget}', which does not exist; fix or remove the link");
     }
 
-    public IReadOnlyDictionary<string, string>? GetMetadata(string fileName)
-    {
-        if (_root["metadata"]?[fileName] is not JsonObject meta)
-        {
-            return null;
-        }
-        return meta.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "", StringComparer.Ordinal);
-    }
+    /// <summary>Sets whole samples: each write replaces the sample's boxes and metadata.</summary>
+    public static void Rewrite(string path, IReadOnlyList<LabelWrite> writes) => Update(path, writes.Select(LabelUpdate.Set).ToArray());
 
     /// <summary>
-    /// Writes boxes and metadata for some samples into the file at <paramref name="path"/>, streaming every other
-    /// entry through token by token (<see cref="JsonTokenStream"/>): the writer rewrites the file once per batch, and
-    /// holding the whole file (as objects, or even as a parsed document) made memory and garbage grow with the
-    /// dataset. The file is checked as it streams; an invalid one is left as it was. The one way Owlbox writes it.
+    /// Reads the samples' current labels from the file, applies each update's edit to them (in order: a later
+    /// update of a sample sees the earlier one's result) and rewrites the file once when anything changed. The
+    /// caller holds the dataset's write lock, so nothing changes between the read and the rename.
     /// </summary>
-    public static void Rewrite(string path, IReadOnlyList<LabelWrite> writes)
+    /// <returns>The samples whose labels changed.</returns>
+    public static IReadOnlyList<string> Update(string path, IReadOnlyList<LabelUpdate> updates)
     {
-        var updates = new Dictionary<string, SampleLabels>(StringComparer.Ordinal);
-        foreach (var w in writes)
+        var file = ResolvePath(path);
+        var ids = updates.Select(u => u.SampleId).ToHashSet(StringComparer.Ordinal);
+        var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
+        var changes = new Dictionary<string, Change>(StringComparer.Ordinal);
+        foreach (var u in updates)
         {
-            updates[w.SampleId] = w.Labels; // the last write of a sample wins
-        }
-        AtomicFile.Write(path, stream =>
-        {
-            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            stored.TryGetValue(u.SampleId, out var was);
+            var current = changes.TryGetValue(u.SampleId, out var c) ? c.Labels : was?.Labels ?? SampleLabels.Empty;
+            if (u.Edit(current) is not { } next)
             {
-                if (File.Exists(path))
+                continue;
+            }
+            if (was is not null && next.SameAs(was.Labels))
+            {
+                changes.Remove(u.SampleId); // nothing to write: a redelivered result, or one already applied
+            }
+            else
+            {
+                changes[u.SampleId] = new Change(next, was?.Boxes ?? []);
+            }
+        }
+        if (changes.Count > 0)
+        {
+            Write(file, path, changes);
+        }
+        return changes.Keys.ToArray();
+    }
+
+    /// <summary>The current labels of the samples named, read by streaming the file (constant memory).</summary>
+    public static IReadOnlyDictionary<string, SampleLabels> Read(string path, IReadOnlyCollection<string> sampleIds)
+    {
+        var file = ResolvePath(path);
+        var ids = sampleIds.ToHashSet(StringComparer.Ordinal);
+        var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
+        return ids.ToDictionary(id => id, id => stored.TryGetValue(id, out var s) ? s.Labels : SampleLabels.Empty, StringComparer.Ordinal);
+    }
+
+    /// <summary>A box as the file holds it: its value and its own JSON (extra keys and number text included).</summary>
+    private sealed record StoredBox(LabeledBox Box, byte[] Json);
+
+    private sealed record StoredSample(SampleLabels Labels, IReadOnlyList<StoredBox> Boxes);
+
+    private sealed record Change(SampleLabels Labels, IReadOnlyList<StoredBox> Stored);
+
+    private static Dictionary<string, StoredSample> ReadSamples(string file, string path, HashSet<string> ids)
+    {
+        var boxes = new Dictionary<string, List<StoredBox>>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        try
+        {
+            using var input = OpenRead(file, out _);
+            using var tokens = new JsonTokenStream(input);
+            if (!tokens.Read() || tokens.TokenType != JsonTokenType.StartObject)
+            {
+                throw new DatasetException($"{path} must be a JSON object");
+            }
+            var scratch = new ArrayBufferWriter<byte>();
+            while (tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
+            {
+                var section = tokens.Value.SequenceEqual("boundingBoxes"u8) ? 1 : tokens.Value.SequenceEqual("metadata"u8) ? 2 : 0;
+                tokens.Next();
+                if (section == 0 || tokens.TokenType != JsonTokenType.StartObject)
                 {
-                    using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-                    using var tokens = new JsonTokenStream(input);
-                    try
-                    {
-                        Transform(tokens, w, updates, path);
-                    }
-                    catch (JsonException e)
-                    {
-                        throw new DatasetException($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
-                    }
+                    tokens.SkipValue(); // the rewrite checks the file's shape
+                    continue;
                 }
-                else
+                while (tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
                 {
-                    w.WriteStartObject();
-                    w.WriteNumber("version", 1);
-                    w.WriteString("type", "bounding-box-labels");
-                    WriteMerged(null, w, "boundingBoxes", updates, WriteBoxes);
-                    WriteMerged(null, w, "metadata", updates, WriteMetadata);
-                    w.WriteEndObject();
+                    var sample = System.Text.Encoding.UTF8.GetString(tokens.Value);
+                    tokens.Next();
+                    if (!ids.Contains(sample))
+                    {
+                        tokens.SkipValue();
+                        continue;
+                    }
+                    scratch.ResetWrittenCount();
+                    using (var w = new Utf8JsonWriter(scratch))
+                    {
+                        tokens.CopyValue(w);
+                    }
+                    using var value = JsonDocument.Parse(scratch.WrittenMemory);
+                    var where = $"{path}: {(section == 1 ? "boundingBoxes" : "metadata")}[\"{sample}\"]";
+                    var fresh = section == 1
+                        ? boxes.TryAdd(sample, ParseStoredBoxes(value.RootElement, where))
+                        : metadata.TryAdd(sample, ParseMetadata(value.RootElement, where));
+                    if (!fresh)
+                    {
+                        throw new DatasetException($"{where} appears twice; remove one, Owlbox will not guess which is meant");
+                    }
                 }
             }
-            stream.Write("\n"u8);
+        }
+        catch (JsonException e)
+        {
+            throw Invalid(path, e);
+        }
+        var samples = new Dictionary<string, StoredSample>(StringComparer.Ordinal);
+        foreach (var id in boxes.Keys.Union(metadata.Keys))
+        {
+            var stored = boxes.GetValueOrDefault(id) ?? [];
+            samples[id] = new StoredSample(
+                new SampleLabels(stored.Select(b => b.Box).ToArray(), metadata.GetValueOrDefault(id) ?? new Dictionary<string, string>(StringComparer.Ordinal)),
+                stored);
+        }
+        return samples;
+    }
+
+    private static List<StoredBox> ParseStoredBoxes(JsonElement list, string where)
+    {
+        if (list.ValueKind != JsonValueKind.Array)
+        {
+            throw new DatasetException($"{where} must be an array");
+        }
+        return list.EnumerateArray().Select((b, i) => new StoredBox(ParseBox(b, $"{where}[{i}]"), System.Text.Encoding.UTF8.GetBytes(b.GetRawText()))).ToList();
+    }
+
+    /// <summary>Streams the file into its replacement, every entry not changed copied token by token (constant memory
+    /// whatever the dataset's size), the file's shape checked as it goes: an invalid file is left as it was.</summary>
+    private static void Write(string file, string path, Dictionary<string, Change> changes)
+    {
+        var exists = File.Exists(file);
+        AtomicFile.Write(file, stream =>
+        {
+            FileStream? input = null;
+            try
+            {
+                var bom = false;
+                if (exists)
+                {
+                    input = OpenRead(file, out bom);
+                }
+                if (bom)
+                {
+                    stream.Write(Bom);
+                }
+                using (var w = new Utf8JsonWriter(stream, s_writer))
+                {
+                    if (input is not null)
+                    {
+                        using var tokens = new JsonTokenStream(input);
+                        Transform(tokens, w, changes, path);
+                    }
+                    else
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("version", 1);
+                        w.WriteString("type", "bounding-box-labels");
+                        WriteMerged(null, w, "boundingBoxes", changes, WriteBoxes);
+                        WriteMerged(null, w, "metadata", changes, WriteMetadata);
+                        w.WriteEndObject();
+                    }
+                }
+                stream.Write("\n"u8);
+            }
+            catch (JsonException e)
+            {
+                throw Invalid(path, e);
+            }
+            finally
+            {
+                input?.Dispose();
+            }
         });
     }
 
-    private static void Transform(JsonTokenStream tokens, Utf8JsonWriter w, Dictionary<string, SampleLabels> updates, string path)
+    private static FileStream OpenRead(string file, out bool bom)
+    {
+        var input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        Span<byte> head = stackalloc byte[3];
+        var n = input.ReadAtLeast(head, 3, throwOnEndOfStream: false);
+        bom = n == 3 && head.SequenceEqual(Bom);
+        if (!bom)
+        {
+            input.Position = 0;
+        }
+        return input;
+    }
+
+    private static void Transform(JsonTokenStream tokens, Utf8JsonWriter w, Dictionary<string, Change> changes, string path)
     {
         if (!tokens.Read() || tokens.TokenType != JsonTokenType.StartObject)
         {
@@ -148,26 +321,26 @@ public sealed class LabelsFile
             tokens.Next();
             if (name.AsSpan().SequenceEqual("version"u8))
             {
-                version = tokens.TokenType == JsonTokenType.Number && System.Buffers.Text.Utf8Parser.TryParse(tokens.Value, out int v, out var used) && used == tokens.Value.Length && v == 1
+                version = !version && tokens.TokenType == JsonTokenType.Number && tokens.Value.SequenceEqual("1"u8)
                     ? true : throw new DatasetException($"{path}: \"version\" must be 1");
             }
             else if (name.AsSpan().SequenceEqual("type"u8))
             {
-                type = tokens.TokenType == JsonTokenType.String && tokens.Value.SequenceEqual("bounding-box-labels"u8)
+                type = !type && tokens.TokenType == JsonTokenType.String && tokens.Value.SequenceEqual("bounding-box-labels"u8)
                     ? true : throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
             }
             else if (name.AsSpan().SequenceEqual("boundingBoxes"u8))
             {
-                boxes = tokens.TokenType == JsonTokenType.StartObject
+                boxes = !boxes && tokens.TokenType == JsonTokenType.StartObject
                     ? true : throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
-                WriteMerged(tokens, w, "boundingBoxes", updates, WriteBoxes);
+                WriteMerged(tokens, w, "boundingBoxes", changes, WriteBoxes);
                 continue;
             }
             else if (name.AsSpan().SequenceEqual("metadata"u8))
             {
-                metadata = tokens.TokenType == JsonTokenType.StartObject
+                metadata = !metadata && tokens.TokenType == JsonTokenType.StartObject
                     ? true : throw new DatasetException($"{path}: \"metadata\" must be an object mapping image file names to key/value objects");
-                WriteMerged(tokens, w, "metadata", updates, WriteMetadata);
+                WriteMerged(tokens, w, "metadata", changes, WriteMetadata);
                 continue;
             }
             w.WritePropertyName(name);
@@ -187,19 +360,19 @@ public sealed class LabelsFile
         }
         if (!metadata)
         {
-            WriteMerged(null, w, "metadata", updates, WriteMetadata);
+            WriteMerged(null, w, "metadata", changes, WriteMetadata);
         }
         w.WriteEndObject();
     }
 
     /// <summary>An object of per-sample entries (positioned on its start when <paramref name="tokens"/> is given):
     /// existing entries copied or replaced in place, new ones appended.</summary>
-    private static void WriteMerged(JsonTokenStream? tokens, Utf8JsonWriter w, string name, Dictionary<string, SampleLabels> updates,
-        Action<Utf8JsonWriter, SampleLabels> writeEntry)
+    private static void WriteMerged(JsonTokenStream? tokens, Utf8JsonWriter w, string name, Dictionary<string, Change> changes,
+        Action<Utf8JsonWriter, Change> writeEntry)
     {
         w.WriteStartObject(name);
         var written = new HashSet<string>(StringComparer.Ordinal);
-        var lookup = updates.GetAlternateLookup<ReadOnlySpan<char>>();
+        var lookup = changes.GetAlternateLookup<ReadOnlySpan<char>>();
         var chars = new char[256];
         while (tokens is not null && tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
         {
@@ -209,14 +382,14 @@ public sealed class LabelsFile
                 chars = new char[utf8.Length];
             }
             var sample = chars.AsSpan(0, System.Text.Encoding.UTF8.GetChars(utf8, chars));
-            if (lookup.TryGetValue(sample, out var key, out var labels))
+            if (lookup.TryGetValue(sample, out var key, out var change))
             {
                 tokens.Next();
                 tokens.SkipValue();
                 if (written.Add(key))
                 {
                     w.WritePropertyName(key);
-                    writeEntry(w, labels);
+                    writeEntry(w, change);
                 }
             }
             else
@@ -232,22 +405,33 @@ public sealed class LabelsFile
                 w.Flush();
             }
         }
-        foreach (var (sample, labels) in updates)
+        foreach (var (sample, change) in changes)
         {
             if (!written.Contains(sample))
             {
                 w.WritePropertyName(sample);
-                writeEntry(w, labels);
+                writeEntry(w, change);
             }
         }
         w.WriteEndObject();
     }
 
-    private static void WriteBoxes(Utf8JsonWriter w, SampleLabels labels)
+    /// <summary>A box the sample already had is written back as the file had it (its extra keys, its number text);
+    /// a new box with the five keys Edge Impulse reads.</summary>
+    private static void WriteBoxes(Utf8JsonWriter w, Change change)
     {
+        var stored = change.Stored.ToList();
         w.WriteStartArray();
-        foreach (var b in labels.Boxes)
+        foreach (var b in change.Labels.Boxes)
         {
+            var i = stored.FindIndex(s => s.Box == b);
+            if (i >= 0)
+            {
+                using var json = JsonDocument.Parse(stored[i].Json);
+                json.RootElement.WriteTo(w);
+                stored.RemoveAt(i);
+                continue;
+            }
             w.WriteStartObject();
             w.WriteString("label", b.Label);
             w.WriteNumber("x", b.X);
@@ -259,36 +443,63 @@ public sealed class LabelsFile
         w.WriteEndArray();
     }
 
-    private static void WriteMetadata(Utf8JsonWriter w, SampleLabels labels)
+    /// <summary>Keys in the order the labels carry them (the sample's own keys first, as read).</summary>
+    private static void WriteMetadata(Utf8JsonWriter w, Change change)
     {
         w.WriteStartObject();
-        foreach (var (k, v) in labels.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (k, v) in change.Labels.Metadata)
         {
             w.WriteString(k, v);
         }
         w.WriteEndObject();
     }
 
-    private static LabeledBox ParseBox(JsonNode? node, string where)
+    private static Dictionary<string, string> ParseMetadata(JsonElement entry, string where)
     {
-        if (node is not JsonObject o || o["label"]?.GetValueKind() != JsonValueKind.String)
+        if (entry.ValueKind != JsonValueKind.Object)
+        {
+            throw new DatasetException($"{where} must be an object of key/value pairs");
+        }
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in entry.EnumerateObject())
+        {
+            result[p.Name] = p.Value.ValueKind switch
+            {
+                JsonValueKind.String => p.Value.GetString()!,
+                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => p.Value.GetRawText(),
+                JsonValueKind.Null => "",
+                _ => throw new DatasetException($"{where}[\"{p.Name}\"] must be a string (Edge Impulse metadata values are text)"),
+            };
+        }
+        return result;
+    }
+
+    private static LabeledBox ParseBox(JsonElement o, string where)
+    {
+        if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("label", out var label) || label.ValueKind != JsonValueKind.String)
         {
             throw new DatasetException($"{where} must be an object with a string \"label\"");
         }
         int Coordinate(string name)
         {
-            if (o[name]?.GetValueKind() != JsonValueKind.Number)
+            if (!o.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number)
             {
                 throw new DatasetException($"{where}: \"{name}\" must be a number");
             }
             // Edge Impulse stores integers; other tools may have written fractions, rounded here.
-            return (int)Math.Round(o[name]!.GetValue<double>(), MidpointRounding.AwayFromZero);
+            var d = value.GetDouble();
+            return Math.Abs(d) < int.MaxValue
+                ? (int)Math.Round(d, MidpointRounding.AwayFromZero)
+                : throw new DatasetException($"{where}: \"{name}\" is out of range");
         }
-        var box = new LabeledBox(o["label"]!.GetValue<string>(), Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height"));
+        var box = new LabeledBox(label.GetString()!, Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height"));
         if (box.Width <= 0 || box.Height <= 0)
         {
             throw new DatasetException($"{where}: width and height must be positive, got {box.Width.ToString(CultureInfo.InvariantCulture)}x{box.Height.ToString(CultureInfo.InvariantCulture)}");
         }
         return box;
     }
+
+    private static DatasetException Invalid(string path, JsonException e) =>
+        new($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
 }

@@ -25,10 +25,7 @@ public sealed class LocalDataset
 
     public static LocalDataset Open(string directory)
     {
-        if (!System.IO.Directory.Exists(directory))
-        {
-            throw new DatasetException($"dataset folder '{directory}' does not exist");
-        }
+        CheckFolder(directory);
         var samples = System.IO.Directory.EnumerateFiles(directory)
             .Where(f => s_imageExtensions.Contains(Path.GetExtension(f)))
             .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
@@ -36,6 +33,30 @@ public sealed class LocalDataset
             .ToArray();
         var labels = LabelsFile.Load(Path.Combine(directory, LabelsFile.FileName));
         return new LocalDataset(directory, samples, labels);
+    }
+
+    /// <summary>The dataset must be an existing folder Owlbox can write in (labels, <c>.owlbox/</c>); it is never created.</summary>
+    public static void CheckFolder(string directory)
+    {
+        if (File.Exists(directory))
+        {
+            throw new DatasetException($"dataset '{directory}' is a file; give the folder that holds the images");
+        }
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new DatasetException($"dataset folder '{directory}' does not exist");
+        }
+        var probe = Path.Combine(directory, $".owlbox-write-check-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetException($"dataset folder '{directory}' is not writable ({e.Message}); Owlbox writes its labels file and .owlbox/ there");
+        }
     }
 
     /// <summary>Resolves ids (file names or stems) in the order given; ids that match nothing, or more than one

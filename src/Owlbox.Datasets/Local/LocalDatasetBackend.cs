@@ -42,16 +42,24 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
         return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task WriteLabelsAsync(IReadOnlyList<LabelWrite> writes, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken) =>
+        Task.FromResult(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds));
+
+    public async Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
-        if (writes.Count == 0)
+        if (updates.Count == 0)
         {
             return;
         }
-        await using var _ = await FileLock.AcquireAsync(Path.Combine(Directory, ".owlbox", "labels.lock"), s_lockWait, cancellationToken).ConfigureAwait(false);
-        var path = Path.Combine(Directory, LabelsFile.FileName);
-        LabelsFile.Rewrite(path, writes);
+        await using var _ = await LockLabelsAsync(Directory, cancellationToken).ConfigureAwait(false);
+        LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), updates);
     }
+
+    /// <summary>The lock every writer of a folder's labels file holds across its read, edit and rename: writer
+    /// replicas, a CLI beside a service, <c>proposals apply</c>. Held by the operating system (flock), so a killed
+    /// holder releases it.</summary>
+    public static Task<FileLock> LockLabelsAsync(string directory, CancellationToken cancellationToken) =>
+        FileLock.AcquireAsync(Path.Combine(directory, ".owlbox", "labels.lock"), s_lockWait, cancellationToken);
 
     public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
     {

@@ -2,36 +2,57 @@ using Owlbox.Datasets.Local;
 
 namespace Owlbox.Datasets.Proposals;
 
-/// <summary>Accepts a proposal set into the dataset's labels in one atomic write.</summary>
+/// <summary>Accepts a proposal set into a local dataset's labels in one atomic write, under the lock every writer of
+/// the labels file takes, so an apply during a running job neither loses the job's boxes nor has its own lost.</summary>
 public static class ProposalApplier
 {
     public sealed record Result(int Applied, IReadOnlyList<(string SampleId, string Problem)> Conflicts);
 
-    /// <param name="force">Apply even to samples whose boxes changed after the proposal was made (their edits are lost).</param>
-    public static Result Apply(LocalDataset dataset, ProposalSet set, bool force)
+    /// <param name="force">Apply even to samples whose labels changed after the proposal was made (their edits are lost).</param>
+    public static async Task<Result> ApplyAsync(string directory, ProposalSet set, bool force, CancellationToken cancellationToken)
     {
-        var labels = dataset.Labels;
         var conflicts = new List<(string, string)>();
-        var writes = new List<LabelWrite>();
+        var applied = 0;
+        var updates = new List<LabelUpdate>();
         foreach (var sample in set.Samples)
         {
-            if (!File.Exists(Path.Combine(dataset.Directory, sample.SampleId)))
+            if (!File.Exists(Path.Combine(directory, sample.SampleId)))
             {
                 conflicts.Add((sample.SampleId, "the image is no longer in the dataset"));
                 continue;
             }
-            var current = labels.GetBoxes(sample.SampleId);
-            if (!force && !current.SequenceEqual(sample.ExistingBoxes))
+            updates.Add(new LabelUpdate(sample.SampleId, current =>
             {
-                conflicts.Add((sample.SampleId, $"its boxes changed since the proposal was made ({sample.ExistingBoxes.Count} then, {current.Count} now); re-run the job or apply with --force"));
-                continue;
-            }
-            writes.Add(new LabelWrite(sample.SampleId, new SampleLabels(sample.BoundingBoxes, sample.Metadata)));
+                var proposed = new SampleLabels(sample.BoundingBoxes, sample.Metadata);
+                if (current.SameAs(proposed))
+                {
+                    applied++; // applied before (an apply that stopped part-way, run again)
+                    return null;
+                }
+                if (!force && Changed(sample, current) is { } change)
+                {
+                    conflicts.Add((sample.SampleId, $"{change}; re-run the job or apply with --force"));
+                    return null;
+                }
+                applied++;
+                return proposed;
+            }));
         }
-        if (writes.Count > 0)
+        await using (await LocalDatasetBackend.LockLabelsAsync(directory, cancellationToken).ConfigureAwait(false))
         {
-            LabelsFile.Rewrite(dataset.LabelsPath, writes);
+            LabelsFile.Update(Path.Combine(directory, LabelsFile.FileName), updates);
         }
-        return new Result(writes.Count, conflicts);
+        return new Result(applied, conflicts);
+    }
+
+    private static string? Changed(SampleProposal sample, SampleLabels current)
+    {
+        if (!current.Boxes.SequenceEqual(sample.ExistingBoxes))
+        {
+            return $"its boxes changed since the proposal was made ({sample.ExistingBoxes.Count} then, {current.Boxes.Count} now)";
+        }
+        return sample.ExistingMetadata is { } metadata && !SampleLabels.SameMetadata(metadata, current.Metadata)
+            ? "its metadata changed since the proposal was made"
+            : null;
     }
 }

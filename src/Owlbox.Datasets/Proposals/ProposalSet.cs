@@ -27,7 +27,12 @@ public sealed record SampleProposal(
     IReadOnlyList<LabeledBox> ExistingBoxes,
     IReadOnlyList<LabeledBox> BoundingBoxes,
     IReadOnlyDictionary<string, string> Metadata,
-    IReadOnlyList<ProposedBox> Detections);
+    IReadOnlyList<ProposedBox> Detections)
+{
+    /// <summary>The sample's metadata when the job read it: apply refuses a sample whose metadata changed since
+    /// (null in sets written before it was recorded: only boxes are compared then).</summary>
+    public IReadOnlyDictionary<string, string>? ExistingMetadata { get; init; }
+}
 
 public sealed record ProposedBox(string Label, int X, int Y, int Width, int Height, BoxProvenance Provenance);
 

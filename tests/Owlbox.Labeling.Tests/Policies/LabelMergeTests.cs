@@ -5,41 +5,53 @@ namespace Owlbox.Labeling.Tests.Policies;
 
 public class LabelMergeTests
 {
-    private static readonly LabeledBox[] s_existing = [new("person", 1, 1, 5, 5), new("cup", 10, 10, 5, 5)];
-    private static readonly LabeledBox[] s_new = [new("cup", 20, 20, 6, 6)];
+    private static readonly LabeledBox s_person = new("person", 1, 1, 5, 5);
+    private static readonly LabeledBox s_oldCup = new("cup", 10, 10, 5, 5);
+    private static readonly LabeledBox s_newCup = new("cup", 20, 20, 6, 6);
     private static readonly HashSet<string> s_promptLabels = ["cup"];
 
-    [Fact]
-    public void Merge_No_KeepsExistingThenAddsNew()
+    public static TheoryData<string, DeleteExistingPolicy, LabeledBox[], LabeledBox[], LabeledBox[]> Cases => new()
     {
-        var merged = LabelMerge.Merge(s_existing, s_new, s_promptLabels, DeleteExistingPolicy.No);
+        { "no keeps existing then adds new", DeleteExistingPolicy.No, [s_person, s_oldCup], [s_newCup], [s_person, s_oldCup, s_newCup] },
+        { "matching-prompt drops prompt labels only", DeleteExistingPolicy.MatchingPrompt, [s_person, s_oldCup], [s_newCup], [s_person, s_newCup] },
+        { "yes keeps only new", DeleteExistingPolicy.Yes, [s_person, s_oldCup], [s_newCup], [s_newCup] },
+        { "no: an identical box is not added again", DeleteExistingPolicy.No, [s_person, s_newCup], [s_newCup], [s_person, s_newCup] },
+        { "yes: an identical box stays in place", DeleteExistingPolicy.Yes, [s_newCup, s_person], [s_newCup], [s_newCup] },
+        { "matching-prompt: identical box stays once", DeleteExistingPolicy.MatchingPrompt, [s_newCup, s_person, s_newCup], [s_newCup], [s_newCup, s_person] },
+        { "no: the user's own duplicates are theirs", DeleteExistingPolicy.No, [s_person, s_person], [], [s_person, s_person] },
+        { "duplicates among new boxes collapse", DeleteExistingPolicy.No, [], [s_newCup, s_newCup], [s_newCup] },
+        { "same label, other geometry is a new box", DeleteExistingPolicy.No, [s_oldCup], [s_oldCup with { X = 11 }], [s_oldCup, s_oldCup with { X = 11 }] },
+        { "other label, same geometry is a new box", DeleteExistingPolicy.No, [s_oldCup], [s_oldCup with { Label = "mug" }], [s_oldCup, s_oldCup with { Label = "mug" }] },
+    };
 
-        Assert.Equal([s_existing[0], s_existing[1], s_new[0]], merged);
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Merge(string because, DeleteExistingPolicy policy, LabeledBox[] current, LabeledBox[] added, LabeledBox[] expected)
+    {
+        Assert.True(expected.SequenceEqual(LabelMerge.Merge(current, added, s_promptLabels, policy)), because);
+    }
+
+    [Theory]
+    [InlineData(DeleteExistingPolicy.No)]
+    [InlineData(DeleteExistingPolicy.MatchingPrompt)]
+    [InlineData(DeleteExistingPolicy.Yes)]
+    public void Merge_OfItsOwnOutput_IsANoOp(DeleteExistingPolicy policy)
+    {
+        // A redelivered result, or a re-run, merges into what the first write left.
+        LabeledBox[] added = [s_newCup, new("cup", 40, 40, 4, 4)];
+        var once = LabelMerge.Merge([s_person, s_oldCup], added, s_promptLabels, policy);
+        var twice = LabelMerge.Merge(once, added, s_promptLabels, policy);
+
+        Assert.Equal(once, twice);
     }
 
     [Fact]
-    public void Merge_MatchingPrompt_DropsOnlyExistingBoxesWithPromptLabels()
+    public void Merge_TwoJobsOnOneSample_Compose()
     {
-        var merged = LabelMerge.Merge(s_existing, s_new, s_promptLabels, DeleteExistingPolicy.MatchingPrompt);
+        var afterRed = LabelMerge.Merge([s_person], [new("red", 1, 2, 3, 4)], ["red"], DeleteExistingPolicy.MatchingPrompt);
+        var afterBlue = LabelMerge.Merge(afterRed, [new("blue", 5, 6, 7, 8)], ["blue"], DeleteExistingPolicy.MatchingPrompt);
 
-        Assert.Equal([s_existing[0], s_new[0]], merged);
-    }
-
-    [Fact]
-    public void Merge_Yes_KeepsOnlyNewBoxes()
-    {
-        Assert.Equal(s_new, LabelMerge.Merge(s_existing, s_new, s_promptLabels, DeleteExistingPolicy.Yes));
-    }
-
-    [Fact]
-    public void Merge_AppliedTwiceToTheSameSnapshot_GivesTheSameList()
-    {
-        // A retry or checkpoint rewrite re-applies the policy to the pre-job snapshot, never to its own output.
-        var first = LabelMerge.Merge(s_existing, s_new, s_promptLabels, DeleteExistingPolicy.No);
-        var second = LabelMerge.Merge(s_existing, s_new, s_promptLabels, DeleteExistingPolicy.No);
-
-        Assert.Equal(first, second);
-        Assert.Equal(3, second.Count);
+        Assert.Equal([s_person, new("red", 1, 2, 3, 4), new("blue", 5, 6, 7, 8)], afterBlue);
     }
 
     [Theory]

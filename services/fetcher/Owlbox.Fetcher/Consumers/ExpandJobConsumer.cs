@@ -7,15 +7,15 @@ using Owlbox.Jobs;
 namespace Owlbox.Fetcher.Consumers;
 
 /// <summary>
-/// Lists a job's samples, records each with its labels as they are now (the snapshot every write of this job starts
-/// from), and asks for every sample not yet written. Resubmitting a job lands here again and skips what is done.
+/// Lists a job's samples, records each, and asks for every sample not yet written. Resubmitting a job lands here
+/// again and skips what is done. No labels are kept from here: the writer reads each sample's labels when it writes.
 /// </summary>
 /// <remarks>
 /// The samples are read from the store a page at a time and each FetchSample is published straight to the bus
 /// (not through the consume context's outbox, which would hold every message until the end): on RabbitMQ they stream
 /// to the queue, and in the one-process mode each waits for room (<see cref="OneProcessGates.Samples"/>), so the
 /// process never holds a message per sample of a large dataset. A retry after a failure part-way asks again for what
-/// is still pending; a sample asked for twice is written once (writes start from the snapshot).
+/// is still pending; a sample asked for twice is written once (the writer skips what its job already wrote).
 /// </remarks>
 public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, OneProcessGates gates, IBus bus,
     IHostApplicationLifetime lifetime) : IConsumer<LabelingJobSubmitted>
@@ -33,7 +33,7 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
         var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
         var selection = await backend.SelectAsync(spec.SampleIds, ct).ConfigureAwait(false);
         var pending = await store.RegisterSamplesAsync(jobId,
-            selection.Found.Select(s => new SampleRegistration(s.Id, SnapshotJson.Serialize(s.Labels))).ToArray(),
+            selection.Found.Select(s => new SampleRegistration(s.Id)).ToArray(),
             selection.Missing, ct).ConfigureAwait(false);
         foreach (var (id, problem) in selection.Missing)
         {

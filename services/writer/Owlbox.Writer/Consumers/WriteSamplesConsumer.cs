@@ -12,8 +12,11 @@ namespace Owlbox.Writer.Consumers;
 
 /// <summary>
 /// Writes detection results in batches (one labels-file rewrite per batch for the local backend). Each sample's
-/// final boxes are computed from its snapshot taken when the job was expanded, never from what is in the dataset
-/// now, so a redelivered or duplicated result rewrites the same list instead of adding boxes again.
+/// final boxes are merged into what the sample holds at the moment of writing (read under the dataset's write lock),
+/// so concurrent jobs compose and edits made during a job survive. Writing is idempotent: a sample its job already
+/// wrote is skipped, late messages of a job that is over are dropped (<see cref="JobBatches"/>), and a result
+/// written twice anyway (a crash between the write and the store update) adds nothing, because a box identical to
+/// one the sample has is never added again.
 /// </summary>
 public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets, WriterFaultInjection faults)
     : IConsumer<Batch<SampleDetected>>
@@ -25,49 +28,58 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, ID
     private async Task WriteAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<SampleDetected> group)
     {
         var ct = context.CancellationToken;
-        var options = spec.Options.ToLabelingOptions();
-        var promptLabels = LabelingPrompt.Parse(spec.Prompt).Labels.ToHashSet(StringComparer.Ordinal);
-        var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
-        // The last result per sample wins; duplicates inside one batch collapse here.
-        var results = group.GroupBy(m => m.SampleId).Select(g => g.Last()).ToArray();
-        var writes = new List<(SampleDetected Result, SampleLabels Before, SampleLabels Final)>();
-        foreach (var r in results)
+        // The last result per sample wins; duplicates inside one batch collapse here, and samples written already go.
+        var latest = group.GroupBy(m => m.SampleId).Select(g => g.Last()).ToArray();
+        var states = await store.GetSampleStatesAsync(jobId, latest.Select(r => r.SampleId).ToArray(), ct).ConfigureAwait(false);
+        var results = latest.Where(r => states.TryGetValue(r.SampleId, out var state) && state != SampleState.Written).ToArray();
+        if (results.Length > 0)
         {
-            var before = SnapshotJson.Deserialize(await store.GetSnapshotAsync(jobId, r.SampleId, ct).ConfigureAwait(false));
-            var added = r.Objects.Select(o => new LabeledBox(o.Label, o.X, o.Y, o.Width, o.Height)).ToArray();
-            var boxes = LabelMerge.Merge(before.Boxes, added, promptLabels, options.DeleteExisting);
-            var metadata = LabelingMetadata.Merge(before.Metadata, r.ModelType, r.ModelId, spec.Prompt);
-            writes.Add((r, before, new SampleLabels(boxes, metadata)));
-        }
-        if (spec.ProposeJobId is { } proposeId)
-        {
-            var first = results[0];
-            var proposals = writes.Select(w => new SampleProposal(
-                w.Result.SampleId,
-                w.Before.Boxes,
-                w.Final.Boxes,
-                w.Final.Metadata,
-                w.Result.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
-                    w.Result.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
-                    options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
-                    options.Filter.IgnoreLargerThanPercent))).ToArray())).ToArray();
-            await backend.WriteProposalsAsync(new ProposalHeader(proposeId, first.ModelId, first.ModelType, spec.Prompt, spec.Options.DeleteExisting),
-                proposals, [], ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await backend.WriteLabelsAsync(writes.Select(w => new LabelWrite(w.Result.SampleId, w.Final)).ToArray(), ct).ConfigureAwait(false);
-        }
-        faults.AfterDatasetWrite();
-        foreach (var (r, _, _) in writes)
-        {
-            if (await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false))
+            var options = spec.Options.ToLabelingOptions();
+            var promptLabels = LabelingPrompt.Parse(spec.Prompt).Labels.ToHashSet(StringComparer.Ordinal);
+            var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
+            SampleLabels Merge(SampleDetected r, SampleLabels current) => new(
+                LabelMerge.Merge(current.Boxes, r.Objects.Select(o => new LabeledBox(o.Label, o.X, o.Y, o.Width, o.Height)).ToArray(), promptLabels, options.DeleteExisting),
+                LabelingMetadata.Merge(current.Metadata, r.ModelType, r.ModelId, spec.Prompt));
+            if (spec.ProposeJobId is { } proposeId)
             {
-                OwlboxTelemetry.SamplesWritten.Add(1);
-                OwlboxTelemetry.BoxesWritten.Add(r.Objects.Count);
+                var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), ct).ConfigureAwait(false);
+                var proposals = results.Select(r => Propose(r, current[r.SampleId], Merge(r, current[r.SampleId]), options)).ToArray();
+                await backend.WriteProposalsAsync(new ProposalHeader(proposeId, results[0].ModelId, results[0].ModelType, spec.Prompt, spec.Options.DeleteExisting),
+                    proposals, [], ct).ConfigureAwait(false);
             }
+            else
+            {
+                await backend.UpdateLabelsAsync(results.Select(r => new LabelUpdate(r.SampleId, current => Merge(r, current))).ToArray(), ct).ConfigureAwait(false);
+            }
+            faults.AfterDatasetWrite();
+            foreach (var r in results)
+            {
+                if (await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false))
+                {
+                    OwlboxTelemetry.SamplesWritten.Add(1);
+                    OwlboxTelemetry.BoxesWritten.Add(r.Objects.Count);
+                }
+            }
+        }
+        // Announced again for a duplicate too (followers de-duplicate by sample id): the first delivery may have
+        // died between recording the write and publishing it.
+        foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId)))
+        {
             await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
         }
         await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
     }
+
+    private static SampleProposal Propose(SampleDetected r, SampleLabels current, SampleLabels final, Labeling.LabelingOptions options) => new(
+        r.SampleId,
+        current.Boxes,
+        final.Boxes,
+        final.Metadata,
+        r.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
+            r.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
+            options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
+            options.Filter.IgnoreLargerThanPercent))).ToArray())
+    {
+        ExistingMetadata = current.Metadata,
+    };
 }
