@@ -69,7 +69,7 @@ public static class OwlboxCli
         {
             return args switch
             {
-                ["label", .. var rest] => await LabelAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["label", .. var rest] => await LabelAsync(rest, stdout, busTap, cancellationToken).ConfigureAwait(false),
                 ["proposals", .. var rest] => await ProposalsAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
@@ -101,7 +101,7 @@ public static class OwlboxCli
         return code;
     }
 
-    private static async Task<int> LabelAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<int> LabelAsync(string[] args, TextWriter stdout, Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
     {
         var a = new ArgumentReader(args, s_labelValues, s_labelFlags);
         if (a.Positionals.Count != 1)
@@ -131,7 +131,7 @@ public static class OwlboxCli
             ? Path.Combine(a.Positionals[0], LabelsFile.FileName)
             : Path.Combine(a.Positionals[0], ".owlbox", "proposals", proposeId + ".json");
         var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken,
-            fresh: a.Flag("--fresh", false)).ConfigureAwait(false);
+            busTap, fresh: a.Flag("--fresh", false)).ConfigureAwait(false);
         return ExitCode(summary.Status);
     }
 

@@ -10,6 +10,21 @@ public static class AtomicFile
         writer.Write(content);
     });
 
+    /// <summary>Deletes temporary files a writer killed mid-write left beside <paramref name="path"/>. Only for a caller
+    /// holding the lock every writer of that file takes: then no other write is under way.</summary>
+    public static void RemoveStale(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        if (Directory.Exists(directory))
+        {
+            foreach (var stale in Directory.EnumerateFiles(directory, $".{Path.GetFileName(full)}.*.tmp"))
+            {
+                File.Delete(stale);
+            }
+        }
+    }
+
     /// <summary>Streams the new content into the temporary file, then replaces <paramref name="path"/> with it.</summary>
     public static void Write(string path, Action<Stream> write)
     {

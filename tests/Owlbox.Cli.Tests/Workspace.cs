@@ -22,12 +22,44 @@ public sealed class Workspace : IDisposable
     }
 
     public static string RepoRoot => Owlbox.ModelTool.RepoPaths.Root;
+
+    /// <summary>The owlbox binary of this build configuration, for tests that need a real process (kill -9).</summary>
+    public static string OwlboxDll => Path.Combine(RepoRoot, "src", "Owlbox.Cli", "bin",
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug",
+        "net10.0", "owlbox.dll");
     public static string Owlv2Model => Path.Combine(RepoRoot, "models", "owlv2-test");
     public static string PromptFile => Path.Combine(RepoRoot, "samples", "prompt.txt");
 
     public string Root { get; }
     public string Dataset { get; }
     public string LabelsPath => Path.Combine(Dataset, LabelsFile.FileName);
+
+    /// <summary>Adds <paramref name="copies"/> copies of each bundled image under new names: a job long enough to
+    /// interrupt or to run beside another.</summary>
+    public Workspace WithCopies(int copies)
+    {
+        var images = Directory.GetFiles(Dataset).Where(f => !f.EndsWith(LabelsFile.FileName, StringComparison.Ordinal)).ToArray();
+        for (var i = 0; i < copies; i++)
+        {
+            foreach (var image in images)
+            {
+                File.Copy(image, Path.Combine(Dataset, $"copy{i:D3}-{Path.GetFileName(image)}"));
+            }
+        }
+        return this;
+    }
+
+    public IReadOnlyList<string> Images => Directory.GetFiles(Dataset)
+        .Select(Path.GetFileName).Where(f => f != LabelsFile.FileName && !f!.StartsWith('.')).Order(StringComparer.Ordinal).ToArray()!;
+
+    /// <summary>Every image's boxes (sorted, so runs that wrote in another order compare equal) and metadata.</summary>
+    public string Snapshot()
+    {
+        var labels = LabelsFile.Load(LabelsPath);
+        return string.Join("\n", Images.Select(i =>
+            $"{i}: {string.Join(" ", labels.GetBoxes(i).Select(b => $"{b.Label}@{b.X},{b.Y},{b.Width},{b.Height}").Order(StringComparer.Ordinal))}"
+            + $" | {string.Join(" ", (labels.GetMetadata(i) ?? new Dictionary<string, string>()).Select(kv => $"{kv.Key}={kv.Value}").Order(StringComparer.Ordinal))}"));
+    }
 
     public string Write(string name, string content)
     {
@@ -38,11 +70,16 @@ public sealed class Workspace : IDisposable
 
     public static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync(CancellationToken.None, args);
 
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(CancellationToken cancellationToken, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(CancellationToken cancellationToken, params string[] args) =>
+        RunAsync(null, cancellationToken, args);
+
+    /// <param name="busTap">Extra bus registrations: a test's own handler of the job's events.</param>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(Action<MassTransit.IBusRegistrationConfigurator>? busTap,
+        CancellationToken cancellationToken, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await OwlboxCli.RunAsync(args, stdout, stderr, cancellationToken);
+        var exit = await OwlboxCli.RunAsync(args, stdout, stderr, busTap, cancellationToken);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 

@@ -152,6 +152,7 @@ public sealed class LabelsFile
         }
         if (changes.Count > 0)
         {
+            AtomicFile.RemoveStale(file);
             Write(file, path, changes);
         }
         return changes.Keys.ToArray();
