@@ -1,3 +1,4 @@
+using Owlbox.Cli;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
 using Owlbox.Labeling.Boxes;
@@ -169,5 +170,124 @@ public sealed class LabelsFileTests : IDisposable
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
         Assert.Equal(content, File.ReadAllText(path));
         Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
+    }
+}
+
+/// <summary>The labels file as the user left it, through a real labeling run; odd files stop the job at setup.</summary>
+public sealed class LabelsFileAsTheUserLeftItTests : IDisposable
+{
+    private readonly Workspace _ws = new();
+
+    public void Dispose() => _ws.Dispose();
+
+    private const string UsersFile = """
+        {
+          "version": 1,
+          "type": "bounding-box-labels",
+          "boundingBoxes": {
+            "labeled-600x400.jpg": [
+              {"label": "Kaffeetasse ☕ 咖啡 𠮷", "x": 400, "y": 40, "width": 120, "height": 200, "score": 0.950, "attributes": {"occluded": true}}
+            ]
+          },
+          "metadata": {"labeled-600x400.jpg": {"site": "Zürich 🏔"}}
+        }
+        """;
+
+    private Task<(int Exit, string Out, string Err)> LabelAsync() =>
+        Workspace.RunAsync("label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red\nblue", "--execution-provider", "cpu");
+
+    [Fact]
+    public async Task KeptBoxes_KeepTheirKeysAndNumbers_TextStaysUnescaped()
+    {
+        File.WriteAllText(_ws.LabelsPath, UsersFile);
+
+        var (exit, _, _) = await LabelAsync();
+
+        Assert.Equal(OwlboxCli.Ok, exit);
+        var text = File.ReadAllText(_ws.LabelsPath);
+        Assert.Contains("\"label\": \"Kaffeetasse ☕ 咖啡 𠮷\"", text, StringComparison.Ordinal);
+        Assert.Contains("\"score\": 0.950", text, StringComparison.Ordinal);
+        Assert.Contains("\"occluded\": true", text, StringComparison.Ordinal);
+        Assert.Contains("\"site\": \"Zürich 🏔\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u", text, StringComparison.Ordinal);
+        Assert.Equal(["Kaffeetasse ☕ 咖啡 𠮷", "blue"], _ws.Boxes("labeled-600x400.jpg").Select(b => b.Label).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task AByteOrderMark_StaysAndTheJobWrites()
+    {
+        File.WriteAllBytes(_ws.LabelsPath, [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(UsersFile)]);
+
+        var (exit, _, _) = await LabelAsync();
+
+        Assert.Equal(OwlboxCli.Ok, exit);
+        Assert.Equal([0xEF, 0xBB, 0xBF], File.ReadAllBytes(_ws.LabelsPath)[..3]);
+        Assert.Equal(2, _ws.Boxes("wide-640x360.jpg").Count);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task ASymbolicLink_IsWrittenThrough_AndPermissionsStay()
+    {
+        var target = Path.Combine(_ws.Root, "kept-elsewhere.labels");
+        File.WriteAllText(target, UsersFile);
+        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        File.Delete(_ws.LabelsPath);
+        File.CreateSymbolicLink(_ws.LabelsPath, target);
+
+        var (exit, _, _) = await LabelAsync();
+
+        Assert.Equal(OwlboxCli.Ok, exit);
+        Assert.Equal(target, new FileInfo(_ws.LabelsPath).LinkTarget);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(target));
+        Assert.Equal(2, LabelsFile.Load(target).GetBoxes("wide-640x360.jpg").Count);
+    }
+
+    [Theory]
+    [InlineData("""{"version": 1.5, "type": "bounding-box-labels", "boundingBoxes": {}}""", "\"version\" must be 1")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": []}, "boundingBoxes": {}}""", "is not valid JSON")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": [], "a.jpg": []}}""", "is not valid JSON")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {}, "metadata": []}""", "\"metadata\" must be an object")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {}, "metadata": {"a.jpg": {"k": {"deep": 1}}}}""", "must be a string")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": [{"label": "x", "x": 1e99, "y": 0, "width": 1, "height": 1}]}}""", "out of range")]
+    public async Task OddFiles_StopTheJobAtSetup_WithTheReason_AndStayAsTheyWere(string content, string reason)
+    {
+        File.WriteAllText(_ws.LabelsPath, content);
+
+        var (exit, output, err) = await LabelAsync();
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains(reason, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal); // no stack trace
+        Assert.DoesNotContain("Labeling ", output, StringComparison.Ordinal);
+        Assert.Equal(content, File.ReadAllText(_ws.LabelsPath));
+    }
+
+    [Fact]
+    public async Task ADanglingSymbolicLink_StopsTheJobAtSetup()
+    {
+        File.Delete(_ws.LabelsPath);
+        File.CreateSymbolicLink(_ws.LabelsPath, Path.Combine(_ws.Root, "gone.labels"));
+
+        var (exit, _, err) = await LabelAsync();
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains("which does not exist", err, StringComparison.Ordinal);
+        Assert.NotNull(new FileInfo(_ws.LabelsPath).LinkTarget);
+        Assert.False(File.Exists(Path.Combine(_ws.Root, "gone.labels")));
+    }
+
+    [Fact]
+    public async Task ADatasetThatIsAFile_OrMissing_StopsAtSetup_AndNothingIsCreated()
+    {
+        var missing = Path.Combine(_ws.Root, "no-such-folder");
+
+        var (fileExit, _, fileErr) = await Workspace.RunAsync("label", _ws.LabelsPath, "--model", Workspace.Owlv2Model, "--prompt", "red");
+        var (missingExit, _, missingErr) = await Workspace.RunAsync("label", missing, "--model", Workspace.Owlv2Model, "--prompt", "red");
+
+        Assert.Equal((OwlboxCli.SetupError, OwlboxCli.SetupError), (fileExit, missingExit));
+        Assert.Contains("is a file", fileErr, StringComparison.Ordinal);
+        Assert.Contains("does not exist", missingErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
     }
 }
