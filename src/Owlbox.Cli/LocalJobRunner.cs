@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Owlbox.Contracts.V1;
+using Owlbox.Datasets.Proposals;
 using Owlbox.Detection.Models;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
@@ -22,9 +23,11 @@ public static class LocalJobRunner
 {
     /// <param name="fresh">Start a new job even when an interrupted one with the same spec could be resumed (that one
     /// is then superseded: its late messages are dropped).</param>
+    /// <param name="replaceProposals">A new preview job may replace a local proposal set of the same id; without it
+    /// the set (someone's unreviewed proposals) stops the job at setup.</param>
     /// <param name="busTap">Extra bus registrations (tests use it to see every message).</param>
     public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
-        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false)
+        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false, bool replaceProposals = false)
     {
         var events = new JobEvents();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -48,6 +51,10 @@ public static class LocalJobRunner
                 interrupted = null;
             }
             var jobId = interrupted?.JobId ?? Guid.NewGuid();
+            if (interrupted is null && spec.ProposeJobId is { } proposeId && spec.Dataset.Kind == "local")
+            {
+                ClaimProposalSet(new ProposalStore(spec.Dataset.Location), proposeId, replaceProposals);
+            }
             JobSubmitter.Accepted accepted;
             using (var scope = host.Services.CreateScope())
             {
@@ -101,5 +108,19 @@ public static class LocalJobRunner
         {
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A proposal set is someone's unreviewed work: a new job writes over it only when told to.</summary>
+    private static void ClaimProposalSet(ProposalStore proposals, string proposeId, bool replace)
+    {
+        if (!proposals.Exists(proposeId))
+        {
+            return;
+        }
+        if (!replace)
+        {
+            throw new JobSetupException($"proposal set '{proposeId}' already exists in {proposals.Folder}; apply or discard it first, use another id, or pass --replace-proposals");
+        }
+        proposals.Discard(proposeId);
     }
 }

@@ -56,6 +56,7 @@ public static class OwlboxCli
           --concurrent-runs <n>                     images in the session at once, each decoded by its own worker (default 2)
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
           --fresh                                   start a new job instead of resuming an interrupted run of this same job
+          --replace-proposals                       with --propose-actions: replace an existing proposal set of that id
         """;
 
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
@@ -131,7 +132,7 @@ public static class OwlboxCli
             ? Path.Combine(a.Positionals[0], LabelsFile.FileName)
             : Path.Combine(a.Positionals[0], ".owlbox", "proposals", proposeId + ".json");
         var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken,
-            busTap, fresh: a.Flag("--fresh", false)).ConfigureAwait(false);
+            busTap, fresh: a.Flag("--fresh", false), replaceProposals: a.Flag("--replace-proposals", false)).ConfigureAwait(false);
         return ExitCode(summary.Status);
     }
 

@@ -76,10 +76,60 @@ public sealed class ProposalTests : IDisposable
         Assert.Equal("hand-drawn", Assert.Single(_ws.Boxes("wide-640x360.jpg")).Label);
         Assert.True(new ProposalStore(_ws.Dataset).Exists("8"));
 
-        var (forced, _, _) = await Workspace.RunAsync("proposals", "apply", _ws.Dataset, "8", "--force");
+        var (forced, forcedOutput, _) = await Workspace.RunAsync("proposals", "apply", _ws.Dataset, "8", "--force");
 
         Assert.Equal(OwlboxCli.Ok, forced);
+        Assert.Contains("applied proposal set 8 to 6 of 6 samples", forcedOutput, StringComparison.Ordinal);
         Assert.Equal(["blue", "red"], _ws.Boxes("wide-640x360.jpg").Select(b => b.Label).Order());
+        // Applying again after a partial apply changed nothing on the samples applied the first time.
+        using var direct = new Workspace();
+        await direct.LabelAsync();
+        Assert.Equal(direct.Snapshot(), _ws.Snapshot());
+    }
+
+    [Fact]
+    public async Task Apply_AfterTheMetadataChanged_RefusesThatSample()
+    {
+        await _ws.LabelAsync("--propose-actions", "12");
+        Owlbox.Datasets.Local.LabelsFile.Update(_ws.LabelsPath,
+            [new("busy-800x450.jpg", c => c with { Metadata = new Dictionary<string, string> { ["reviewed_by"] = "ana" } })]);
+
+        var (exit, output, err) = await Workspace.RunAsync("proposals", "apply", _ws.Dataset, "12");
+
+        Assert.Equal(OwlboxCli.SamplesFailed, exit);
+        Assert.Contains("applied proposal set 12 to 5 of 6 samples", output, StringComparison.Ordinal);
+        Assert.Contains("skipped busy-800x450.jpg: its metadata changed", err, StringComparison.Ordinal);
+        Assert.Empty(_ws.Boxes("busy-800x450.jpg"));
+    }
+
+    [Fact]
+    public async Task Apply_ASetHoldingADeletedImage_AppliesTheRest()
+    {
+        await _ws.LabelAsync("--propose-actions", "13");
+        File.Delete(Path.Combine(_ws.Dataset, "tall-360x640.png"));
+
+        var (exit, output, err) = await Workspace.RunAsync("proposals", "apply", _ws.Dataset, "13");
+
+        Assert.Equal(OwlboxCli.SamplesFailed, exit);
+        Assert.Contains("applied proposal set 13 to 5 of 6 samples", output, StringComparison.Ordinal);
+        Assert.Contains("skipped tall-360x640.png: the image is no longer in the dataset", err, StringComparison.Ordinal);
+        Assert.Equal(2, _ws.Boxes("wide-640x360.jpg").Count);
+    }
+
+    [Fact]
+    public async Task Propose_ReusingAnId_IsRefusedUnlessReplacing()
+    {
+        await _ws.LabelAsync("--propose-actions", "14");
+        var first = File.ReadAllText(new ProposalStore(_ws.Dataset).PathFor("14"));
+
+        var (refused, _, err) = await Workspace.RunAsync("label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red", "--propose-actions", "14");
+        var unchanged = File.ReadAllText(new ProposalStore(_ws.Dataset).PathFor("14"));
+        var (replaced, _, _) = await Workspace.RunAsync("label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red", "--propose-actions", "14", "--replace-proposals");
+
+        Assert.Equal((OwlboxCli.SetupError, OwlboxCli.Ok), (refused, replaced));
+        Assert.Contains("proposal set '14' already exists", err, StringComparison.Ordinal);
+        Assert.Equal(first, unchanged);
+        Assert.Equal("red", new ProposalStore(_ws.Dataset).Load("14").Prompt);
     }
 
     [Fact]
