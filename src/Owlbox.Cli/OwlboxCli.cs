@@ -25,6 +25,9 @@ public static class OwlboxCli
     public const int SamplesFailed = 2;
     public const int Cancelled = 130;
 
+    /// <summary>Images in the session at once: past a few a GPU gains nothing and memory grows with each.</summary>
+    private const int MaxConcurrentRuns = 8;
+
     private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--concurrent-runs", "--max-image-pixels"];
 
     private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames, "--fresh", "--replace-proposals"];
@@ -94,6 +97,12 @@ public static class OwlboxCli
             await stderr.WriteLineAsync("cancelled; samples finished before the cancel were written").ConfigureAwait(false);
             return Cancelled;
         }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("OWLBOX_DEBUG") != "1")
+        {
+            // A user sees what went wrong, not a stack trace; OWLBOX_DEBUG=1 lets it through for a bug report.
+            await stderr.WriteLineAsync($"error: {e.Message} ({e.GetType().Name}; OWLBOX_DEBUG=1 shows where)").ConfigureAwait(false);
+            return SetupError;
+        }
     }
 
     private static int PrintUsage(TextWriter writer, int code)
@@ -120,12 +129,22 @@ public static class OwlboxCli
         {
             throw new UsageException("--threads must be 0 or more, --concurrent-runs 1 or more and --max-image-pixels positive");
         }
+        if (threads > Environment.ProcessorCount || runs > Math.Max(Environment.ProcessorCount, MaxConcurrentRuns))
+        {
+            // Every run starts its own intra-op threads: 100,000 of them is a machine brought to its knees, not a job.
+            throw new UsageException($"this machine has {Environment.ProcessorCount} cores: --threads may be at most {Environment.ProcessorCount} (0 uses them all), --concurrent-runs at most {Math.Max(Environment.ProcessorCount, MaxConcurrentRuns)}");
+        }
+        var provider = a.Get("--execution-provider") ?? "auto";
+        if (provider is not ("auto" or "cpu" or "cuda"))
+        {
+            throw new UsageException($"--execution-provider must be auto, cpu or cuda, got '{provider}'");
+        }
         var options = new OwlboxOptions
         {
             Transport = "in-memory",
             SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
             AllowModelDirectories = true,
-            Engine = new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto", Threads = threads, ConcurrentRuns = runs },
+            Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs },
             Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
         };
         var destination = proposeId is null

@@ -56,6 +56,10 @@ public static class OwlboxServiceCollectionExtensions
         if (options.Has("gateway"))
         {
             services.AddScoped<JobSubmitter>();
+            if (options.Has("detector"))
+            {
+                services.AddSingleton<IModelPreflight, DetectorPoolPreflight>();
+            }
         }
 
         services.AddMassTransit(x =>
@@ -130,6 +134,11 @@ public static class OwlboxServiceCollectionExtensions
             }
         });
         return services;
+    }
+
+    private sealed class DetectorPoolPreflight(DetectorPool pool) : IModelPreflight
+    {
+        public void Check(string model, string variant) => pool.Get(model, variant);
     }
 
     private sealed class JobStoreInitializer(IJobStore store) : IHostedService

@@ -276,3 +276,59 @@ public sealed class LabelCommandTests : IDisposable
         Assert.InRange(copiesWritten, 0, 399); // stopped part-way, not run to the end
     }
 }
+
+/// <summary>What makes the whole job impossible stops it at setup (exit 1, one message), not once per sample.</summary>
+public sealed class SetupErrorTests : IDisposable
+{
+    private readonly Workspace _ws = new();
+
+    public void Dispose() => _ws.Dispose();
+
+    private string BrokenModel(Action<string> breakOnnx)
+    {
+        var model = Path.Combine(_ws.Root, "model");
+        foreach (var file in Directory.GetFiles(Workspace.Owlv2Model, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(model, Path.GetRelativePath(Workspace.Owlv2Model, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        breakOnnx(Path.Combine(model, "onnx", "model.onnx"));
+        return model;
+    }
+
+    private async Task AssertSetupErrorAsync(string expected, params string[] args)
+    {
+        var before = File.ReadAllBytes(_ws.LabelsPath);
+
+        var (exit, output, err) = await Workspace.RunAsync(["label", _ws.Dataset, "--prompt", "red", .. args]);
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Labeling ", output, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_ws.LabelsPath));
+    }
+
+    [Fact]
+    public Task AGitLfsPointer_SaysToPullTheWeights() => AssertSetupErrorAsync("is a Git LFS pointer, not the weights; run 'git lfs install && git lfs pull'",
+        "--model", BrokenModel(f => File.WriteAllText(f, "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 613\n")), "--execution-provider", "cpu");
+
+    [Fact]
+    public Task ATruncatedOnnxFile() => AssertSetupErrorAsync("ONNX Runtime cannot load",
+        "--model", BrokenModel(f => File.WriteAllBytes(f, File.ReadAllBytes(f)[..5000])), "--execution-provider", "cpu");
+
+    [Fact]
+    public Task AnUnknownExecutionProvider() => AssertSetupErrorAsync("--execution-provider must be auto, cpu or cuda, got 'rocm'",
+        "--model", Workspace.Owlv2Model, "--execution-provider", "rocm");
+
+    [Fact]
+    public Task MoreThreadsThanTheMachineHas() => AssertSetupErrorAsync($"this machine has {Environment.ProcessorCount} cores",
+        "--model", Workspace.Owlv2Model, "--threads", "100000");
+
+    [SkippableFact]
+    public async Task Cuda_OnABuildWithoutIt()
+    {
+        Skip.If(Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"), "this build has CUDA");
+        await AssertSetupErrorAsync("the CUDA execution provider is not available here", "--model", Workspace.Owlv2Model, "--execution-provider", "cuda");
+    }
+}

@@ -17,7 +17,8 @@ namespace Owlbox.Gateway;
 /// job id with the same spec resumes it, even once cancelled or finished (samples already written are skipped); a
 /// different spec is refused.
 /// </summary>
-public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, ModelCatalog models, IDatasetBackendFactory datasets)
+public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, ModelCatalog models, IDatasetBackendFactory datasets,
+    IEnumerable<IModelPreflight> preflights)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
@@ -95,6 +96,20 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         catch (DatasetException e)
         {
             errors.Add(e.Message);
+        }
+        if (errors.Count == 0)
+        {
+            try
+            {
+                foreach (var preflight in preflights)
+                {
+                    preflight.Check(spec.Model, spec.ModelVariant); // the costliest check, so the last
+                }
+            }
+            catch (ModelException e)
+            {
+                errors.Add(e.Message);
+            }
         }
         if (errors.Count > 0)
         {

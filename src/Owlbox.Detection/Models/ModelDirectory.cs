@@ -59,6 +59,7 @@ public static class ModelDirectory
                 : "no onnx/ folder";
             throw new ModelException($"model file '{onnx}' not found (variant '{variant}'); available: {(available.Length == 0 ? "none" : available)}");
         }
+        RequireModelFile(onnx, directory);
         var id = config["_name_or_path"]?.GetValue<string>();
         var fileName = Path.GetFileName(onnx);
         string? imageEncoder = null, textEncoder = null;
@@ -68,6 +69,8 @@ public static class ModelDirectory
             var text = Path.Combine(onnxDir, "text_encoder" + fileName["model".Length..]);
             if (File.Exists(image) && File.Exists(text))
             {
+                RequireModelFile(image, directory);
+                RequireModelFile(text, directory);
                 (imageEncoder, textEncoder) = (image, text);
             }
         }
@@ -86,6 +89,26 @@ public static class ModelDirectory
             ImageEncoderPath = imageEncoder,
             TextEncoderPath = textEncoder,
         };
+    }
+
+    /// <summary>A clone without Git LFS (or with its files not pulled) holds ~130-byte pointer files where the
+    /// weights should be; ONNX Runtime would only say "Protobuf parsing failed".</summary>
+    private static void RequireModelFile(string path, string directory)
+    {
+        Span<byte> head = stackalloc byte[64];
+        int read;
+        using (var file = File.OpenRead(path))
+        {
+            read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        if (read == 0)
+        {
+            throw new ModelException($"model file '{path}' is empty; download the export again");
+        }
+        if (head[..read].StartsWith("version https://git-lfs"u8))
+        {
+            throw new ModelException($"model file '{path}' is a Git LFS pointer, not the weights; run 'git lfs install && git lfs pull' in {directory}");
+        }
     }
 
     private static JsonNode ReadJson(string directory, string file)
