@@ -67,6 +67,12 @@ public sealed class OwlboxOptions
     /// <summary>Retries for a failing message before it faults (default 5, exponential from 200 ms to 10 s).</summary>
     public int RetryLimit { get; set; } = 5;
 
+    /// <summary>Retries when the job store or the broker fails (default 20, exponential from 1 s to 30 s: about
+    /// eight minutes), so a database restart or failover never fails a sample.</summary>
+    public int InfrastructureRetryLimit { get; set; } = 20;
+
+    public TimeSpan InfrastructureRetryMaxInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public bool Has(string role) => Roles.Contains(role, StringComparer.OrdinalIgnoreCase);
 }
 

@@ -97,8 +97,16 @@ public static class OwlboxServiceCollectionExtensions
             void Configure(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
             {
                 cfg.UseMessageData(images);
+                // Two layers: the outer one retries only infrastructure failures (database, broker), for minutes; the
+                // inner one passes those straight out and retries everything else briefly.
                 cfg.UseMessageRetry(r =>
                 {
+                    r.Handle<Exception>(InfrastructureFaults.IsInfrastructure);
+                    r.Exponential(options.InfrastructureRetryLimit, TimeSpan.FromSeconds(1), options.InfrastructureRetryMaxInterval, TimeSpan.FromSeconds(2));
+                });
+                cfg.UseMessageRetry(r =>
+                {
+                    r.Ignore<Exception>(InfrastructureFaults.IsInfrastructure);
                     r.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
                     // Permanent problems fault at once: retrying a bad prompt or a missing model cannot help.
                     r.Ignore<DatasetException>();

@@ -30,9 +30,14 @@ public static class SampleState
 
 public sealed record JobRecord(
     Guid JobId, JobSpec Spec, string Status, int? Total, int Written, int Failed, int BoxesAdded,
-    DateTimeOffset CreatedUtc, DateTimeOffset? FinishedUtc, string? Error)
+    DateTimeOffset CreatedUtc, DateTimeOffset? FinishedUtc, string? Error, DateTimeOffset? LastSampleUpdateUtc = null)
 {
     public int Pending => (Total ?? 0) - Written - Failed;
+
+    /// <summary>Unfinished, with samples pending, and no sample has moved for <paramref name="after"/>: its messages
+    /// are stuck (an error queue after an outage longer than the retries, a stage with no consumer).</summary>
+    public bool IsStalled(DateTimeOffset now, TimeSpan after) =>
+        !JobStatus.IsFinal(Status) && Pending > 0 && now - (LastSampleUpdateUtc ?? CreatedUtc) > after;
 }
 
 public sealed record SampleRecord(string SampleId, int Index, string State, string? Reason, int BoxesAdded, double? Milliseconds);

@@ -274,12 +274,15 @@ public abstract class SqlJobStore : IJobStore
             error = reader.IsDBNull(5) ? null : reader.GetString(5);
         }
         int written = 0, failed = 0, boxes = 0;
-        await using (var cmd = Command(c, null, "SELECT state, count(*), sum(boxes_added) FROM owlbox_samples WHERE job_id = @j GROUP BY state", ("j", Key(jobId))))
+        DateTimeOffset? lastUpdate = null;
+        await using (var cmd = Command(c, null, "SELECT state, count(*), sum(boxes_added), max(updated_utc) FROM owlbox_samples WHERE job_id = @j GROUP BY state", ("j", Key(jobId))))
         await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var n = Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture);
+                var updated = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture);
+                lastUpdate = lastUpdate is { } l && l > updated ? l : updated;
                 switch (reader.GetString(0))
                 {
                     case SampleState.Written:
@@ -292,7 +295,7 @@ public abstract class SqlJobStore : IJobStore
                 }
             }
         }
-        return new JobRecord(jobId, spec, status, total, written, failed, boxes, created, finished, error);
+        return new JobRecord(jobId, spec, status, total, written, failed, boxes, created, finished, error, lastUpdate);
     }
 
     private static string Key(Guid jobId) => jobId.ToString("D");

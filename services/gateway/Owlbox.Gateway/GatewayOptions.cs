@@ -10,4 +10,7 @@ public sealed class GatewayOptions
 
     /// <summary>Serve without keys (local development only); without keys and without this the gateway refuses to start.</summary>
     public bool AllowAnonymous { get; set; }
+
+    /// <summary>A running job none of whose pending samples moved for this long is reported as stalled.</summary>
+    public TimeSpan StalledAfter { get; set; } = TimeSpan.FromMinutes(10);
 }

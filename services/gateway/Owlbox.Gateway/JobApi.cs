@@ -22,7 +22,7 @@ public static class JobApi
     public sealed record StatusResponse(
         Guid JobId, string Status, int? Total, int Written, int Failed, int Pending, int BoxesAdded,
         DateTimeOffset CreatedUtc, DateTimeOffset? FinishedUtc, string? Error, double? MeanSampleMilliseconds,
-        IReadOnlyList<Failure> Failures);
+        IReadOnlyList<Failure> Failures, bool Stalled);
 
     /// <summary>The seed block's defaults: NMS on at IoU 0.2, no size limits, existing boxes kept.</summary>
     public static readonly JobOptions DefaultOptions = new(0.1, true, 0.2, false, 0, 0, "no");
@@ -47,7 +47,7 @@ public static class JobApi
             return await next(context).ConfigureAwait(false);
         });
         jobs.MapPost("/", SubmitAsync).WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
-        jobs.MapGet("/{jobId:guid}", StatusAsync).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
+        jobs.MapGet("/{jobId:guid}", (Guid jobId, IJobStore store, CancellationToken ct) => StatusAsync(jobId, store, options.StalledAfter, ct)).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
         jobs.MapPost("/{jobId:guid}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job; finished samples stay written.");
         return app;
     }
@@ -72,7 +72,7 @@ public static class JobApi
         }
     }
 
-    private static async Task<IResult> StatusAsync(Guid jobId, IJobStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> StatusAsync(Guid jobId, IJobStore store, TimeSpan stalledAfter, CancellationToken cancellationToken)
     {
         var job = await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
         if (job is null)
@@ -83,7 +83,8 @@ public static class JobApi
         var timed = samples.Where(s => s.Milliseconds is not null).Select(s => s.Milliseconds!.Value).ToArray();
         return Results.Ok(new StatusResponse(job.JobId, job.Status, job.Total, job.Written, job.Failed, job.Pending, job.BoxesAdded,
             job.CreatedUtc, job.FinishedUtc, job.Error, timed.Length > 0 ? Math.Round(timed.Average(), 1) : null,
-            samples.Where(s => s.State == SampleState.Failed).Select(s => new Failure(s.SampleId, s.Reason ?? "failed")).ToArray()));
+            samples.Where(s => s.State == SampleState.Failed).Select(s => new Failure(s.SampleId, s.Reason ?? "failed")).ToArray(),
+            job.IsStalled(DateTimeOffset.UtcNow, stalledAfter)));
     }
 
     private static async Task<IResult> CancelAsync(Guid jobId, IJobStore store, CancellationToken cancellationToken)

@@ -7,24 +7,25 @@ namespace Owlbox.Writer.Consumers;
 /// <summary>
 /// When a stage has used up its retries, the bus moves the message to <c>&lt;queue&gt;_error</c> and publishes a
 /// <see cref="Fault{T}"/>. These turn that into the sample's failure with its reason, so the job still ends and the
-/// error queue is not the only record.
+/// error queue is not the only record; unless the fault was the infrastructure's (<see cref="InfrastructureFaults"/>):
+/// that sample is not at fault, so it stays pending for <c>owlbox jobs redrive</c> and the job shows as stalled.
 /// </summary>
 public sealed class FetchFaultConsumer : IConsumer<Fault<FetchSample>>
 {
     public Task Consume(ConsumeContext<Fault<FetchSample>> context) =>
-        context.Publish(new SampleFailed(context.Message.Message.JobId, context.Message.Message.SampleId, "fetch", FaultReason.Of(context.Message)));
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, "fetch");
 }
 
 public sealed class DetectFaultConsumer : IConsumer<Fault<ImageFetched>>
 {
     public Task Consume(ConsumeContext<Fault<ImageFetched>> context) =>
-        context.Publish(new SampleFailed(context.Message.Message.JobId, context.Message.Message.SampleId, "detect", FaultReason.Of(context.Message)));
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, "detect");
 }
 
 public sealed class WriteFaultConsumer : IConsumer<Fault<SampleDetected>>
 {
     public Task Consume(ConsumeContext<Fault<SampleDetected>> context) =>
-        context.Publish(new SampleFailed(context.Message.Message.JobId, context.Message.Message.SampleId, "write", FaultReason.Of(context.Message)));
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, "write");
 }
 
 /// <summary>A job whose dataset could not be listed ends at once with the reason.</summary>
@@ -33,6 +34,10 @@ public sealed class ExpandFaultConsumer(IJobStore store) : IConsumer<Fault<Label
     public async Task Consume(ConsumeContext<Fault<LabelingJobSubmitted>> context)
     {
         var jobId = context.Message.Message.JobId;
+        if (InfrastructureFaults.IsInfrastructure(context.Message))
+        {
+            return; // the dataset is fine; the job waits (stalled) for a redrive
+        }
         if (await store.FailAsync(jobId, $"the dataset could not be listed: {FaultReason.Of(context.Message)}", context.CancellationToken).ConfigureAwait(false))
         {
             var job = await store.FindAsync(jobId, context.CancellationToken).ConfigureAwait(false);
@@ -43,6 +48,12 @@ public sealed class ExpandFaultConsumer(IJobStore store) : IConsumer<Fault<Label
 
 internal static class FaultReason
 {
+    public static Task FailSampleAsync<T>(ConsumeContext<Fault<T>> context, Guid jobId, string sampleId, string stage)
+        where T : class =>
+        InfrastructureFaults.IsInfrastructure(context.Message)
+            ? Task.CompletedTask
+            : context.Publish(new SampleFailed(jobId, sampleId, stage, Of(context.Message)));
+
     public static string Of(Fault fault) =>
         fault.Exceptions.FirstOrDefault() is { } e ? $"{e.Message} (after retries)" : "failed after retries";
 }
