@@ -38,6 +38,7 @@ public static class OwlboxCli
           owlbox serve [--roles gateway,fetcher,detector,writer] [--urls http://0.0.0.0:8080]
           owlbox submit --gateway <url> <dataset-location> --model <model-id> (--prompt "<lines>" | --prompt-file <file>) [label options]
           owlbox block --data-ids-file <ids.json> --prompt "<lines>" [block parameters]   (the Edge Impulse AI labeling block)
+          owlbox jobs redrive <job-id>                 (put a job's messages in the error queues back on their queues)
           owlbox proposals list <dataset-folder>
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
@@ -77,6 +78,7 @@ public static class OwlboxCli
                 ["proposals", .. var rest] => await ProposalsAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["block", .. var rest] => await BlockCommand.RunAsync(rest, stdout, stderr, busTap, cancellationToken).ConfigureAwait(false),
                 ["--help" or "-h" or "help"] => PrintUsage(stdout, Ok),
                 _ => PrintUsage(stderr, SetupError),

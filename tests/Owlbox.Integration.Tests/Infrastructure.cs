@@ -5,6 +5,9 @@ using DotNet.Testcontainers.Builders;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 
+// One test at a time: some stop the shared PostgreSQL or RabbitMQ, which would break any test running beside them.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace Owlbox.Integration.Tests;
 
 /// <summary>

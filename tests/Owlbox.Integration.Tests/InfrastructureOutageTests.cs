@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Owlbox.Cli;
+
+namespace Owlbox.Integration.Tests;
+
+/// <summary>The job store's database going away mid-job on the four-process deployment: no healthy image may be
+/// failed, and the job ends identical to the one-process run. These stop the local Debian PostgreSQL, so the
+/// integration tests run one at a time (see <see cref="Infrastructure"/>).</summary>
+public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixture<Infrastructure>, IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("owlbox-outage-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [SkippableFact]
+    public async Task Postgres_Stopped30Seconds_MidJob_JobCompletesIdenticalToACleanRun_NothingInErrorQueues()
+    {
+        Skip.IfNot(infra.SkipReason is null && infra.LocalBroker, infra.SkipReason ?? "stopping PostgreSQL needs the local Debian cluster");
+        var source = Datasets.Create(Path.Combine(_root, "source"), 120, seed: 5);
+        Datasets.Copy(source, Path.Combine(_root, "one"));
+        Datasets.Copy(source, Path.Combine(_root, "four"));
+        var expected = await Datasets.OneProcessBoxesAsync(Path.Combine(_root, "one"), "no");
+        await using var d = await Deployment.StartAsync(infra, _root);
+
+        var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt, deleteExisting: "no");
+        var before = await d.WaitAsync(job, s => Deployment.Written(s) >= 10, TimeSpan.FromMinutes(2));
+        await PostgresAsync("stop");
+        await Task.Delay(TimeSpan.FromSeconds(30));
+        await PostgresAsync("start");
+        var done = await d.WaitAsync(job, Deployment.IsFinal, TimeSpan.FromMinutes(6));
+
+        Assert.True(Deployment.Written(before) < 120, "the job ended before the outage");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal((120, 0), (Deployment.Written(done), done.GetProperty("failed").GetInt32()));
+        Datasets.AssertSameBoxes(expected, Datasets.BoxesByImage(Path.Combine(_root, "four")));
+        using var management = infra.Management();
+        Assert.Equal(0, await ErrorMessagesAsync(management, d.VirtualHost));
+    }
+
+    [SkippableFact]
+    public async Task RetriesExhaustedByAnOutage_LeaveTheJobStalled_NotFailed_AndRedriveFinishesIt()
+    {
+        Skip.IfNot(infra.SkipReason is null && infra.LocalBroker, infra.SkipReason ?? "stopping PostgreSQL needs the local Debian cluster");
+        var source = Datasets.Create(Path.Combine(_root, "source"), 60, seed: 9);
+        Datasets.Copy(source, Path.Combine(_root, "one"));
+        Datasets.Copy(source, Path.Combine(_root, "four"));
+        var expected = await Datasets.OneProcessBoxesAsync(Path.Combine(_root, "one"), "no");
+        // Retries that an outage outlasts: the messages end in the error queues.
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
+        {
+            ["Owlbox__InfrastructureRetryLimit"] = "1",
+            ["Owlbox__InfrastructureRetryMaxInterval"] = "00:00:01",
+            ["Owlbox__Gateway__StalledAfter"] = "00:00:03",
+        });
+
+        var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt, deleteExisting: "no");
+        await d.WaitAsync(job, s => Deployment.Written(s) >= 5, TimeSpan.FromMinutes(2));
+        await PostgresAsync("stop");
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        await PostgresAsync("start");
+        var stalled = await d.WaitAsync(job, s => s.GetProperty("stalled").GetBoolean(), TimeSpan.FromMinutes(2));
+        using var management = infra.Management();
+        var parked = await ErrorMessagesAsync(management, d.VirtualHost);
+
+        using var stdout = new StringWriter();
+        var exit = await OwlboxCli.RunAsync(["jobs", "redrive", job.ToString(), .. d.Environment.Select(kv => $"--{kv.Key.Replace("__", ":", StringComparison.Ordinal)}={kv.Value}")],
+            stdout, new StringWriter());
+        var done = await d.WaitAsync(job, Deployment.IsFinal, TimeSpan.FromMinutes(3));
+
+        Assert.True(stalled.GetProperty("failed").GetInt32() == 0, stalled.ToString());
+        Assert.True(parked > 0, "no message reached an error queue: the outage was too short to test redrive");
+        Assert.Equal(OwlboxCli.Ok, exit);
+        Assert.Matches($@"redrove [1-9]\d* messages of job {job}; 0 of other jobs", stdout.ToString());
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal((60, 0), (Deployment.Written(done), done.GetProperty("failed").GetInt32()));
+        Datasets.AssertSameBoxes(expected, Datasets.BoxesByImage(Path.Combine(_root, "four")));
+        var left = await ErrorQueuesAsync(management, d.VirtualHost);
+        Assert.True(left.Values.Sum() == 0, string.Join(", ", left.Select(q => $"{q.Key}: {q.Value}")));
+    }
+
+    private static async Task PostgresAsync(string action)
+    {
+        var version = Directory.GetDirectories("/etc/postgresql").Select(Path.GetFileName).OrderBy(v => double.Parse(v!, System.Globalization.CultureInfo.InvariantCulture)).Last()!;
+        var info = new ProcessStartInfo(Environment.UserName == "root" ? "pg_ctlcluster" : "sudo") { UseShellExecute = false };
+        foreach (var a in (string[])[.. Environment.UserName == "root" ? [] : (string[])["-n", "pg_ctlcluster"], version, "main", action, .. action == "stop" ? ["-m", "fast"] : (string[])[]])
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(info)!;
+        await p.WaitForExitAsync();
+        Assert.Equal(0, p.ExitCode);
+    }
+
+    /// <summary>Messages in every error queue of the virtual host.</summary>
+    private static async Task<int> ErrorMessagesAsync(HttpClient management, string vhost) =>
+        (await ErrorQueuesAsync(management, vhost)).Values.Sum();
+
+    private static async Task<Dictionary<string, int>> ErrorQueuesAsync(HttpClient management, string vhost)
+    {
+        await Task.Delay(6000); // the management API's counts are refreshed every 5 s
+        var json = System.Text.Json.JsonDocument.Parse(await management.GetStringAsync($"/api/queues/{vhost}"));
+        return json.RootElement.EnumerateArray()
+            .Where(q => q.GetProperty("name").GetString()!.EndsWith("_error", StringComparison.Ordinal))
+            .ToDictionary(q => q.GetProperty("name").GetString()!, q => q.TryGetProperty("messages", out var m) ? m.GetInt32() : 0);
+    }
+}
