@@ -25,8 +25,10 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>Streams the new content into the temporary file, then replaces <paramref name="path"/> with it.</summary>
-    public static void Write(string path, Action<Stream> write)
+    /// <summary>Streams the new content into the temporary file, then replaces <paramref name="path"/> with it, unless
+    /// <paramref name="stillCurrent"/> says the target changed meanwhile (then nothing is replaced).</summary>
+    /// <returns>Whether the target was replaced.</returns>
+    public static bool Write(string path, Action<Stream> write, Func<bool>? stillCurrent = null)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
@@ -42,7 +44,12 @@ public static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            if (stillCurrent is not null && !stillCurrent())
+            {
+                return false;
+            }
             File.Move(temp, path, overwrite: true);
+            return true;
         }
         finally
         {

@@ -154,6 +154,27 @@ public sealed class LabelsFileTests : IDisposable
         Assert.Contains("\"neg\": -0", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Update_AnEditorSavingBetweenTheReadAndTheRename_KeepsTheSave()
+    {
+        var path = Path.Combine(_dir, LabelsFile.FileName);
+        File.WriteAllText(path, Existing);
+        var runs = 0;
+
+        LabelsFile.Update(path, [new("b.jpg", current =>
+        {
+            if (runs++ == 0)
+            {
+                // An editor that does not take Owlbox's lock saves the file while the update is being made.
+                File.WriteAllText(path, Existing.Replace("\"dog\"", "\"dog-edited\"", StringComparison.Ordinal));
+            }
+            return current with { Boxes = [.. current.Boxes, new LabeledBox("cat", 9, 9, 10, 10)] };
+        })]);
+
+        Assert.Equal(2, runs);
+        Assert.Equal(["dog-edited", "cat"], LabelsFile.Load(path).GetBoxes("b.jpg").Select(b => b.Label));
+    }
+
     [Theory]
     [InlineData("""{"version": 1, "type": "bounding-box-labels"}""", "\"boundingBoxes\" must be an object")]
     [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {}, "metadata": []}""", "\"metadata\" must be an object")]

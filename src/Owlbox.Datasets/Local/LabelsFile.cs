@@ -124,38 +124,55 @@ public sealed class LabelsFile
     /// <summary>
     /// Reads the samples' current labels from the file, applies each update's edit to them (in order: a later
     /// update of a sample sees the earlier one's result) and rewrites the file once when anything changed. The
-    /// caller holds the dataset's write lock, so nothing changes between the read and the rename.
+    /// caller holds the dataset's write lock, so no Owlbox writer changes the file between the read and the rename;
+    /// a save by a program that does not take the lock (an editor) is noticed before the rename, and the update is
+    /// made again on top of it, so that save is kept. Edits may therefore run more than once.
     /// </summary>
     /// <returns>The samples whose labels changed.</returns>
     public static IReadOnlyList<string> Update(string path, IReadOnlyList<LabelUpdate> updates)
     {
         var file = ResolvePath(path);
         var ids = updates.Select(u => u.SampleId).ToHashSet(StringComparer.Ordinal);
-        var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
-        var changes = new Dictionary<string, Change>(StringComparer.Ordinal);
-        foreach (var u in updates)
+        for (var attempt = 0; attempt < 5; attempt++)
         {
-            stored.TryGetValue(u.SampleId, out var was);
-            var current = changes.TryGetValue(u.SampleId, out var c) ? c.Labels : was?.Labels ?? SampleLabels.Empty;
-            if (u.Edit(current) is not { } next)
+            var stamp = Stamp(file);
+            var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
+            var changes = new Dictionary<string, Change>(StringComparer.Ordinal);
+            foreach (var u in updates)
             {
-                continue;
+                stored.TryGetValue(u.SampleId, out var was);
+                var current = changes.TryGetValue(u.SampleId, out var c) ? c.Labels : was?.Labels ?? SampleLabels.Empty;
+                if (u.Edit(current) is not { } next)
+                {
+                    continue;
+                }
+                if (was is not null && next.SameAs(was.Labels))
+                {
+                    changes.Remove(u.SampleId); // nothing to write: a redelivered result, or one already applied
+                }
+                else
+                {
+                    changes[u.SampleId] = new Change(next, was?.Boxes ?? []);
+                }
             }
-            if (was is not null && next.SameAs(was.Labels))
+            if (changes.Count == 0)
             {
-                changes.Remove(u.SampleId); // nothing to write: a redelivered result, or one already applied
+                return [];
             }
-            else
-            {
-                changes[u.SampleId] = new Change(next, was?.Boxes ?? []);
-            }
-        }
-        if (changes.Count > 0)
-        {
             AtomicFile.RemoveStale(file);
-            Write(file, path, changes);
+            if (Write(file, path, changes, () => Stamp(file) == stamp))
+            {
+                return changes.Keys.ToArray();
+            }
         }
-        return changes.Keys.ToArray();
+        throw new DatasetException($"{path} kept changing while Owlbox wrote it (another program saving it over and over?); nothing was written, try again");
+    }
+
+    /// <summary>What tells a save apart: the time of the last write (to the tick) and the size.</summary>
+    private static (DateTime, long) Stamp(string file)
+    {
+        var info = new FileInfo(file);
+        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
     }
 
     /// <summary>The current labels of the samples named, read by streaming the file (constant memory).</summary>
@@ -248,10 +265,10 @@ public sealed class LabelsFile
 
     /// <summary>Streams the file into its replacement, every entry not changed copied token by token (constant memory
     /// whatever the dataset's size), the file's shape checked as it goes: an invalid file is left as it was.</summary>
-    private static void Write(string file, string path, Dictionary<string, Change> changes)
+    private static bool Write(string file, string path, Dictionary<string, Change> changes, Func<bool> stillCurrent)
     {
         var exists = File.Exists(file);
-        AtomicFile.Write(file, stream =>
+        return AtomicFile.Write(file, stream =>
         {
             FileStream? input = null;
             try
@@ -292,7 +309,7 @@ public sealed class LabelsFile
             {
                 input?.Dispose();
             }
-        });
+        }, stillCurrent);
     }
 
     private static FileStream OpenRead(string file, out bool bom)

@@ -12,7 +12,8 @@ public static class ProposalApplier
     public static async Task<Result> ApplyAsync(string directory, ProposalSet set, bool force, CancellationToken cancellationToken)
     {
         var conflicts = new List<(string, string)>();
-        var applied = 0;
+        // By sample, not counted as edits run: an edit runs again when the file changed under the write.
+        var outcomes = new Dictionary<string, string?>(StringComparer.Ordinal);
         var updates = new List<LabelUpdate>();
         foreach (var sample in set.Samples)
         {
@@ -26,15 +27,15 @@ public static class ProposalApplier
                 var proposed = new SampleLabels(sample.BoundingBoxes, sample.Metadata);
                 if (current.SameAs(proposed))
                 {
-                    applied++; // applied before (an apply that stopped part-way, run again)
+                    outcomes[sample.SampleId] = null; // applied before (an apply that stopped part-way, run again)
                     return null;
                 }
                 if (!force && Changed(sample, current) is { } change)
                 {
-                    conflicts.Add((sample.SampleId, $"{change}; re-run the job or apply with --force"));
+                    outcomes[sample.SampleId] = $"{change}; re-run the job or apply with --force";
                     return null;
                 }
-                applied++;
+                outcomes[sample.SampleId] = null;
                 return proposed;
             }));
         }
@@ -42,7 +43,8 @@ public static class ProposalApplier
         {
             LabelsFile.Update(Path.Combine(directory, LabelsFile.FileName), updates);
         }
-        return new Result(applied, conflicts);
+        conflicts.AddRange(outcomes.Where(o => o.Value is not null).Select(o => (o.Key, o.Value!)));
+        return new Result(outcomes.Count(o => o.Value is null), conflicts);
     }
 
     private static string? Changed(SampleProposal sample, SampleLabels current)
