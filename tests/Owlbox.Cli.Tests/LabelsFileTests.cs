@@ -298,6 +298,60 @@ public sealed class LabelsFileAsTheUserLeftItTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_ws.Root, "gone.labels")));
     }
 
+    [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task AReadOnlyDataset_StopsAtSetup()
+    {
+        // chmod is enough for a user; root writes anyway, so it gets an immutable folder (chattr) where that works.
+        File.SetUnixFileMode(_ws.Dataset, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        var immutable = Environment.UserName == "root" && Run("chattr", "+i", _ws.Dataset);
+        try
+        {
+            Skip.If(Writable(_ws.Dataset), "cannot make a folder read-only here (root without chattr)");
+
+            var (exit, output, err) = await LabelAsync();
+
+            Assert.Equal(OwlboxCli.SetupError, exit);
+            Assert.Contains("is not writable", err, StringComparison.Ordinal);
+            Assert.DoesNotContain("Labeling ", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (immutable)
+            {
+                Run("chattr", "-i", _ws.Dataset);
+            }
+            File.SetUnixFileMode(_ws.Dataset, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    private static bool Run(string program, params string[] args)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(program, args);
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false; // not installed
+        }
+    }
+
+    private static bool Writable(string folder)
+    {
+        try
+        {
+            File.Create(Path.Combine(folder, ".probe"), 1, FileOptions.DeleteOnClose).Dispose();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     [Fact]
     public async Task ADatasetThatIsAFile_OrMissing_StopsAtSetup_AndNothingIsCreated()
     {
