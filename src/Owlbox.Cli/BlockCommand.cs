@@ -87,6 +87,7 @@ public static class BlockCommand
         options.Transport = "in-memory";
         options.Roles = [.. OwlboxOptions.AllRoles];
         options.AllowModelDirectories = true;
+        options.EdgeImpulse.Endpoints = [endpoint]; // the block calls the Studio that started it, as its environment says
         options.SqlitePath = Path.Combine(Path.GetTempPath(), $"owlbox-block-{Environment.ProcessId}-{Guid.NewGuid():N}", "jobs.db");
         var destination = spec.ProposeJobId is { } proposal
             ? $"project {projectId}, proposed changes of job {proposal}"

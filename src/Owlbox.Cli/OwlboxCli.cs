@@ -146,6 +146,7 @@ public static class OwlboxCli
             Transport = "in-memory",
             SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
             AllowModelDirectories = true,
+            Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
             Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs },
             Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
         };

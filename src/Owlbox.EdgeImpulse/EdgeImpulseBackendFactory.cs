@@ -5,13 +5,15 @@ using Owlbox.Datasets.Local;
 namespace Owlbox.EdgeImpulse;
 
 /// <summary>
-/// Opens "local" folders and "edge-impulse" projects. A project location is <c>{endpoint}#{projectId}</c>; the API key
-/// is looked up by this process in its own environment (default variable <c>EI_PROJECT_API_KEY</c>), so keys never
-/// travel in jobs, messages or the job store.
+/// Opens "local" folders (inside the deployment's dataset roots, <see cref="LocalDatasetAccess"/>) and "edge-impulse"
+/// projects. A project location is <c>{endpoint}#{projectId}</c>; the endpoint must be one the deployment lists and
+/// the API key is this process's own (per project from configuration, else <c>EI_PROJECT_API_KEY</c>), so keys never
+/// travel in jobs, messages or the job store, and never go to an address a request chose.
 /// </summary>
-public sealed class EdgeImpulseBackendFactory(Func<string?> apiKey, StudioClientOptions? options = null) : IDatasetBackendFactory, IDisposable
+public sealed class EdgeImpulseBackendFactory(LocalDatasetAccess local, EdgeImpulseAccessOptions edgeImpulse, Func<string?> defaultApiKey,
+    StudioClientOptions? options = null) : IDatasetBackendFactory, IDisposable
 {
-    private readonly ConcurrentDictionary<string, StudioClient> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Endpoint, string Key), StudioClient> _clients = new();
 
     public const string Kind = "edge-impulse";
 
@@ -21,20 +23,21 @@ public sealed class EdgeImpulseBackendFactory(Func<string?> apiKey, StudioClient
     {
         if (kind == "local")
         {
-            return new LocalDatasetBackend(location);
+            return new LocalDatasetBackend(local.Resolve(location), local);
         }
         if (kind != Kind)
         {
-            throw new DatasetException($"unknown dataset kind '{kind}'; this deployment knows: local, {Kind}");
+            throw new DatasetException($"unknown dataset kind '{LocalDatasetAccess.Shorten(kind, 40)}'; this deployment knows: local, {Kind}");
         }
         var hash = location.LastIndexOf('#');
-        if (hash < 0 || !int.TryParse(location[(hash + 1)..], out var projectId))
+        if (hash < 0 || !int.TryParse(location[(hash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var projectId))
         {
-            throw new DatasetException($"an {Kind} location is '<endpoint>#<project id>', got '{location}'");
+            throw new DatasetException($"an {Kind} location is '<endpoint>#<project id>', got '{LocalDatasetAccess.Shorten(location)}'");
         }
-        var endpoint = location[..hash];
-        var key = apiKey() ?? throw new DatasetException("no Edge Impulse API key in this process (set EI_PROJECT_API_KEY)");
-        var client = _clients.GetOrAdd(endpoint, e => new StudioClient(e, key, options));
+        var endpoint = EdgeImpulseEndpoints.RequireAllowed(location[..hash], edgeImpulse.Endpoints);
+        var key = (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
+            ?? throw new DatasetException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
+        var client = _clients.GetOrAdd((endpoint, key), c => new StudioClient(c.Endpoint, c.Key, options));
         return new EdgeImpulseDatasetBackend(client, projectId);
     }
 

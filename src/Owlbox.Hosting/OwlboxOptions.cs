@@ -45,6 +45,12 @@ public sealed class OwlboxOptions
     /// Studio (fetcher, writer, gateway); jobs only name the project, never the key.</summary>
     public string EdgeImpulseApiKeyVariable { get; set; } = "EI_PROJECT_API_KEY";
 
+    /// <summary>Studio endpoints jobs may name and per-project keys (<c>Owlbox:EdgeImpulse</c>).</summary>
+    public EdgeImpulse.EdgeImpulseAccessOptions EdgeImpulse { get; set; } = new();
+
+    /// <summary>Where local datasets may be (<c>Owlbox:Datasets</c>).</summary>
+    public LocalDatasetOptions Datasets { get; set; } = new();
+
     /// <summary>Retries and timeouts of Studio calls.</summary>
     public EdgeImpulse.StudioClientOptions Studio { get; set; } = new();
 
@@ -74,6 +80,18 @@ public sealed class OwlboxOptions
     public TimeSpan InfrastructureRetryMaxInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool Has(string role) => Roles.Contains(role, StringComparer.OrdinalIgnoreCase);
+}
+
+public sealed class LocalDatasetOptions
+{
+    /// <summary>Folders local datasets must be inside (canonical paths, symbolic links followed). None: the services
+    /// refuse local datasets.</summary>
+    public List<string> LocalRoots { get; set; } = [];
+
+    /// <summary>Any folder (the one-process CLI, for the folder on its own command line); never for services.</summary>
+    public bool AllowAnyFolder { get; set; }
+
+    public Owlbox.Datasets.LocalDatasetAccess ToAccess() => AllowAnyFolder ? Owlbox.Datasets.LocalDatasetAccess.AnyFolder : new(LocalRoots);
 }
 
 public sealed class RabbitMqSettings

@@ -29,7 +29,7 @@ public static class OwlboxServiceCollectionExtensions
         // Registered before the bus so the tables exist before the first message is consumed.
         services.AddHostedService<JobStoreInitializer>();
         services.AddSingleton<JobSpecCache>();
-        services.AddSingleton<IDatasetBackendFactory>(_ => new EdgeImpulse.EdgeImpulseBackendFactory(
+        services.AddSingleton<IDatasetBackendFactory>(_ => new EdgeImpulse.EdgeImpulseBackendFactory(options.Datasets.ToAccess(), options.EdgeImpulse,
             () => System.Environment.GetEnvironmentVariable(options.EdgeImpulseApiKeyVariable), options.Studio));
         services.AddSingleton(new ModelCatalog(options.Models, options.AllowModelDirectories));
         services.AddSingleton(options.Fetcher);

@@ -27,7 +27,7 @@ public sealed class WriterConsumerTests : IAsyncLifetime
         _services = new ServiceCollection()
             .AddSingleton<IJobStore>(_store)
             .AddSingleton<JobSpecCache>()
-            .AddSingleton<IDatasetBackendFactory>(new EdgeImpulse.EdgeImpulseBackendFactory(() => null))
+            .AddSingleton<IDatasetBackendFactory>(new EdgeImpulse.EdgeImpulseBackendFactory(LocalDatasetAccess.AnyFolder, new EdgeImpulse.EdgeImpulseAccessOptions(), () => null))
             .AddSingleton(new WriterFaultInjection())
             .AddMassTransitTestHarness(x => x.AddConsumer<WriteSamplesConsumer>(c => c.Options<BatchOptions>(b => b
                 .SetMessageLimit(16).SetTimeLimit(TimeSpan.FromMilliseconds(20)))))

@@ -29,7 +29,11 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
         await using var emulator = EmulatorApp.Build(images, key, [$"http://127.0.0.1:{port}"]);
         await emulator.StartAsync();
         var endpoint = $"http://127.0.0.1:{port}/v1";
-        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string> { ["EI_PROJECT_API_KEY"] = key });
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
+        {
+            ["EI_PROJECT_API_KEY"] = key,
+            ["Owlbox__EdgeImpulse__Endpoints__0"] = endpoint, // this deployment's Studio is the emulator
+        });
         await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2,3,4,5,6,7,8]");
         var saved = (Environment.GetEnvironmentVariable("EI_PROJECT_API_KEY"), Environment.GetEnvironmentVariable("EI_API_ENDPOINT"), Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL"), Environment.GetEnvironmentVariable("OWLBOX_API_KEY"));
         Environment.SetEnvironmentVariable("EI_PROJECT_API_KEY", key);

@@ -28,6 +28,8 @@ public sealed class Deployment : IAsyncDisposable
             ["Owlbox__MessageDataDirectory"] = Path.Combine(root, "blobs"),
             [$"Owlbox__Models__{ModelId}"] = Path.Combine(OwlboxProcess.RepoRoot, "models", "owlv2-test"),
             ["Owlbox__Gateway__ApiKeys__0"] = ApiKey,
+            // Every test dataset lives under the test's own folder.
+            ["Owlbox__Datasets__LocalRoots__0"] = root,
             ["Owlbox__RetryLimit"] = "3",
             // Small enough that every test image goes through the shared claim-check folder.
             ["Owlbox__InlineImageBytes"] = "1024",

@@ -7,14 +7,17 @@ namespace Owlbox.Datasets.Local;
 /// serialise on a lock file and rewrite <c>bounding_boxes.labels</c> or the proposal set atomically, so no
 /// process ever overwrites another's samples with a stale copy.
 /// </summary>
-public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
+public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? access = null) : IDatasetBackend
 {
+    private readonly LocalDatasetAccess _access = access ?? LocalDatasetAccess.AnyFolder;
+
     private static readonly TimeSpan s_lockWait = TimeSpan.FromSeconds(60);
 
     public string Directory { get; } = Path.GetFullPath(directory);
 
     public Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
     {
+        RequireOwnFiles();
         var dataset = LocalDataset.Open(Directory);
         var (found, missing) = dataset.Select(ids);
         var samples = found.Select(s => new DatasetSample(s.Id, new SampleLabels(
@@ -30,6 +33,7 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
             throw new DatasetException($"sample id '{sampleId}' is not a file name in the dataset folder");
         }
         var path = Path.Combine(Directory, sampleId);
+        _access.RequireInside(path);
         var info = new FileInfo(path);
         if (!info.Exists)
         {
@@ -42,8 +46,11 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
         return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken) =>
-        Task.FromResult(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds));
+    public Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken)
+    {
+        RequireOwnFiles();
+        return Task.FromResult(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds));
+    }
 
     public async Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
@@ -51,7 +58,9 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
         {
             return;
         }
+        RequireOwnFiles();
         await using var _ = await LockLabelsAsync(Directory, cancellationToken).ConfigureAwait(false);
+        RequireOwnFiles(); // again under the lock: a link swapped in meanwhile is not followed either
         LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), updates);
     }
 
@@ -61,8 +70,19 @@ public sealed class LocalDatasetBackend(string directory) : IDatasetBackend
     public static Task<FileLock> LockLabelsAsync(string directory, CancellationToken cancellationToken) =>
         FileLock.AcquireAsync(Path.Combine(directory, ".owlbox", "labels.lock"), s_lockWait, cancellationToken);
 
+    /// <summary>The labels file and Owlbox's own folder must lead nowhere outside the dataset roots.</summary>
+    private void RequireOwnFiles()
+    {
+        _access.RequireInside(Path.Combine(Directory, LabelsFile.FileName));
+        foreach (var own in new[] { ".owlbox", ".owlbox/labels.lock", ".owlbox/proposals" })
+        {
+            _access.RequireInside(Path.Combine(Directory, own));
+        }
+    }
+
     public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
     {
+        RequireOwnFiles();
         var store = new ProposalStore(Directory);
         var path = store.PathFor(header.JobId);
         await using var _ = await FileLock.AcquireAsync(path + ".lock", s_lockWait, cancellationToken).ConfigureAwait(false);
