@@ -35,6 +35,7 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         }
         var found = new List<DatasetSample>();
         var missing = new List<(string, string)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in ids ?? all.Keys.Order().Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray())
         {
             if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
@@ -45,7 +46,7 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
             {
                 missing.Add((id, $"sample {id} is not in project {projectId}"));
             }
-            else if (found.All(f => f.Id != id))
+            else if (seen.Add(id))
             {
                 found.Add(new DatasetSample(id, new SampleLabels(
                     sample.BoundingBoxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(),

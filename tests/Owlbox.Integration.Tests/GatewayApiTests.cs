@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Owlbox.Cli;
@@ -90,5 +91,123 @@ public sealed class GatewayApiTests(Infrastructure infra) : IClassFixture<Infras
         Assert.Contains("completed-with-failures: 15 written, 1 failed", output, StringComparison.Ordinal);
         Assert.Contains("zz-broken.png: not a supported image", output, StringComparison.Ordinal);
         Assert.DoesNotContain(Deployment.ApiKey, output + stderr, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The gateway as an attacker meets it: what a request may name, and what it may cost.</summary>
+public sealed class GatewayAbuseTests(Infrastructure infra, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<Infrastructure>, IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("owlbox-abuse-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static object Job(string kind, string location, string? prompt = null, string[]? ids = null) => new
+    {
+        dataset = new { kind, location },
+        model = Deployment.ModelId,
+        prompt = prompt ?? "red",
+        sampleIds = ids,
+    };
+
+    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient http, object job)
+    {
+        using var response = await http.PostAsJsonAsync("/v1/jobs", job);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [SkippableFact]
+    public async Task RequestsCannotChooseWhereKeysGoOrWhichFoldersAreWritten_AndEveryAbuseGetsAClear4xx()
+    {
+        Skip.If(infra.SkipReason is not null, infra.SkipReason);
+        var inside = Datasets.Create(Path.Combine(_root, "data"), 3, seed: 2);
+        var outside = Datasets.Create(Directory.CreateTempSubdirectory("owlbox-not-a-root-").FullName, 3, seed: 2);
+        Directory.CreateSymbolicLink(Path.Combine(_root, "escape"), outside);
+        using var fakeStudio = new TcpListener(IPAddress.Loopback, 0);
+        fakeStudio.Start();
+        var port = ((IPEndPoint)fakeStudio.LocalEndpoint).Port;
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string> { ["EI_PROJECT_API_KEY"] = "ei_server_secret" });
+        using var http = d.Gateway();
+        try
+        {
+            // A client-chosen Studio endpoint: refused before any call, so the server's key goes nowhere.
+            var (eiStatus, eiBody) = await PostAsync(http, Job("edge-impulse", $"http://127.0.0.1:{port}/v1#1"));
+            Assert.Equal(HttpStatusCode.BadRequest, eiStatus);
+            Assert.Contains("is not one this deployment calls", eiBody, StringComparison.Ordinal);
+            await Task.Delay(300);
+            Assert.False(fakeStudio.Pending(), "the gateway connected to a client-chosen endpoint");
+
+            // Folders outside the roots, through a link or not, and missing ones: one answer, nothing created.
+            var answers = new List<string>();
+            foreach (var location in new[] { outside, Path.Combine(_root, "escape"), Path.Combine(_root, "missing"), "/root" })
+            {
+                var (status, body) = await PostAsync(http, Job("local", location));
+                Assert.Equal(HttpStatusCode.BadRequest, status);
+                answers.Add(body.Replace(location.Replace("/", "\\/", StringComparison.Ordinal), "<x>", StringComparison.Ordinal).Replace(location, "<x>", StringComparison.Ordinal));
+            }
+            Assert.Single(answers.Distinct());
+            Assert.Contains("is not available", answers[0], StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(outside, ".owlbox")));
+            Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, Job("local", "data"))).Status); // relative
+
+            // Caps: ids, prompt lines and bytes, body size; an empty location; none echoes the request back.
+            var (idsStatus, idsBody) = await PostAsync(http, Job("local", inside, ids: Enumerable.Range(0, 50_001).Select(i => $"i{i}").ToArray()));
+            Assert.Equal(HttpStatusCode.BadRequest, idsStatus);
+            Assert.Contains("50,001 sample ids; at most 50,000", idsBody, StringComparison.Ordinal);
+            Assert.True(idsBody.Length < 2000, $"{idsBody.Length} characters of error");
+            var (linesStatus, linesBody) = await PostAsync(http, Job("local", inside, prompt: string.Join("\n", Enumerable.Repeat("red", 101))));
+            Assert.Equal((HttpStatusCode.BadRequest, true), (linesStatus, linesBody.Contains("101 lines; at most 100", StringComparison.Ordinal)));
+            Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, Job("local", inside, prompt: new string('r', 9000)))).Status);
+            Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, Job("local", ""))).Status);
+            using var big = new ByteArrayContent(new byte[2 << 20]);
+            big.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PostAsync("/v1/jobs", big)).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public async Task UnauthenticatedLargeBodies_CostTheGatewayNextToNothing()
+    {
+        Skip.If(infra.SkipReason is not null, infra.SkipReason);
+        await using var d = await Deployment.StartAsync(infra, _root);
+        using var anonymous = new HttpClient { BaseAddress = d.Gateway().BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var body = new byte[25 << 20];
+        // Warm up (JIT, first connection), then take the peak from here.
+        await anonymous.GetAsync($"/v1/jobs/{Guid.NewGuid()}");
+        var before = PeakRssMegabytes(d["gateway"].Pid, reset: true);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(async _ =>
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            try
+            {
+                using var response = await anonymous.PostAsync("/v1/jobs", content);
+                return response.StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return HttpStatusCode.Unauthorized; // the gateway answered and closed before taking the whole body
+            }
+        }));
+        var peak = PeakRssMegabytes(d["gateway"].Pid, reset: false);
+
+        output.WriteLine($"gateway peak RSS {before} MB before, {peak} MB during 24 concurrent unauthenticated 25 MB bodies (+{peak - before} MB)");
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Unauthorized, a));
+        Assert.True(peak - before < 100, $"the gateway grew by {peak - before} MB for bodies it should never read");
+    }
+
+    /// <summary>VmHWM of a process, after resetting it (clear_refs 5) when asked.</summary>
+    private static long PeakRssMegabytes(int pid, bool reset)
+    {
+        if (reset)
+        {
+            File.WriteAllText($"/proc/{pid}/clear_refs", "5");
+        }
+        var line = File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
     }
 }

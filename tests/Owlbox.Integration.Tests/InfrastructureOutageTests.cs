@@ -25,7 +25,15 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
         var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt, deleteExisting: "no");
         var before = await d.WaitAsync(job, s => Deployment.Written(s) >= 10, TimeSpan.FromMinutes(2));
         await PostgresAsync("stop");
-        await Task.Delay(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        using (var http = d.Gateway())
+        {
+            // A status call while the store is down is a clear 503, not an empty 500.
+            using var during = await http.GetAsync($"/v1/jobs/{job}");
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, during.StatusCode);
+            Assert.Contains("unavailable", await during.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(28));
         await PostgresAsync("start");
         var done = await d.WaitAsync(job, Deployment.IsFinal, TimeSpan.FromMinutes(6));
 

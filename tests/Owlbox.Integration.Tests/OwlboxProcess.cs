@@ -19,6 +19,7 @@ public sealed class OwlboxProcess : IDisposable
     public string Role { get; }
     public int Port { get; }
     public bool HasExited => _process.HasExited;
+    public int Pid => _process.Id;
 
     public string Log
     {

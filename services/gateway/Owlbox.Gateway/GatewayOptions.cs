@@ -11,6 +11,19 @@ public sealed class GatewayOptions
     /// <summary>Serve without keys (local development only); without keys and without this the gateway refuses to start.</summary>
     public bool AllowAnonymous { get; set; }
 
+    /// <summary>Largest request body (default 1 MiB): a job is a few kilobytes, even with thousands of sample ids.
+    /// Checked only after the API key, so an unauthenticated body is never read.</summary>
+    public long MaxRequestBytes { get; set; } = 1 << 20;
+
+    /// <summary>Most sample ids one job may name (default 50,000; submit larger selections as several jobs).</summary>
+    public int MaxSampleIds { get; set; } = 50_000;
+
+    /// <summary>Most prompt lines (default 100) and prompt bytes (default 8 KiB): the prompt is encoded per line and
+    /// copied into every sample's metadata.</summary>
+    public int MaxPromptLines { get; set; } = 100;
+
+    public int MaxPromptBytes { get; set; } = 8 * 1024;
+
     /// <summary>A running job none of whose pending samples moved for this long is reported as stalled.</summary>
     public TimeSpan StalledAfter { get; set; } = TimeSpan.FromMinutes(10);
 }

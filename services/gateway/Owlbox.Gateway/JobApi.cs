@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Owlbox.Contracts.V1;
 using Owlbox.Jobs;
@@ -27,36 +28,90 @@ public static class JobApi
     /// <summary>The seed block's defaults: NMS on at IoU 0.2, no size limits, existing boxes kept.</summary>
     public static readonly JobOptions DefaultOptions = new(0.1, true, 0.2, false, 0, 0, "no");
 
-    public static IEndpointRouteBuilder MapJobApi(this IEndpointRouteBuilder app, GatewayOptions options)
+    public static WebApplication MapJobApi(this WebApplication app, GatewayOptions options)
     {
         if (options.ApiKeys.Count == 0 && !options.AllowAnonymous)
         {
             throw new InvalidOperationException("the gateway has no API keys: set Owlbox__Gateway__ApiKeys__0 (or Owlbox:Gateway:AllowAnonymous=true for local development)");
         }
         var keys = options.ApiKeys.Select(k => Encoding.UTF8.GetBytes(k)).ToArray();
-        var jobs = app.MapGroup("/v1/jobs").AddEndpointFilter(async (context, next) =>
+        app.UseExceptionHandler(error => error.Run(WriteUnhandledAsync));
+        // Middleware, not an endpoint filter: it runs before the body is read, so an unauthenticated request costs a
+        // header check whatever it sends, and an authenticated one is cut off at the size limit.
+        app.Use(async (context, next) =>
         {
-            if (keys.Length > 0)
+            if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
             {
-                var given = Encoding.UTF8.GetBytes(context.HttpContext.Request.Headers["x-api-key"].ToString());
-                if (!keys.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
+                var given = Encoding.UTF8.GetBytes(context.Request.Headers["x-api-key"].ToString());
+                if (keys.Length > 0 && !keys.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
                 {
-                    return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "missing or wrong x-api-key");
+                    context.Response.Headers.Connection = "close"; // nor is the body drained to keep the connection
+                    await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "missing or wrong x-api-key").ExecuteAsync(context).ConfigureAwait(false);
+                    return;
+                }
+                if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                {
+                    limit.MaxRequestBodySize = options.MaxRequestBytes;
                 }
             }
-            return await next(context).ConfigureAwait(false);
+            await next(context).ConfigureAwait(false);
         });
-        jobs.MapPost("/", SubmitAsync).WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
+        var jobs = app.MapGroup("/v1/jobs");
+        jobs.MapPost("/", (SubmitRequest request, JobSubmitter submitter, CancellationToken ct) => SubmitAsync(request, submitter, options, ct))
+            .WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
         jobs.MapGet("/{jobId:guid}", (Guid jobId, IJobStore store, CancellationToken ct) => StatusAsync(jobId, store, options.StalledAfter, ct)).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
         jobs.MapPost("/{jobId:guid}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job; finished samples stay written.");
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(SubmitRequest request, JobSubmitter submitter, CancellationToken cancellationToken)
+    /// <summary>What escaped every handler: the job store or the broker unreachable is 503 (try again), anything else
+    /// a bare 500; never a stack trace or an exception message that could carry a connection string.</summary>
+    private static Task WriteUnhandledAsync(HttpContext context)
     {
-        if (request.Dataset is null || string.IsNullOrWhiteSpace(request.Model) || string.IsNullOrWhiteSpace(request.Prompt))
+        var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+        var result = error switch
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = ["dataset, model and prompt are required"] });
+            BadHttpRequestException bad => Results.Problem(statusCode: bad.StatusCode, title: "bad request"),
+            not null when InfrastructureFaults.IsInfrastructure(error) =>
+                Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "the job store or the message broker is unavailable; try again shortly"),
+            _ => Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "internal error; the gateway's log has the details"),
+        };
+        return result.ExecuteAsync(context);
+    }
+
+    /// <summary>Limits on what one request may ask for, checked before anything is opened or recorded.</summary>
+    private static IEnumerable<string> Oversized(SubmitRequest request, GatewayOptions options)
+    {
+        if (request.SampleIds is { Count: var ids } && ids > options.MaxSampleIds)
+        {
+            yield return $"{ids:N0} sample ids; at most {options.MaxSampleIds:N0} per job (Owlbox:Gateway:MaxSampleIds)";
+        }
+        if (Encoding.UTF8.GetByteCount(request.Prompt) is var bytes && bytes > options.MaxPromptBytes)
+        {
+            yield return $"the prompt is {bytes:N0} bytes; at most {options.MaxPromptBytes:N0} (Owlbox:Gateway:MaxPromptBytes)";
+        }
+        if (request.Prompt.Split('\n').Length is var lines && lines > options.MaxPromptLines)
+        {
+            yield return $"the prompt has {lines:N0} lines; at most {options.MaxPromptLines:N0} (Owlbox:Gateway:MaxPromptLines)";
+        }
+        foreach (var (name, value) in new[] { ("model", request.Model), ("dataset location", request.Dataset.Location), ("dataset kind", request.Dataset.Kind) })
+        {
+            if (value is { Length: > 4096 })
+            {
+                yield return $"the {name} is {value.Length:N0} characters; at most 4,096";
+            }
+        }
+    }
+
+    private static async Task<IResult> SubmitAsync(SubmitRequest request, JobSubmitter submitter, GatewayOptions options, CancellationToken cancellationToken)
+    {
+        if (request.Dataset?.Kind is null || request.Dataset.Location is null || string.IsNullOrWhiteSpace(request.Model) || string.IsNullOrWhiteSpace(request.Prompt))
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = ["dataset (kind and location), model and prompt are required"] });
+        }
+        if (Oversized(request, options).ToArray() is { Length: > 0 } tooLarge)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = tooLarge });
         }
         var spec = new JobSpec(request.Dataset, request.Model, request.ModelVariant ?? "model", request.Prompt,
             request.Options ?? DefaultOptions, request.ProposeJobId, request.SampleIds);

@@ -67,20 +67,19 @@ public sealed class LocalDataset
         {
             return (Samples, []);
         }
+        // One pass to index the folder, one over the ids: O(ids + images), whatever either count.
+        var byName = Samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var byStem = Samples.ToLookup(s => Path.GetFileNameWithoutExtension(s.Id), StringComparer.Ordinal);
         var found = new List<LocalSample>();
         var missing = new List<(string, string)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in ids)
         {
-            var matches = Samples.Where(s => s.Id == id).ToArray();
-            if (matches.Length == 0)
-            {
-                matches = Samples.Where(s => Path.GetFileNameWithoutExtension(s.Id) == id).ToArray();
-            }
+            LocalSample[] matches = byName.TryGetValue(id, out var exact) ? [exact] : [.. byStem[id]];
             switch (matches.Length)
             {
                 case 0:
-                    missing.Add((id, $"no image named '{id}' in {Directory}"));
+                    missing.Add((id, $"no image named '{LocalDatasetAccess.Shorten(id, 100)}' in the dataset"));
                     break;
                 case > 1:
                     missing.Add((id, $"id '{id}' matches {string.Join(" and ", matches.Select(m => m.Id))}; name the file"));
