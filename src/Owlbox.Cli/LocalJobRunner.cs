@@ -68,8 +68,9 @@ public static class LocalJobRunner
                 }
             }
             var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
+            var total = accepted.Samples ?? 0; // this process holds every credential, so it listed the dataset
             var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0);
-            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, accepted.Samples, destination, resumed));
+            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed));
             var started = Stopwatch.StartNew();
             var done = resumed?.Written ?? 0;
             var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -79,11 +80,11 @@ public static class LocalJobRunner
                 {
                     if (e is SampleWritten w && w.JobId == jobId && seen.Add(w.SampleId))
                     {
-                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, accepted.Samples), accepted.Samples, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
+                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
                     }
                     else if (e is SampleFailed f && f.JobId == jobId && seen.Add(f.SampleId))
                     {
-                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, accepted.Samples), accepted.Samples, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
+                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
                     }
                     else if (e is LabelingJobCompleted c && c.JobId == jobId)
                     {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
 
@@ -35,6 +36,12 @@ public static class ServeCommand
             throw new UsageException($"--roles takes a comma-separated list of {string.Join(", ", OwlboxOptions.AllRoles)}");
         }
         var builder = WebApplication.CreateBuilder(rest.ToArray());
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
         var options = builder.Configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
         options.Roles = roles;
         var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
@@ -45,7 +52,9 @@ public static class ServeCommand
             builder.Services.AddOpenApi();
         }
         var app = builder.Build();
+        // Liveness: the process answers. Readiness: the broker and the job store answer too (no traffic until then).
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok", roles }));
+        app.MapHealthChecks("/readyz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         if (options.Has("gateway"))
         {
             app.MapOpenApi();

@@ -40,7 +40,7 @@ public static class SubmitCommand
             throw new JobSetupException($"the gateway refused the job ({(int)response.StatusCode}): {ProblemText(body)}");
         }
         var accepted = (await response.Content.ReadFromJsonAsync<JobApi.SubmitResponse>(s_json, cancellationToken).ConfigureAwait(false))!;
-        await stdout.WriteLineAsync($"job {accepted.JobId} {(accepted.Resumed ? "resumed" : "accepted")}: {accepted.Samples} samples").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"job {accepted.JobId} {(accepted.Resumed ? "resumed" : "accepted")}: {(accepted.Samples is { } n ? $"{n} samples" : "samples listed by the fetcher")}").ConfigureAwait(false);
         if (a.Flag("--no-follow", false))
         {
             return OwlboxCli.Ok;

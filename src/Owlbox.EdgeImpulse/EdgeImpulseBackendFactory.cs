@@ -36,7 +36,7 @@ public sealed class EdgeImpulseBackendFactory(LocalDatasetAccess local, EdgeImpu
         }
         var endpoint = EdgeImpulseEndpoints.RequireAllowed(location[..hash], edgeImpulse.Endpoints);
         var key = (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
-            ?? throw new DatasetException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
+            ?? throw new CredentialNotHeldException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
         var client = _clients.GetOrAdd((endpoint, key), c => new StudioClient(c.Endpoint, c.Key, options));
         return new EdgeImpulseDatasetBackend(client, projectId);
     }

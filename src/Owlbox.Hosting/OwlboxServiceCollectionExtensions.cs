@@ -62,8 +62,11 @@ public static class OwlboxServiceCollectionExtensions
             }
         }
 
+        services.AddHealthChecks().AddCheck<JobStoreHealthCheck>("job-store", tags: ["ready"]);
         services.AddMassTransit(x =>
         {
+            // MassTransit reports usage to its vendor unless told not to: nothing leaves a deployment uninvited.
+            x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
             if (options.Has("fetcher"))
             {
@@ -147,6 +150,24 @@ public static class OwlboxServiceCollectionExtensions
     private sealed class DetectorPoolPreflight(DetectorPool pool) : IModelPreflight
     {
         public void Check(string model, string variant) => pool.Get(model, variant);
+    }
+
+    /// <summary>Ready only while the job store answers (MassTransit adds the bus's own check, also tagged ready).</summary>
+    private sealed class JobStoreHealthCheck(IJobStore store) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+    {
+        public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+            Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await store.GetStatusAsync(Guid.Empty, cancellationToken).ConfigureAwait(false);
+                return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy();
+            }
+            catch (Exception e) when (InfrastructureFaults.IsInfrastructure(e))
+            {
+                return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the job store does not answer");
+            }
+        }
     }
 
     private sealed class JobStoreInitializer(IJobStore store) : IHostedService

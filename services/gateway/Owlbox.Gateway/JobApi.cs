@@ -16,7 +16,7 @@ public static class JobApi
         Guid? JobId, DatasetReference Dataset, string Model, string? ModelVariant, string Prompt,
         JobOptions? Options, string? ProposeJobId, IReadOnlyList<string>? SampleIds);
 
-    public sealed record SubmitResponse(Guid JobId, bool Resumed, int Samples, string StatusUrl);
+    public sealed record SubmitResponse(Guid JobId, bool Resumed, int? Samples, string StatusUrl);
 
     public sealed record Failure(string SampleId, string Reason);
 

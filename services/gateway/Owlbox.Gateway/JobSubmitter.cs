@@ -22,8 +22,9 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
-    /// <param name="Samples">Samples the job names (found or not), as counted at submission.</param>
-    public sealed record Accepted(Guid JobId, bool Resumed, int Samples);
+    /// <param name="Samples">Samples the job names (found or not), as counted at submission; null where this process
+    /// may not list the dataset (a gateway without the Studio key): the fetcher lists it.</param>
+    public sealed record Accepted(Guid JobId, bool Resumed, int? Samples);
 
     public async Task<Accepted> SubmitAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken)
     {
@@ -47,11 +48,11 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         return new Accepted(jobId, !created, samples);
     }
 
-    /// <returns>How many samples the job names.</returns>
-    public async Task<int> ValidateAsync(JobSpec spec, CancellationToken cancellationToken)
+    /// <returns>How many samples the job names (null: not listable from this process).</returns>
+    public async Task<int?> ValidateAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         var errors = new List<string>();
-        var samples = 0;
+        int? samples = null;
         try
         {
             errors.AddRange(spec.Options.ToLabelingOptions().Validate());
@@ -92,6 +93,10 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
             {
                 errors.Add($"no images to label in {spec.Dataset.Kind} dataset '{spec.Dataset.Location}'");
             }
+        }
+        catch (CredentialNotHeldException)
+        {
+            // The endpoint and project were checked; listing needs the key, which only fetchers and writers hold.
         }
         catch (DatasetException e)
         {
