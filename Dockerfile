@@ -13,5 +13,9 @@ FROM ${BASE}
 WORKDIR /app
 COPY --from=build /app /app
 COPY models/ /models/
+# The claim-check volume's mount point, owned by the service user (a named volume takes the ownership it finds here).
+RUN mkdir -p /shared/images && chown -R 10001:10001 /shared
+# Never root: the same numeric user the Kubernetes manifests run as (runAsUser 10001); files stay root-owned, read-only.
+USER 10001:10001
 ENV OWLBOX_MODEL=/models/owlv2-base-patch16
 ENTRYPOINT ["/app/owlbox", "block"]
