@@ -73,6 +73,11 @@ public sealed class Deployment : IAsyncDisposable
         _ports[role] = _processes[role].Port;
     }
 
+    /// <summary>A role's own address (each serves /healthz and /readyz).</summary>
+    public Uri Url(string role) => new($"http://127.0.0.1:{_ports[role]}");
+
+    public IEnumerable<OwlboxProcess> Processes => _processes.Values;
+
     public HttpClient Gateway()
     {
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_ports["gateway"]}"), Timeout = TimeSpan.FromSeconds(30) };

@@ -24,8 +24,13 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
 
         var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt, deleteExisting: "no");
         var before = await d.WaitAsync(job, s => Deployment.Written(s) >= 10, TimeSpan.FromMinutes(2));
+        using var probe = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await probe.GetAsync(new Uri(d.Url("writer"), "/readyz"))).StatusCode);
         await PostgresAsync("stop");
         await Task.Delay(TimeSpan.FromSeconds(2));
+        // Not ready while the store is down (no traffic is sent its way), still alive (not restarted).
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await probe.GetAsync(new Uri(d.Url("writer"), "/readyz"))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await probe.GetAsync(new Uri(d.Url("writer"), "/healthz"))).StatusCode);
         using (var http = d.Gateway())
         {
             // A status call while the store is down is a clear 503, not an empty 500.
@@ -43,6 +48,12 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
         Datasets.AssertSameBoxes(expected, Datasets.BoxesByImage(Path.Combine(_root, "four")));
         using var management = infra.Management();
         Assert.Equal(0, await ErrorMessagesAsync(management, d.VirtualHost));
+        // The outage was logged, with timestamps, and no log line carries a secret.
+        var logs = string.Join("\n", d.Processes.Select(p => p.Log));
+        Assert.Matches(@"(?m)^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z (warn|fail|crit)", logs);
+        var password = new Npgsql.NpgsqlConnectionStringBuilder(infra.PostgresConnectionString).Password!;
+        Assert.DoesNotContain($"Password={password}", logs, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(Deployment.ApiKey, logs, StringComparison.Ordinal);
     }
 
     [SkippableFact]
