@@ -22,7 +22,15 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         {
             for (var offset = 0; ; offset += PageSize)
             {
-                var (page, _) = await client.ListSamplesAsync(projectId, category, PageSize, offset, null, cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<StudioSample> page;
+                try
+                {
+                    (page, _) = await client.ListSamplesAsync(projectId, category, PageSize, offset, null, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StudioApiException e)
+                {
+                    throw new DatasetException($"project {projectId} could not be listed: {e.Message}", e); // a wrong key, say: permanent
+                }
                 foreach (var s in page)
                 {
                     all[s.Id] = s;

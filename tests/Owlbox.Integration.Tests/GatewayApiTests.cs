@@ -174,7 +174,8 @@ public sealed class GatewayAbuseTests(Infrastructure infra, Xunit.Abstractions.I
         Skip.If(infra.SkipReason is not null, infra.SkipReason);
         await using var d = await Deployment.StartAsync(infra, _root);
         using var anonymous = new HttpClient { BaseAddress = d.Gateway().BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        var body = new byte[25 << 20];
+        // A well-formed job with a 25 MB prompt: parsing it before the key check held every prompt in memory.
+        var body = System.Text.Encoding.UTF8.GetBytes($$"""{"dataset": {"kind": "local", "location": "/x"}, "model": "m", "prompt": "{{new string('a', 25 << 20)}}"}""");
         // Warm up (JIT, first connection), then take the peak from here.
         await anonymous.GetAsync($"/v1/jobs/{Guid.NewGuid()}");
         var before = PeakRssMegabytes(d["gateway"].Pid, reset: true);

@@ -72,6 +72,8 @@ public static class JobApi
         var result = error switch
         {
             BadHttpRequestException bad => Results.Problem(statusCode: bad.StatusCode, title: "bad request"),
+            IOException io when io.InnerException is HttpRequestException or OperationCanceledException =>
+                Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Edge Impulse did not answer; try again shortly"),
             not null when InfrastructureFaults.IsInfrastructure(error) =>
                 Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "the job store or the message broker is unavailable; try again shortly"),
             _ => Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "internal error; the gateway's log has the details"),
