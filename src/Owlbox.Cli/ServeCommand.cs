@@ -45,6 +45,10 @@ public static class ServeCommand
         var options = builder.Configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
         options.Roles = roles;
         var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+        if (options.Validate().Concat(options.Has("gateway") ? gateway.Validate() : []).ToArray() is { Length: > 0 } problems)
+        {
+            throw new JobSetupException("the configuration would not run:" + string.Concat(problems.Select(p => $"{Environment.NewLine}  - {p}")));
+        }
         builder.Services.AddOwlbox(options);
         builder.Services.AddOwlboxTelemetry("owlbox-" + string.Join('-', roles));
         if (options.Has("gateway"))

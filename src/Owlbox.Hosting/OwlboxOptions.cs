@@ -80,6 +80,58 @@ public sealed class OwlboxOptions
     public TimeSpan InfrastructureRetryMaxInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool Has(string role) => Roles.Contains(role, StringComparer.OrdinalIgnoreCase);
+
+    public bool OnRabbitMq => string.Equals(Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>What would make this process run wrong rather than fail: a misspelt transport would silently run each
+    /// role on its own in-memory bus, a deployment that never moves a message. Each problem names its setting.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (!OnRabbitMq && !string.Equals(Transport, "in-memory", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"Owlbox:Transport must be in-memory or rabbitmq, got '{Transport}'";
+        }
+        foreach (var role in Roles.Where(r => !AllRoles.Contains(r, StringComparer.OrdinalIgnoreCase)))
+        {
+            yield return $"unknown role '{role}' (Owlbox:Roles / --roles): use {string.Join(", ", AllRoles)}";
+        }
+        if (!OnRabbitMq && AllRoles.Any(r => !Has(r)))
+        {
+            yield return $"Owlbox:Transport is in-memory, which connects only roles in one process, but this one runs {string.Join(", ", Roles)}: set Owlbox:Transport=rabbitmq";
+        }
+        if (OnRabbitMq)
+        {
+            if (string.IsNullOrWhiteSpace(RabbitMq.Host))
+            {
+                yield return "Owlbox:RabbitMq:Host is empty";
+            }
+            if (string.IsNullOrWhiteSpace(PostgresConnectionString))
+            {
+                yield return "Owlbox:PostgresConnectionString is required with rabbitmq: every role must share one job store";
+            }
+            if (Has("fetcher") != Has("detector") && string.IsNullOrWhiteSpace(MessageDataDirectory))
+            {
+                yield return "Owlbox:MessageDataDirectory is required when fetcher and detector run apart (the shared claim-check folder)";
+            }
+        }
+        foreach (var (name, value, min) in new (string, long, long)[]
+        {
+            ("Owlbox:RetryLimit", RetryLimit, 0), ("Owlbox:InfrastructureRetryLimit", InfrastructureRetryLimit, 0),
+            ("Owlbox:InlineImageBytes", InlineImageBytes, 0), ("Owlbox:EmbeddingCacheBytes", EmbeddingCacheBytes, 0),
+            ("Owlbox:WriterBatchMessageLimit", WriterBatchMessageLimit, 1), ("Owlbox:Engine:Threads", Engine.Threads, 0),
+            ("Owlbox:Engine:ConcurrentRuns", Engine.ConcurrentRuns, 1), ("Owlbox:Fetcher:Concurrency", Fetcher.Concurrency, 1),
+        })
+        {
+            if (value < min)
+            {
+                yield return $"{name} must be at least {min}, got {value}";
+            }
+        }
+        if (WriterBatchTimeLimit <= TimeSpan.Zero || InfrastructureRetryMaxInterval <= TimeSpan.Zero)
+        {
+            yield return "Owlbox:WriterBatchTimeLimit and Owlbox:InfrastructureRetryMaxInterval must be positive";
+        }
+    }
 }
 
 public sealed class LocalDatasetOptions

@@ -271,9 +271,9 @@ public sealed class LabelCommandTests : IDisposable
         Assert.Contains("cancelled", err, StringComparison.Ordinal);
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {stopping.Elapsed}");
         _ = _ws.Boxes("busy-800x450.jpg"); // the labels file is still one Owlbox reads (a torn file would throw)
-        var copiesWritten = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(labels))!["boundingBoxes"]!.AsObject()
-            .Count(kv => kv.Key.StartsWith("copy-", StringComparison.Ordinal));
-        Assert.InRange(copiesWritten, 0, 399); // stopped part-way, not run to the end
+        // Every written sample gets the labeling metadata: some were written, and far from all 406.
+        var written = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(labels))!["metadata"]!.AsObject().Count;
+        Assert.InRange(written, 1, 405);
     }
 }
 

@@ -46,12 +46,13 @@ public class InFlightGateTests
     }
 
     [Fact]
-    public async Task Unbounded_NeverWaits()
+    public void Unbounded_NeverWaits()
     {
+        // RabbitMQ's gates: 1,000 entries and not one leave, yet every entry is granted at once.
         for (var i = 0; i < 1000; i++)
         {
-            await OneProcessGates.Unbounded.Images.EnterAsync(default);
+            Assert.True(OneProcessGates.Unbounded.Images.EnterAsync(default).IsCompletedSuccessfully, $"entry {i} waited");
+            Assert.True(OneProcessGates.Unbounded.Samples.EnterAsync(default).IsCompletedSuccessfully, $"sample {i} waited");
         }
-        Assert.Equal(0, OneProcessGates.Unbounded.Images.Count);
     }
 }

@@ -26,4 +26,20 @@ public sealed class GatewayOptions
 
     /// <summary>A running job none of whose pending samples moved for this long is reported as stalled.</summary>
     public TimeSpan StalledAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    public IEnumerable<string> Validate()
+    {
+        if (ApiKeys.Count == 0 && !AllowAnonymous)
+        {
+            yield return "the gateway has no API keys: set Owlbox__Gateway__ApiKeys__0 (or Owlbox:Gateway:AllowAnonymous=true for local development)";
+        }
+        if (ApiKeys.Any(k => k.Length < 16))
+        {
+            yield return "Owlbox:Gateway:ApiKeys: each key must be at least 16 characters (e.g. openssl rand -hex 32)";
+        }
+        if (MaxRequestBytes < 1024 || MaxSampleIds < 1 || MaxPromptLines < 1 || MaxPromptBytes < 1)
+        {
+            yield return "Owlbox:Gateway:MaxRequestBytes (at least 1024), MaxSampleIds, MaxPromptLines and MaxPromptBytes must be positive";
+        }
+    }
 }
