@@ -100,6 +100,7 @@ public static class OwlboxServiceCollectionExtensions
             void Configure(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
             {
                 cfg.UseMessageData(images);
+                cfg.UseConsumeFilter(typeof(JobIdTagFilter<>), context);
                 // Two layers: the outer one retries only infrastructure failures (database, broker), for minutes; the
                 // inner one passes those straight out and retries everything else briefly.
                 cfg.UseMessageRetry(r =>

@@ -21,7 +21,10 @@ public static class TelemetryExtensions
         }
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? serviceName))
-            .WithTracing(t => t.AddSource("MassTransit", OwlboxTelemetry.Name).AddAspNetCoreInstrumentation().AddOtlpExporter())
+            // The default exporter queue (2,048 spans) overflows on a busy job (each image makes several spans per
+            // stage) and drops spans silently; 64k spans is a few MB.
+            .WithTracing(t => t.AddSource("MassTransit", OwlboxTelemetry.Name).AddAspNetCoreInstrumentation()
+                .AddOtlpExporter(o => o.BatchExportProcessorOptions.MaxQueueSize = 65_536))
             .WithMetrics(m => m.AddMeter("MassTransit", OwlboxTelemetry.Name).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddOtlpExporter());
         return services;
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Owlbox.Cli;
 using Owlbox.Jobs;
@@ -46,5 +47,37 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(1, measured.GetValueOrDefault("owlbox.samples.failed"));
         Assert.Equal(11, measured.GetValueOrDefault("owlbox.boxes.written"));
         Assert.Equal(6, measured.GetValueOrDefault("owlbox.detect.duration"));
+    }
+
+    [Fact]
+    public async Task Label_EveryStagesConsumeSpan_CarriesTheJobId()
+    {
+        var spans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "MassTransit",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                lock (spans)
+                {
+                    spans.Add(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var (exit, _, _) = await _ws.LabelAsync();
+
+        Assert.Equal(OwlboxCli.Ok, exit);
+        var consumed = spans.Where(s => s.Kind == ActivityKind.Consumer).ToArray();
+        var tagged = consumed.Where(s => s.GetTagItem(Owlbox.Hosting.JobIdTagFilter<object>.Tag) is string).ToArray();
+        var stages = tagged.Select(s => s.DisplayName).Distinct().ToArray();
+        foreach (var stage in new[] { "expand-job", "fetch-sample", "detect-images", "write-samples" })
+        {
+            Assert.Contains(stages, s => s.StartsWith(stage, StringComparison.Ordinal));
+        }
+        var job = Assert.Single(tagged.Select(s => (string)s.GetTagItem(Owlbox.Hosting.JobIdTagFilter<object>.Tag)!).Distinct());
+        Assert.True(Guid.TryParse(job, out _), job);
     }
 }

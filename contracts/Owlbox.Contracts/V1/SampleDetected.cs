@@ -13,4 +13,4 @@ public sealed record SampleDetected(
     int ImageHeight,
     IReadOnlyList<DetectedObject> Objects,
     int Rejected,
-    double Milliseconds);
+    double Milliseconds) : IJobMessage;
