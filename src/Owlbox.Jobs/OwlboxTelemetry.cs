@@ -24,5 +24,8 @@ public static class OwlboxTelemetry
 
     public static readonly Histogram<double> DetectDuration = s_meter.CreateHistogram<double>("owlbox.detect.duration", "ms", "Decode, preprocess and inference time per image");
 
+    public static readonly Histogram<long> BatchSize = s_meter.CreateHistogram<long>("owlbox.batch.size", "{message}", "Messages per consumed batch, tagged by stage (detect, write): how full batches run",
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+
     public static readonly Counter<long> EmbeddingCacheHits = s_meter.CreateCounter<long>("owlbox.embedding_cache.hits", "{image}", "Images re-prompted from cached encodings");
 }

@@ -80,4 +80,99 @@ public sealed class TelemetryTests : IDisposable
         var job = Assert.Single(tagged.Select(s => (string)s.GetTagItem(Owlbox.Hosting.JobIdTagFilter<object>.Tag)!).Distinct());
         Assert.True(Guid.TryParse(job, out _), job);
     }
+
+    private static string Observability(string file) => Path.Combine(Workspace.RepoRoot, "k8s", "observability", file);
+
+    /// <summary>Metric names the dashboard and the alerts query from the services' own meter (queue depths come from
+    /// RabbitMQ's plugin).</summary>
+    private static string[] QueriedServiceMetrics() =>
+        System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Observability("owlbox-dashboard.json")) + File.ReadAllText(Observability("owlbox-alerts.yaml")),
+            @"\bowlbox_[a-z_]+\b").Select(m => m.Value).Distinct().Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The names the OpenTelemetry collector's Prometheus exporter gives an instrument (unit suffix, _total
+    /// for counters, _bucket/_sum/_count for histograms).</summary>
+    private static IEnumerable<string> PrometheusNames(Instrument instrument)
+    {
+        var unit = instrument.Unit switch { "ms" => "_milliseconds", "s" => "_seconds", "By" => "_bytes", _ => "" };
+        var name = instrument.Name.Replace('.', '_') + unit;
+        return instrument switch
+        {
+            Counter<long> or Counter<double> => [name + "_total"],
+            Histogram<long> or Histogram<double> => [name + "_bucket", name + "_sum", name + "_count"],
+            _ => [name],
+        };
+    }
+
+    [Fact]
+    public async Task DashboardAndAlerts_QueryOnlyMetricsTheServicesExport()
+    {
+        var exported = new HashSet<string>(StringComparer.Ordinal);
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == OwlboxTelemetry.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Seen(Instrument instrument)
+        {
+            lock (exported)
+            {
+                exported.UnionWith(PrometheusNames(instrument));
+            }
+        }
+        listener.SetMeasurementEventCallback<long>((i, _, _, _) => Seen(i));
+        listener.SetMeasurementEventCallback<double>((i, _, _, _) => Seen(i));
+        listener.SetMeasurementEventCallback<int>((i, _, _, _) => Seen(i));
+        listener.Start();
+        using var ws = new Workspace();
+        File.WriteAllBytes(Path.Combine(ws.Dataset, "broken.png"), [1, 2, 3]);
+
+        await ws.LabelAsync();
+
+        var queried = QueriedServiceMetrics();
+        Assert.Contains("owlbox_detect_duration_milliseconds_bucket", queried);
+        Assert.True(queried.All(exported.Contains), $"not exported: {string.Join(", ", queried.Where(m => !exported.Contains(m)))}; exported: {string.Join(", ", exported.Order(StringComparer.Ordinal))}");
+    }
+
+    [Fact]
+    public void Dashboard_IsAWellFormedGrafanaDashboard()
+    {
+        // Grafana publishes no JSON schema for dashboards to check against offline; these are the fields it needs to
+        // load and lay out one (schemaVersion 36+: panels with a grid position, a type and Prometheus targets).
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Observability("owlbox-dashboard.json")));
+        var root = json.RootElement;
+
+        Assert.Equal("owlbox", root.GetProperty("uid").GetString());
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("title").GetString()));
+        Assert.InRange(root.GetProperty("schemaVersion").GetInt32(), 36, 41);
+        var panels = root.GetProperty("panels").EnumerateArray().ToArray();
+        Assert.True(panels.Length >= 6);
+        Assert.Equal(panels.Length, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
+        foreach (var panel in panels)
+        {
+            var grid = panel.GetProperty("gridPos");
+            Assert.InRange(grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32(), 1, 24);
+            Assert.True(grid.GetProperty("h").GetInt32() > 0);
+            Assert.Contains(panel.GetProperty("type").GetString(), new[] { "timeseries", "stat", "gauge", "table", "bargauge" });
+            var targets = panel.GetProperty("targets").EnumerateArray().ToArray();
+            Assert.NotEmpty(targets);
+            Assert.All(targets, t => Assert.False(string.IsNullOrWhiteSpace(t.GetProperty("expr").GetString())));
+            Assert.Equal(targets.Length, targets.Select(t => t.GetProperty("refId").GetString()).Distinct().Count());
+        }
+    }
+
+    [SkippableFact]
+    public void AlertRules_PassPromtool()
+    {
+        var promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists);
+        Skip.If(promtool is null, "promtool is not installed (.ci/services.sh installs Debian's prometheus package)");
+        using var process = Process.Start(new ProcessStartInfo(promtool, ["check", "rules", Observability("owlbox-alerts.yaml")]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+
+        Assert.True(process.ExitCode == 0, output);
+        Assert.Contains("SUCCESS: 4 rules found", output, StringComparison.Ordinal);
+    }
 }

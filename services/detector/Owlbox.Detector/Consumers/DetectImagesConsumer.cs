@@ -26,6 +26,7 @@ public sealed class DetectImagesConsumer(IJobStore store, JobSpecCache specs, De
 
     public async Task Consume(ConsumeContext<Batch<ImageFetched>> context)
     {
+        OwlboxTelemetry.BatchSize.Record(context.Message.Length, new KeyValuePair<string, object?>("stage", "detect"));
         // Each image leaves the in-flight count when a worker starts it, so the fetcher reads one image per image run,
         // spread over the batch, instead of a burst beside the session at every batch boundary.
         var taken = 0;

@@ -21,9 +21,12 @@ namespace Owlbox.Writer.Consumers;
 public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets, WriterFaultInjection faults)
     : IConsumer<Batch<SampleDetected>>
 {
-    public Task Consume(ConsumeContext<Batch<SampleDetected>> context) =>
-        JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
+    public Task Consume(ConsumeContext<Batch<SampleDetected>> context)
+    {
+        OwlboxTelemetry.BatchSize.Record(context.Message.Length, new KeyValuePair<string, object?>("stage", "write"));
+        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
             (jobId, spec, results) => WriteAsync(context, jobId, spec, results), context.CancellationToken);
+    }
 
     private async Task WriteAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<SampleDetected> group)
     {
