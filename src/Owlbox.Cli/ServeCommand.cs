@@ -62,7 +62,7 @@ public static class ServeCommand
         if (options.Has("gateway"))
         {
             app.MapOpenApi();
-            app.MapJobApi(gateway);
+            app.MapJobApi(gateway, options.StalledAfter);
         }
         await stdout.WriteLineAsync($"owlbox serving {string.Join(", ", roles)} on the {options.Transport} bus").ConfigureAwait(false);
         await app.RunAsync(cancellationToken).ConfigureAwait(false);

@@ -79,6 +79,10 @@ public sealed class OwlboxOptions
 
     public TimeSpan InfrastructureRetryMaxInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A running job none of whose pending samples moved for this long is stalled (its status says so, and
+    /// the <c>owlbox.jobs</c> gauge counts it).</summary>
+    public TimeSpan StalledAfter { get; set; } = TimeSpan.FromMinutes(10);
+
     public bool Has(string role) => Roles.Contains(role, StringComparer.OrdinalIgnoreCase);
 
     public bool OnRabbitMq => string.Equals(Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase);
@@ -127,9 +131,9 @@ public sealed class OwlboxOptions
                 yield return $"{name} must be at least {min}, got {value}";
             }
         }
-        if (WriterBatchTimeLimit <= TimeSpan.Zero || InfrastructureRetryMaxInterval <= TimeSpan.Zero)
+        if (WriterBatchTimeLimit <= TimeSpan.Zero || InfrastructureRetryMaxInterval <= TimeSpan.Zero || StalledAfter <= TimeSpan.Zero)
         {
-            yield return "Owlbox:WriterBatchTimeLimit and Owlbox:InfrastructureRetryMaxInterval must be positive";
+            yield return "Owlbox:WriterBatchTimeLimit, Owlbox:InfrastructureRetryMaxInterval and Owlbox:StalledAfter must be positive";
         }
     }
 }

@@ -60,6 +60,7 @@ public static class OwlboxServiceCollectionExtensions
             {
                 services.AddSingleton<IModelPreflight, DetectorPoolPreflight>();
             }
+            services.AddHostedService<JobsGauge>();
         }
 
         services.AddHealthChecks().AddCheck<JobStoreHealthCheck>("job-store", tags: ["ready"]);
@@ -168,6 +169,24 @@ public static class OwlboxServiceCollectionExtensions
             {
                 return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the job store does not answer");
             }
+        }
+    }
+
+    /// <summary>The gateway's process reports the jobs gauge (one reporter, not one per role).</summary>
+    private sealed class JobsGauge(IJobStore store, OwlboxOptions options) : IHostedService
+    {
+        private IDisposable? _gauge;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _gauge = OwlboxTelemetry.ObserveJobs(store, options.StalledAfter);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            _gauge?.Dispose();
+            return Task.CompletedTask;
         }
     }
 

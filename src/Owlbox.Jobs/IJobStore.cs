@@ -33,6 +33,10 @@ public interface IJobStore
     /// <summary>The state of each named sample the job has (samples it does not have are left out).</summary>
     Task<IReadOnlyDictionary<string, string>> GetSampleStatesAsync(Guid jobId, IReadOnlyCollection<string> sampleIds, CancellationToken cancellationToken);
 
+    /// <summary>Unfinished jobs, and how many of them are stalled: pending samples, none of which moved since
+    /// <paramref name="stalledBefore"/> (as <see cref="JobRecord.IsStalled"/>). One query, for the ops gauge.</summary>
+    Task<(int Unfinished, int Stalled)> CountUnfinishedJobsAsync(DateTimeOffset stalledBefore, CancellationToken cancellationToken);
+
     /// <summary>Jobs recorded with exactly this spec, newest first: how a re-run finds the job it resumes.</summary>
     Task<IReadOnlyList<JobRecord>> FindBySpecAsync(JobSpec spec, CancellationToken cancellationToken);
 

@@ -28,4 +28,25 @@ public static class OwlboxTelemetry
         advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
 
     public static readonly Counter<long> EmbeddingCacheHits = s_meter.CreateCounter<long>("owlbox.embedding_cache.hits", "{image}", "Images re-prompted from cached encodings");
+
+    /// <summary>The <c>owlbox.jobs</c> gauge (unfinished jobs, tagged <c>state</c> running or stalled), observed from the
+    /// job store at each export by the process that hosts the gateway; disposing it removes the gauge.</summary>
+    public static IDisposable ObserveJobs(IJobStore store, TimeSpan stalledAfter)
+    {
+        var meter = new Meter(Name);
+        meter.CreateObservableGauge<long>("owlbox.jobs", IEnumerable<Measurement<long>> () =>
+        {
+            try
+            {
+                var (unfinished, stalled) = store.CountUnfinishedJobsAsync(DateTimeOffset.UtcNow - stalledAfter, CancellationToken.None).GetAwaiter().GetResult();
+                return [new Measurement<long>(unfinished - stalled, new KeyValuePair<string, object?>("state", "running")),
+                        new Measurement<long>(stalled, new KeyValuePair<string, object?>("state", "stalled"))];
+            }
+            catch (Exception e) when (InfrastructureFaults.IsInfrastructure(e))
+            {
+                return []; // no reading while the store is down (the readiness probe says so)
+            }
+        }, "{job}", "Unfinished jobs, by state: running, or stalled (pending samples that stopped moving)");
+        return meter;
+    }
 }

@@ -153,6 +153,21 @@ public abstract class SqlJobStore : IJobStore
         return states;
     }
 
+    public async Task<(int Unfinished, int Stalled)> CountUnfinishedJobsAsync(DateTimeOffset stalledBefore, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, null, """
+            SELECT count(*), coalesce(sum(CASE WHEN
+                EXISTS (SELECT 1 FROM owlbox_samples s WHERE s.job_id = j.job_id AND s.state = 'pending')
+                AND coalesce((SELECT max(s.updated_utc) FROM owlbox_samples s WHERE s.job_id = j.job_id), j.created_utc) < @cut
+              THEN 1 ELSE 0 END), 0)
+            FROM owlbox_jobs j WHERE j.status IN ('expanding', 'running')
+            """, ("cut", stalledBefore.ToString("O", CultureInfo.InvariantCulture)));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return (Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture));
+    }
+
     public async Task<IReadOnlyList<JobRecord>> FindBySpecAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);

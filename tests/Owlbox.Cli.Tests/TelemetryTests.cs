@@ -1,3 +1,4 @@
+using MassTransit;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Owlbox.Cli;
@@ -128,11 +129,22 @@ public sealed class TelemetryTests : IDisposable
         listener.Start();
         using var ws = new Workspace();
         File.WriteAllBytes(Path.Combine(ws.Dataset, "broken.png"), [1, 2, 3]);
+        var observed = 0;
+        // Gauges are read when exported: read them once mid-job, while the job is unfinished.
+        void ReadGaugesMidJob(MassTransit.IBusRegistrationConfigurator x) => x.AddHandler<Owlbox.Contracts.V1.SampleWritten>((Owlbox.Contracts.V1.SampleWritten _) =>
+        {
+            if (Interlocked.Exchange(ref observed, 1) == 0)
+            {
+                listener.RecordObservableInstruments();
+            }
+            return Task.CompletedTask;
+        });
 
-        await ws.LabelAsync();
+        await Workspace.RunAsync(ReadGaugesMidJob, default, "label", ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt-file", Workspace.PromptFile, "--execution-provider", "cpu");
 
         var queried = QueriedServiceMetrics();
         Assert.Contains("owlbox_detect_duration_milliseconds_bucket", queried);
+        Assert.Contains("owlbox_jobs", queried);
         Assert.True(queried.All(exported.Contains), $"not exported: {string.Join(", ", queried.Where(m => !exported.Contains(m)))}; exported: {string.Join(", ", exported.Order(StringComparer.Ordinal))}");
     }
 
@@ -173,6 +185,6 @@ public sealed class TelemetryTests : IDisposable
         process.WaitForExit();
 
         Assert.True(process.ExitCode == 0, output);
-        Assert.Contains("SUCCESS: 4 rules found", output, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 5 rules found", output, StringComparison.Ordinal);
     }
 }

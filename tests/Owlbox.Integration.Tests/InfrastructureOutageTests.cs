@@ -69,7 +69,7 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
         {
             ["Owlbox__InfrastructureRetryLimit"] = "1",
             ["Owlbox__InfrastructureRetryMaxInterval"] = "00:00:01",
-            ["Owlbox__Gateway__StalledAfter"] = "00:00:03",
+            ["Owlbox__StalledAfter"] = "00:00:03",
         });
 
         var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt, deleteExisting: "no");

@@ -104,6 +104,25 @@ public abstract class JobStoreTests
     }
 
     [SkippableFact]
+    public async Task CountUnfinishedJobs_CountsStalledOnesByTheLastSampleUpdate()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var before = await Store.CountUnfinishedJobsAsync(now.AddYears(1), default);
+        var moving = await NewRunningJobAsync("a", "b");
+        var done = await NewRunningJobAsync("c");
+        await Store.MarkWrittenAsync(done, "c", 0, 1, default);
+        await Store.TryCompleteAsync(done, default);
+
+        var recent = await Store.CountUnfinishedJobsAsync(now.AddMinutes(-10), default);
+        var later = await Store.CountUnfinishedJobsAsync(now.AddYears(1), default);
+
+        Assert.Equal(before.Unfinished + 1, later.Unfinished);
+        Assert.Equal(before.Stalled + 1, later.Stalled); // nothing moved since: stalled once the cut-off passes it
+        Assert.True(recent.Stalled <= before.Stalled, $"{recent} {before}");
+        Assert.NotEqual(Guid.Empty, moving);
+    }
+
+    [SkippableFact]
     public async Task GetStatus_FollowsTheJob_AndIsNullForAnUnknownOne()
     {
         var id = await NewRunningJobAsync("a");

@@ -24,8 +24,6 @@ public sealed class GatewayOptions
 
     public int MaxPromptBytes { get; set; } = 8 * 1024;
 
-    /// <summary>A running job none of whose pending samples moved for this long is reported as stalled.</summary>
-    public TimeSpan StalledAfter { get; set; } = TimeSpan.FromMinutes(10);
 
     public IEnumerable<string> Validate()
     {

@@ -28,7 +28,8 @@ public static class JobApi
     /// <summary>The seed block's defaults: NMS on at IoU 0.2, no size limits, existing boxes kept.</summary>
     public static readonly JobOptions DefaultOptions = new(0.1, true, 0.2, false, 0, 0, "no");
 
-    public static WebApplication MapJobApi(this WebApplication app, GatewayOptions options)
+    /// <param name="stalledAfter">How long pending samples may stand still before a job is reported stalled.</param>
+    public static WebApplication MapJobApi(this WebApplication app, GatewayOptions options, TimeSpan stalledAfter)
     {
         if (options.ApiKeys.Count == 0 && !options.AllowAnonymous)
         {
@@ -59,7 +60,7 @@ public static class JobApi
         var jobs = app.MapGroup("/v1/jobs");
         jobs.MapPost("/", (SubmitRequest request, JobSubmitter submitter, CancellationToken ct) => SubmitAsync(request, submitter, options, ct))
             .WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
-        jobs.MapGet("/{jobId:guid}", (Guid jobId, IJobStore store, CancellationToken ct) => StatusAsync(jobId, store, options.StalledAfter, ct)).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
+        jobs.MapGet("/{jobId:guid}", (Guid jobId, IJobStore store, CancellationToken ct) => StatusAsync(jobId, store, stalledAfter, ct)).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
         jobs.MapPost("/{jobId:guid}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job; finished samples stay written.");
         return app;
     }
