@@ -7,10 +7,10 @@ using Owlbox.Hosting;
 namespace Owlbox.Cli;
 
 /// <summary>
-/// <c>owlbox block</c>: the Edge Impulse AI labeling block entrypoint, a drop-in for the seed OWL block. Studio runs it
+/// <c>owlbox block</c>: the Edge Impulse AI labeling block entrypoint, a drop-in for the original Edge Impulse OWL block. Studio runs it
 /// with the block's parameters, <c>--data-ids-file</c> and, in preview, <c>--propose-actions &lt;job id&gt;</c>; the
 /// project key arrives in <c>EI_PROJECT_API_KEY</c>. Unknown arguments are ignored and a literal <c>\n</c> in the
-/// prompt is a newline, as in the seed. With no gateway configured the whole job runs in this process on the
+/// prompt is a newline, as in the original block. With no gateway configured the whole job runs in this process on the
 /// in-memory bus; with <c>OWLBOX_GATEWAY_URL</c> it is submitted to that deployment and followed to its end (the
 /// deployment's fetchers and writers hold the project key themselves; it never travels with the job).
 /// </summary>

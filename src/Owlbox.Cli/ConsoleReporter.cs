@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Owlbox.Cli;
 
-/// <summary>Prints progress the way the seed block does (<c>[ 3/10] Labeling x.jpg... OK (took 120 ms)</c>, then the
+/// <summary>Prints progress the way the original Edge Impulse block does (<c>[ 3/10] Labeling x.jpg... OK (took 120 ms)</c>, then the
 /// objects found), and a summary that lists every failed sample with its reason.</summary>
 public sealed class ConsoleReporter(TextWriter output) : IJobReporter
 {

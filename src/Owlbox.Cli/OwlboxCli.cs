@@ -16,8 +16,9 @@ using Owlbox.Labeling.Prompts;
 namespace Owlbox.Cli;
 
 /// <summary>The <c>owlbox</c> command line. Exit codes: 0 done; 1 the job could not start (usage, prompt, model,
-/// dataset); 2 the job finished but some samples failed (listed). The seed exits 0 in that case; a labeling run
-/// that silently skipped images is a failure a script must be able to see.</summary>
+/// dataset); 2 the job finished but some samples failed (listed). The original OWL block stops at the first failure
+/// (exit 1) and the GPT-4o block exits 0 over failures; Owlbox labels the rest, and a run that skipped images is a
+/// failure a script must be able to see.</summary>
 public static class OwlboxCli
 {
     public const int Ok = 0;

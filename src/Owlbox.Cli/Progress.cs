@@ -17,7 +17,7 @@ public sealed record SampleOutcome(int Index, int Total, string SampleId, TimeSp
 
 public sealed record JobSummary(string Status, int Total, int Succeeded, IReadOnlyList<(string SampleId, string Reason)> Failed, int BoxesAdded, TimeSpan Elapsed, string Destination);
 
-/// <summary>Receives progress; <see cref="ConsoleReporter"/> prints it in the seed block's style.</summary>
+/// <summary>Receives progress; <see cref="ConsoleReporter"/> prints it in the original Edge Impulse block's style.</summary>
 public interface IJobReporter
 {
     void Started(JobPlan plan);

@@ -13,7 +13,7 @@ public sealed record StudioClientOptions
     /// <summary>First backoff; doubles each retry (default 500 ms).</summary>
     public TimeSpan Backoff { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Per-attempt timeout (default 60 s; the seed's forks used 30-60 s).</summary>
+    /// <summary>Per-attempt timeout (default 60 s; the original block's forks used 30-60 s).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 

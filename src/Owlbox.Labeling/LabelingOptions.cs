@@ -7,8 +7,8 @@ namespace Owlbox.Labeling;
 public sealed record LabelingOptions
 {
     /// <summary>
-    /// Scores at or below this never leave the detector. 0.1 is the default threshold of the HF pipeline the seed
-    /// block called, so a line written as "(label)" (confidence 0) behaves as it did there.
+    /// Scores at or below this never leave the detector. 0.1 is the default threshold of the HF pipeline the original
+    /// Edge Impulse block called, so a line written as "(label)" (confidence 0) behaves as it did there.
     /// </summary>
     public double ScoreFloor { get; init; } = 0.1;
 

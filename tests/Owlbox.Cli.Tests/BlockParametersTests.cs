@@ -18,7 +18,7 @@ public class BlockParametersTests
     }
 
     [Fact]
-    public void EveryParameter_IsAnArgumentTheBlockReads_AndKeepsTheSeedsNames()
+    public void EveryParameter_IsAnArgumentTheBlockReads_AndKeepsTheOriginalBlocksNames()
     {
         var names = s_root.GetProperty("parameters").EnumerateArray().ToDictionary(p => "--" + p.GetProperty("param").GetString(), p => p);
 

@@ -28,14 +28,14 @@ public sealed class LabelCommandTests : IDisposable
         // matching-prompt kept the existing "person" box and replaced the stale "red" one.
         Assert.Contains(new LabeledBox("person", 400, 40, 120, 200), _ws.Boxes("labeled-600x400.jpg"));
         Assert.DoesNotContain(new LabeledBox("red", 10, 10, 50, 50), _ws.Boxes("labeled-600x400.jpg"));
-        // Samples are printed as they finish, in the seed block's format.
+        // Samples are printed as they finish, in the original Edge Impulse block's format.
         Assert.Matches(@"\[[1-6]/6\] Labeling busy-800x450\.jpg\.\.\. OK \(took \d+ ms\)", output);
         Assert.Contains("Labeled 6 of 6 samples", output, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_ws.Dataset, "*.tmp"));
     }
 
     [Fact]
-    public async Task Label_WritesTheSeedsMetadata()
+    public async Task Label_WritesTheOriginalBlocksMetadata()
     {
         await _ws.LabelAsync();
 
@@ -62,7 +62,7 @@ public sealed class LabelCommandTests : IDisposable
     [Fact]
     public async Task Label_TwiceWithNo_AddsNothingTheSecondTime()
     {
-        // The seed stacks every box again on a re-run; Owlbox never adds a box identical to one the sample has.
+        // The original block stacks every box again on a re-run; Owlbox never adds a box identical to one the sample has.
         var (first, _, _) = await _ws.LabelAsync("--delete_existing_bounding_boxes", "no");
         var once = File.ReadAllText(_ws.LabelsPath);
 

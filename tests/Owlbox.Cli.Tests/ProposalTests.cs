@@ -4,7 +4,7 @@ using Owlbox.Datasets.Proposals;
 
 namespace Owlbox.Cli.Tests;
 
-/// <summary>Preview mode (the seed's --propose-actions): proposals for every sample, labels untouched until applied.</summary>
+/// <summary>Preview mode (the original block's --propose-actions): proposals for every sample, labels untouched until applied.</summary>
 public sealed class ProposalTests : IDisposable
 {
     private readonly Workspace _ws = new();

@@ -111,7 +111,7 @@ public sealed class BlockTests
     [Fact]
     public async Task TwiceWithNo_AddsNothingTheSecondTime()
     {
-        // The seed stacks every box again; Owlbox reads the sample before writing and never adds an identical box.
+        // The original block stacks every box again; Owlbox reads the sample before writing and never adds an identical box.
         await using var ei = await Emulator.StartAsync();
 
         var (first, _, _) = await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "no", "--nms"], ids: [6]);

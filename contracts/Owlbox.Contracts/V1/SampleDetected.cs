@@ -2,7 +2,7 @@ namespace Owlbox.Contracts.V1;
 
 /// <summary>Detection finished for a sample: the boxes that passed every filter (possibly none).</summary>
 /// <param name="ModelId">The model's hub id (or directory name), written to the sample's metadata.</param>
-/// <param name="ModelType">"owlvit" or "owlv2": the seed block's <c>labeled_by</c> value.</param>
+/// <param name="ModelType">"owlvit" or "owlv2": the original Edge Impulse block's <c>labeled_by</c> value.</param>
 /// <param name="Rejected">Candidates dropped by the thresholds, size limits or NMS (for progress output).</param>
 public sealed record SampleDetected(
     Guid JobId,

@@ -25,7 +25,7 @@ public static class JobApi
         DateTimeOffset CreatedUtc, DateTimeOffset? FinishedUtc, string? Error, double? MeanSampleMilliseconds,
         IReadOnlyList<Failure> Failures, bool Stalled);
 
-    /// <summary>The seed block's defaults: NMS on at IoU 0.2, no size limits, existing boxes kept.</summary>
+    /// <summary>The original Edge Impulse block's defaults: NMS on at IoU 0.2, no size limits, existing boxes kept.</summary>
     public static readonly JobOptions DefaultOptions = new(0.1, true, 0.2, false, 0, 0, "no");
 
     /// <param name="stalledAfter">How long pending samples may stand still before a job is reported stalled.</param>

@@ -3,7 +3,7 @@ using Owlbox.Labeling.Provenance;
 
 namespace Owlbox.Datasets.Proposals;
 
-/// <summary>A preview job's result (the seed's <c>--propose-actions &lt;job-id&gt;</c>): per sample, the boxes the
+/// <summary>A preview job's result (the original block's <c>--propose-actions &lt;job-id&gt;</c>): per sample, the boxes the
 /// sample would get, the boxes it had when the job ran, and each new box's provenance. Labels are never touched
 /// until the set is applied.</summary>
 public sealed record ProposalSet

@@ -35,7 +35,7 @@ public sealed record OwlModel
     /// <summary>Text positions including BOS/EOS (16 for every published OWL checkpoint).</summary>
     public required int MaxTextTokens { get; init; }
 
-    /// <summary>"owlvit" or "owlv2", as in config.json and in the seed's <c>labeled_by</c> metadata.</summary>
+    /// <summary>"owlvit" or "owlv2", as in config.json and in the original block's <c>labeled_by</c> metadata.</summary>
     public string TypeName => Type == OwlModelType.Owlv2 ? "owlv2" : "owlvit";
 
     public InputLayout Layout => Type == OwlModelType.Owlv2 ? InputLayout.PadBottomRight : InputLayout.Stretch;

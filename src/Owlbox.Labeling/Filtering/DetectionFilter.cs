@@ -1,6 +1,6 @@
 namespace Owlbox.Labeling.Filtering;
 
-/// <summary>The seed's filter chain, in its order: per-line minimum confidence, object size as a share of the
+/// <summary>The original block's filter chain, in its order: per-line minimum confidence, object size as a share of the
 /// image area, then NMS (per label, or across labels when asked).</summary>
 public static class DetectionFilter
 {

@@ -1,6 +1,6 @@
 namespace Owlbox.Labeling.Filtering;
 
-/// <summary>Post-detection filters, named after the seed block's parameters.</summary>
+/// <summary>Post-detection filters, named after the original Edge Impulse block's parameters.</summary>
 public sealed record FilterOptions
 {
     /// <summary>Drop boxes smaller than this percentage of the image area; 0 disables (seed: <c>--ignore-objects-smaller-than</c>).</summary>
@@ -15,7 +15,7 @@ public sealed record FilterOptions
     /// <summary>A box is suppressed when its IoU with a kept, higher-scoring box exceeds this (seed default 0.2).</summary>
     public double NmsIouThreshold { get; init; } = 0.2;
 
-    /// <summary>Suppress across labels too, so one object never carries two labels. Off in the seed.</summary>
+    /// <summary>Suppress across labels too, so one object never carries two labels. Off in the original block.</summary>
     public bool ClassAgnosticNms { get; init; }
 
     public IReadOnlyList<string> Validate()

@@ -1,6 +1,6 @@
 namespace Owlbox.Labeling.Policies;
 
-/// <summary>Sample metadata written with the boxes: the seed's <c>labeled_by</c> and <c>prompt</c>, plus the exact
+/// <summary>Sample metadata written with the boxes: the original block's <c>labeled_by</c> and <c>prompt</c>, plus the exact
 /// model, merged over the sample's existing metadata (Edge Impulse metadata values are strings).</summary>
 public static class LabelingMetadata
 {
@@ -8,7 +8,7 @@ public static class LabelingMetadata
     public const string Prompt = "prompt";
     public const string Model = "labeled_by_model";
 
-    /// <param name="modelType">"owlv2" or "owlvit": the seed writes "owlv2" here, and filters downstream may rely on it.</param>
+    /// <param name="modelType">"owlv2" or "owlvit": the original block writes "owlv2" here, and filters downstream may rely on it.</param>
     public static IReadOnlyDictionary<string, string> Merge(
         IReadOnlyDictionary<string, string>? existing, string modelType, string modelId, string promptText)
     {

@@ -1,7 +1,7 @@
 namespace Owlbox.Labeling.Prompts;
 
 /// <summary>A parsed prompt: its lines in order, plus the original text (stored as the sample's
-/// <c>prompt</c> metadata, exactly like the seed block).</summary>
+/// <c>prompt</c> metadata, exactly like the original Edge Impulse block).</summary>
 public sealed class LabelingPrompt
 {
     public LabelingPrompt(string text, IReadOnlyList<PromptLine> lines)

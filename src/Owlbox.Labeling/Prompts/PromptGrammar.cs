@@ -3,9 +3,9 @@ using System.Globalization;
 namespace Owlbox.Labeling.Prompts;
 
 /// <summary>
-/// The seed block's prompt grammar: one query per line, split at the line's last parentheses into
+/// The original Edge Impulse block's prompt grammar: one query per line, split at the line's last parentheses into
 /// <c>search text (label, min_confidence)</c> or <c>search text (label)</c>; a line without parentheses is its own
-/// label with confidence 0; blank lines are ignored. Unlike the seed, anything it would silently misread
+/// label with confidence 0; blank lines are ignored. Unlike the original block, anything it would silently misread
 /// (a third field, text after the closing parenthesis, unbalanced parentheses, a bad number) is an error naming the line.
 /// </summary>
 public static class PromptGrammar
@@ -13,7 +13,7 @@ public static class PromptGrammar
     /// <summary>CLIP text encoders of OWL-ViT/OWLv2 have 16 positions, BOS and EOS included.</summary>
     public const int DefaultMaxTokens = 16;
 
-    /// <summary>Edge Impulse passes multiline parameters with literal backslash-n; the seed turns them into newlines.</summary>
+    /// <summary>Edge Impulse passes multiline parameters with literal backslash-n; the original block turns them into newlines.</summary>
     public static string DecodeEscapedNewlines(string text) => text.Replace("\\n", "\n", StringComparison.Ordinal);
 
     /// <param name="countTokens">Token count of a search text including BOS/EOS; null skips the length check.</param>

@@ -12,7 +12,7 @@ public class DetectionFilterTests
     {
         var boxes = new[]
         {
-            Hit("cup", 0.30f, 0, 0, 10, 10, min: 0.3),   // equal: kept (the seed drops only score < min)
+            Hit("cup", 0.30f, 0, 0, 10, 10, min: 0.3),   // equal: kept (the original block drops only score < min)
             Hit("cup", 0.29f, 50, 0, 10, 10, min: 0.3),
             Hit("mug", 0.29f, 0, 50, 10, 10, min: 0.1),  // a synonym line with its own threshold
         };
@@ -76,7 +76,7 @@ public class DetectionFilterTests
     }
 
     [Fact]
-    public void Validate_SeedDefaults_AreValid()
+    public void Validate_OriginalBlockDefaults_AreValid()
     {
         Assert.Empty(new LabelingOptions().Validate());
         Assert.Contains(new LabelingOptions { ScoreFloor = 1 }.Validate(), e => e.Contains("score-floor", StringComparison.Ordinal));

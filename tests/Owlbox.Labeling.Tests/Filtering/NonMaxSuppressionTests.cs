@@ -36,7 +36,7 @@ public class NonMaxSuppressionTests
     [Fact]
     public void Apply_IoUExactlyAtThreshold_IsKept()
     {
-        // IoU of these two is exactly 50/150 = 1/3; suppression needs strictly greater, as in the seed.
+        // IoU of these two is exactly 50/150 = 1/3; suppression needs strictly greater, as in the original block.
         var boxes = new[] { Hit("a", 0.9f, 0, 0, 10, 10), Hit("a", 0.8f, 5, 0, 10, 10) };
 
         Assert.Equal(2, NonMaxSuppression.Apply(boxes, 1.0 / 3.0, false).Kept.Count);

@@ -17,7 +17,7 @@ public class PromptGrammarTests
     [InlineData("thing (x,.5)", "thing", "x", 0.5)]
     [InlineData("red car(car,0.4)", "red car", "car", 0.4)]
     [InlineData("bird (two words label, 0.3)", "bird", "two words label", 0.3)]
-    public void Parse_ValidLine_SplitsLikeTheSeed(string line, string search, string label, double confidence)
+    public void Parse_ValidLine_SplitsLikeTheOriginalBlock(string line, string search, string label, double confidence)
     {
         var (lines, errors) = PromptGrammar.Parse(line);
 
