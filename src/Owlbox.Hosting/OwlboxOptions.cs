@@ -60,15 +60,7 @@ public sealed class OwlboxOptions
     /// <summary>Memory for encoded images of split models, reused when a seen image is prompted again (default 1 GiB; 0 disables).</summary>
     public long EmbeddingCacheBytes { get; set; } = 1L << 30;
 
-    /// <summary>Most results written per labels-file rewrite (default 256). A rewrite costs the whole file, so when
-    /// results arrive faster than the writer keeps up, larger batches are what stops a backlog (and memory) growing
-    /// with the dataset; at a slow stream the quiet window closes batches long before they fill.</summary>
-    public int WriterBatchMessageLimit { get; set; } = 256;
-
-    /// <summary>A writer batch is written once no result has arrived for this long (default 100 ms), or when it holds
-    /// <see cref="WriterBatchMessageLimit"/>: results arriving in a stream (a GPU detector) fill batches, so the local
-    /// backend does not rewrite the labels file once per image, while the last result of a job waits only this long.</summary>
-    public TimeSpan WriterBatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(100);
+    public Writer.WriterOptions Writer { get; set; } = new();
 
     /// <summary>Retries for a failing message before it faults (default 5, exponential from 200 ms to 10 s).</summary>
     public int RetryLimit { get; set; } = 5;
@@ -122,7 +114,7 @@ public sealed class OwlboxOptions
         {
             ("Owlbox:RetryLimit", RetryLimit, 0), ("Owlbox:InfrastructureRetryLimit", InfrastructureRetryLimit, 0),
             ("Owlbox:InlineImageBytes", InlineImageBytes, 0), ("Owlbox:EmbeddingCacheBytes", EmbeddingCacheBytes, 0),
-            ("Owlbox:WriterBatchMessageLimit", WriterBatchMessageLimit, 1), ("Owlbox:Engine:Threads", Engine.Threads, 0),
+            ("Owlbox:Writer:BatchMessageLimit", Writer.BatchMessageLimit, 1), ("Owlbox:Detector:BatchMessageLimit", Detector.BatchMessageLimit, 1), ("Owlbox:Engine:Threads", Engine.Threads, 0),
             ("Owlbox:Engine:ConcurrentRuns", Engine.ConcurrentRuns, 1), ("Owlbox:Fetcher:Concurrency", Fetcher.Concurrency, 1),
         })
         {
@@ -131,9 +123,9 @@ public sealed class OwlboxOptions
                 yield return $"{name} must be at least {min}, got {value}";
             }
         }
-        if (WriterBatchTimeLimit <= TimeSpan.Zero || InfrastructureRetryMaxInterval <= TimeSpan.Zero || StalledAfter <= TimeSpan.Zero)
+        if (Writer.BatchTimeLimit <= TimeSpan.Zero || Detector.BatchTimeLimit <= TimeSpan.Zero || InfrastructureRetryMaxInterval <= TimeSpan.Zero || StalledAfter <= TimeSpan.Zero)
         {
-            yield return "Owlbox:WriterBatchTimeLimit, Owlbox:InfrastructureRetryMaxInterval and Owlbox:StalledAfter must be positive";
+            yield return "Owlbox:Writer:BatchTimeLimit, Owlbox:Detector:BatchTimeLimit, Owlbox:InfrastructureRetryMaxInterval and Owlbox:StalledAfter must be positive";
         }
     }
 }
