@@ -77,3 +77,50 @@ public sealed class WriterConsumerTests : IAsyncLifetime
         Assert.Equal(relabelled, File.ReadAllText(_h.Workspace.LabelsPath));
     }
 }
+
+/// <summary>The writer's failure side alone: the one place failures are recorded, and faults of exhausted retries.</summary>
+public sealed class WriterFailureConsumerTests : IAsyncLifetime
+{
+    private ConsumerHarness _h = null!;
+
+    public async Task InitializeAsync()
+    {
+        _h = await ConsumerHarness.StartAsync((services, bus) => services.AddWriter(bus, new WriterOptions(), new WriterFaultInjection()));
+        await _h.RegisterAllImagesAsync();
+    }
+
+    public async Task DisposeAsync() => await _h.DisposeAsync();
+
+    private static MassTransit.Events.FaultEvent<FetchSample> FaultOf(FetchSample message, Exception e) =>
+        new MassTransit.Events.FaultEvent<FetchSample>(message, null, new MassTransit.Metadata.BusHostInfo(), e, ["urn:message:Owlbox.Contracts.V1:FetchSample"]);
+
+    [Fact]
+    public async Task ASampleFault_FailsTheSampleWithItsReason_AnInfrastructureFaultDoesNot()
+    {
+        await _h.ConsumeAsync<Fault<FetchSample>>(FaultOf(new FetchSample(_h.JobId, "wide-640x360.jpg"), new InvalidDataException("the disk returned garbage")));
+        await _h.ConsumeAsync<Fault<FetchSample>>(FaultOf(new FetchSample(_h.JobId, "busy-800x450.jpg"), new Npgsql.NpgsqlException("connection refused")));
+
+        var states = await _h.Store.GetSampleStatesAsync(_h.JobId, ["wide-640x360.jpg", "busy-800x450.jpg"], default);
+        Assert.Equal((SampleState.Failed, SampleState.Pending), (states["wide-640x360.jpg"], states["busy-800x450.jpg"]));
+        var failed = Assert.Single(await _h.PublishedAsync<SampleFailed>());
+        Assert.Equal(("wide-640x360.jpg", "fetch"), (failed.SampleId, failed.Stage));
+        Assert.Contains("the disk returned garbage (after retries)", failed.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheLastSampleRecorded_FinishesTheJobOnce()
+    {
+        var images = _h.Workspace.Images;
+        foreach (var image in images.Skip(1))
+        {
+            await _h.ConsumeAsync(new SampleFailed(_h.JobId, image, "detect", "not a supported image"));
+        }
+        Assert.Empty(await _h.PublishedAsync<LabelingJobCompleted>());
+
+        await _h.ConsumeAsync(new SampleFailed(_h.JobId, images[0], "detect", "not a supported image"));
+        await _h.ConsumeAsync(new SampleFailed(_h.JobId, images[0], "detect", "not a supported image")); // redelivered
+
+        var completed = Assert.Single(await _h.PublishedAsync<LabelingJobCompleted>());
+        Assert.Equal((JobStatus.CompletedWithFailures, images.Count, 0, images.Count), (completed.Status, completed.Total, completed.Written, completed.Failed));
+    }
+}
