@@ -15,11 +15,7 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
     [SkippableFact]
     public async Task Postgres_Stopped30Seconds_MidJob_JobCompletesIdenticalToACleanRun_NothingInErrorQueues()
     {
-        Skip.IfNot(infra.SkipReason is null && infra.LocalBroker, infra.SkipReason ?? "stopping PostgreSQL needs the local Debian cluster");
-        var source = Datasets.Create(Path.Combine(_root, "source"), 300, seed: 5);
-        Datasets.Copy(source, Path.Combine(_root, "one"));
-        Datasets.Copy(source, Path.Combine(_root, "four"));
-        var expected = await Datasets.OneProcessBoxesAsync(Path.Combine(_root, "one"), "no");
+        var expected = await PrepareAsync(seed: 5);
         await using var d = await Deployment.StartAsync(infra, _root);
 
         var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt, deleteExisting: "no");
@@ -59,12 +55,7 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
     [SkippableFact]
     public async Task RetriesExhaustedByAnOutage_LeaveTheJobStalled_NotFailed_AndRedriveFinishesIt()
     {
-        Skip.IfNot(infra.SkipReason is null && infra.LocalBroker, infra.SkipReason ?? "stopping PostgreSQL needs the local Debian cluster");
-        // Large enough that the job is still running when the database goes (60 images took 4.5 s on CI).
-        var source = Datasets.Create(Path.Combine(_root, "source"), 300, seed: 9);
-        Datasets.Copy(source, Path.Combine(_root, "one"));
-        Datasets.Copy(source, Path.Combine(_root, "four"));
-        var expected = await Datasets.OneProcessBoxesAsync(Path.Combine(_root, "one"), "no");
+        var expected = await PrepareAsync(seed: 9);
         // Retries that an outage outlasts: the messages end in the error queues.
         await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
         {
@@ -97,6 +88,17 @@ public sealed class InfrastructureOutageTests(Infrastructure infra) : IClassFixt
         Datasets.AssertSameBoxes(expected, Datasets.BoxesByImage(Path.Combine(_root, "four")));
         var left = await ErrorQueuesAsync(management, d.VirtualHost);
         Assert.True(left.Values.Sum() == 0, string.Join(", ", left.Select(q => $"{q.Key}: {q.Value}")));
+    }
+
+    /// <summary>300 images (large enough that the job still runs when the database goes: 60 took 4.5 s on CI) in
+    /// "one" and "four", and the one-process run's boxes on "one".</summary>
+    private async Task<Dictionary<string, string>> PrepareAsync(int seed)
+    {
+        Skip.IfNot(infra.SkipReason is null && infra.LocalBroker, infra.SkipReason ?? "stopping PostgreSQL needs the local Debian cluster");
+        var source = Datasets.Create(Path.Combine(_root, "source"), 300, seed);
+        Datasets.Copy(source, Path.Combine(_root, "one"));
+        Datasets.Copy(source, Path.Combine(_root, "four"));
+        return await Datasets.OneProcessBoxesAsync(Path.Combine(_root, "one"), "no");
     }
 
     private static async Task PostgresAsync(string action)
