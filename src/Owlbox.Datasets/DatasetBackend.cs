@@ -60,9 +60,3 @@ public interface IDatasetBackend
     /// <summary>Preview mode: record proposals (and failures) under the job id; labels stay untouched.</summary>
     Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken);
 }
-
-/// <summary>Opens a backend from a job's dataset reference ("local" + a folder path, later "edge-impulse" + a project).</summary>
-public interface IDatasetBackendFactory
-{
-    IDatasetBackend Open(string kind, string location);
-}

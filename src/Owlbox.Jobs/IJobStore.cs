@@ -18,7 +18,7 @@ public interface IJobStore
 
     /// <summary>The job's status alone, null for an unknown job: one key lookup, because the services ask it per
     /// sample (<see cref="FindAsync"/> counts the job's samples, which per sample made a job quadratic).</summary>
-    Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken);
+    Task<JobStatus?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken);
 
     /// <summary>Adds samples not yet known, records missing ids as
     /// failed, turns failed samples back to pending so a resubmission retries them, sets the total and marks the

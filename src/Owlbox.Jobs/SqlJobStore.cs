@@ -59,15 +59,15 @@ public abstract class SqlJobStore : IJobStore
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await ExecuteAsync(c, null,
             "INSERT INTO owlbox_jobs (job_id, spec, status, created_utc) VALUES (@j, @spec, @status, @now) ON CONFLICT (job_id) DO NOTHING",
-            cancellationToken, ("j", Key(jobId)), ("spec", JsonSerializer.Serialize(spec, s_json)), ("status", JobStatus.Expanding), ("now", Now())).ConfigureAwait(false);
+            cancellationToken, ("j", Key(jobId)), ("spec", JsonSerializer.Serialize(spec, s_json)), ("status", JobStatus.Expanding.ToName()), ("now", Now())).ConfigureAwait(false);
         return rows == 1;
     }
 
-    public async Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken)
+    public async Task<JobStatus?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(c, null, "SELECT status FROM owlbox_jobs WHERE job_id = @j", ("j", Key(jobId)));
-        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string status ? JobStatusNames.ParseJobStatus(status) : null;
     }
 
     public async Task<JobRecord?> FindAsync(Guid jobId, CancellationToken cancellationToken)
@@ -269,7 +269,7 @@ public abstract class SqlJobStore : IJobStore
     private static async Task<JobRecord?> FindAsync(DbConnection c, Guid jobId, CancellationToken cancellationToken)
     {
         JobSpec spec;
-        string status;
+        JobStatus status;
         int? total;
         DateTimeOffset created;
         DateTimeOffset? finished;
@@ -282,7 +282,7 @@ public abstract class SqlJobStore : IJobStore
                 return null;
             }
             spec = JsonSerializer.Deserialize<JobSpec>(reader.GetString(0), s_json)!;
-            status = reader.GetString(1);
+            status = JobStatusNames.ParseJobStatus(reader.GetString(1));
             total = reader.IsDBNull(2) ? null : Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture);
             created = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture);
             finished = reader.IsDBNull(4) ? null : DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture);

@@ -27,8 +27,8 @@ public class BlockParametersTests
             var known = p.GetProperty("type").GetString() == "flag" ? OwlboxCli.JobFlagNames : OwlboxCli.JobValueNames;
             Assert.Contains(name, known);
         }
-        string[] seed = ["--prompt", "--delete_existing_bounding_boxes", "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--nms", "--nms-iou-threshold"];
-        Assert.All(seed, s => Assert.True(names.ContainsKey(s), s));
+        string[] original = ["--prompt", "--delete_existing_bounding_boxes", "--ignore-objects-smaller-than", "--ignore-objects-larger-than", "--nms", "--nms-iou-threshold"];
+        Assert.All(original, s => Assert.True(names.ContainsKey(s), s));
         Assert.Equal("A person (person, 0.2)", names["--prompt"].GetProperty("value").GetString());
         Assert.Equal("0.2", names["--nms-iou-threshold"].GetProperty("value").GetString());
     }

@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,9 +35,9 @@ public sealed class ConsumerHarness : IAsyncDisposable
         var collection = new ServiceCollection()
             .AddSingleton<IJobStore>(store)
             .AddSingleton<IMessageDataRepository>(images)
-            .AddSingleton<JobSpecCache>()
+            .AddSingleton<JobPlans>()
             .AddSingleton(OneProcessGates.Unbounded)
-            .AddSingleton<IDatasetBackendFactory>(new EdgeImpulse.EdgeImpulseBackendFactory(LocalDatasetAccess.AnyFolder, new EdgeImpulse.EdgeImpulseAccessOptions(), () => null));
+            .AddSingleton<IDatasetBackendFactory>(new DatasetBackendFactory([new LocalDatasetKind(LocalDatasetAccess.AnyFolder)]));
         services?.Invoke(collection);
         collection.AddMassTransitTestHarness(x =>
         {

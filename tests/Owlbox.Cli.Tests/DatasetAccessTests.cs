@@ -105,9 +105,10 @@ public sealed class DatasetAccessTests : IDisposable
         using var fakeStudio = new TcpListener(IPAddress.Loopback, 0);
         fakeStudio.Start();
         var port = ((IPEndPoint)fakeStudio.LocalEndpoint).Port;
-        using var factory = new EdgeImpulseBackendFactory(new LocalDatasetAccess([_root]), new EdgeImpulseAccessOptions(), () => "ei_server_key");
+        using var edgeImpulse = new EdgeImpulseDatasetKind(new EdgeImpulseAccessOptions(), () => "ei_server_key");
+        var factory = new DatasetBackendFactory([new LocalDatasetKind(new LocalDatasetAccess([_root])), edgeImpulse]);
 
-        var e = Assert.Throws<DatasetException>(() => factory.Open(EdgeImpulseBackendFactory.Kind, $"http://127.0.0.1:{port}/v1#1"));
+        var e = Assert.Throws<DatasetException>(() => factory.Open(EdgeImpulseDatasetKind.Kind, $"http://127.0.0.1:{port}/v1#1"));
         await Task.Delay(200);
 
         Assert.Contains("is not one this deployment calls", e.Message, StringComparison.Ordinal);

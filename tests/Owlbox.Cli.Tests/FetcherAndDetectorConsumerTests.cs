@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
 using Owlbox.Detection.Inference;
-using Owlbox.Detection.Models;
+using Owlbox.Models;
 using Owlbox.Detector;
 using Owlbox.Fetcher;
 using Owlbox.Jobs;
@@ -62,13 +62,9 @@ public sealed class FetcherAndDetectorConsumerTests
     public async Task Detect_FindsTheDrawnObjects_AndFailsACorruptImage()
     {
         await using var h = await ConsumerHarness.StartAsync(
-            (services, bus) => services.AddDetector(bus, new DetectorServiceOptions()),
+            (services, bus) => services.AddDetector(bus, new DetectorServiceOptions(), new DetectorOptions { ExecutionProvider = "cpu", ConcurrentRuns = 1 }, 0),
             prompt: "red (red, 0.5)\nblue (blue, 0.5)",
-            services: s => s
-                .AddSingleton(new ModelCatalog(new Dictionary<string, string>(), allowDirectories: true))
-                .AddSingleton(sp => new DetectorPool(sp.GetRequiredService<ModelCatalog>(), new DetectorOptions { ExecutionProvider = "cpu" }))
-                .AddSingleton(new ImageEmbeddingCache(0))
-                .AddSingleton(new InferenceWorkers(1)));
+            services: s => s.AddSingleton(new ModelCatalog(new Dictionary<string, string>(), allowDirectories: true)));
         await h.RegisterAllImagesAsync();
         var wide = File.ReadAllBytes(Path.Combine(h.Workspace.Dataset, "wide-640x360.jpg"));
 

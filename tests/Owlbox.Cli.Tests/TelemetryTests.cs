@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -72,13 +73,13 @@ public sealed class TelemetryTests : IDisposable
 
         Assert.Equal(OwlboxCli.Ok, exit);
         var consumed = spans.Where(s => s.Kind == ActivityKind.Consumer).ToArray();
-        var tagged = consumed.Where(s => s.GetTagItem(Owlbox.Hosting.JobIdTagFilter<object>.Tag) is string).ToArray();
+        var tagged = consumed.Where(s => s.GetTagItem(Owlbox.ServiceDefaults.JobIdTagFilter<object>.Tag) is string).ToArray();
         var stages = tagged.Select(s => s.DisplayName).Distinct().ToArray();
         foreach (var stage in new[] { "expand-job", "fetch-sample", "detect-images", "write-samples" })
         {
             Assert.Contains(stages, s => s.StartsWith(stage, StringComparison.Ordinal));
         }
-        var job = Assert.Single(tagged.Select(s => (string)s.GetTagItem(Owlbox.Hosting.JobIdTagFilter<object>.Tag)!).Distinct());
+        var job = Assert.Single(tagged.Select(s => (string)s.GetTagItem(Owlbox.ServiceDefaults.JobIdTagFilter<object>.Tag)!).Distinct());
         Assert.True(Guid.TryParse(job, out _), job);
     }
 

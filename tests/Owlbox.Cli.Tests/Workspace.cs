@@ -24,7 +24,7 @@ public sealed class Workspace : IDisposable
     public static string RepoRoot => Owlbox.ModelTool.RepoPaths.Root;
 
     /// <summary>The owlbox binary of this build configuration, for tests that need a real process (kill -9).</summary>
-    public static string OwlboxDll => Path.Combine(RepoRoot, "src", "Owlbox.Cli", "bin",
+    public static string OwlboxDll => Path.Combine(RepoRoot, "app", "Owlbox.Cli", "bin",
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug",
         "net10.0", "owlbox.dll");
     public static string Owlv2Model => Path.Combine(RepoRoot, "models", "owlv2-test");

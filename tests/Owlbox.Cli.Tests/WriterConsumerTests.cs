@@ -103,7 +103,7 @@ public sealed class WriterFailureConsumerTests : IAsyncLifetime
         var states = await _h.Store.GetSampleStatesAsync(_h.JobId, ["wide-640x360.jpg", "busy-800x450.jpg"], default);
         Assert.Equal((SampleState.Failed, SampleState.Pending), (states["wide-640x360.jpg"], states["busy-800x450.jpg"]));
         var failed = Assert.Single(await _h.PublishedAsync<SampleFailed>());
-        Assert.Equal(("wide-640x360.jpg", "fetch"), (failed.SampleId, failed.Stage));
+        Assert.Equal(("wide-640x360.jpg", Stage.Fetch), (failed.SampleId, failed.Stage));
         Assert.Contains("the disk returned garbage (after retries)", failed.Reason, StringComparison.Ordinal);
     }
 
@@ -113,12 +113,12 @@ public sealed class WriterFailureConsumerTests : IAsyncLifetime
         var images = _h.Workspace.Images;
         foreach (var image in images.Skip(1))
         {
-            await _h.ConsumeAsync(new SampleFailed(_h.JobId, image, "detect", "not a supported image"));
+            await _h.ConsumeAsync(new SampleFailed(_h.JobId, image, Stage.Detect, "not a supported image"));
         }
         Assert.Empty(await _h.PublishedAsync<LabelingJobCompleted>());
 
-        await _h.ConsumeAsync(new SampleFailed(_h.JobId, images[0], "detect", "not a supported image"));
-        await _h.ConsumeAsync(new SampleFailed(_h.JobId, images[0], "detect", "not a supported image")); // redelivered
+        await _h.ConsumeAsync(new SampleFailed(_h.JobId, images[0], Stage.Detect, "not a supported image"));
+        await _h.ConsumeAsync(new SampleFailed(_h.JobId, images[0], Stage.Detect, "not a supported image")); // redelivered
 
         var completed = Assert.Single(await _h.PublishedAsync<LabelingJobCompleted>());
         Assert.Equal((JobStatus.CompletedWithFailures, images.Count, 0, images.Count), (completed.Status, completed.Total, completed.Written, completed.Failed));

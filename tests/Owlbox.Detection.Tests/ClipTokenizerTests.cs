@@ -1,6 +1,6 @@
 using Owlbox.Detection.Inference;
-using Owlbox.Detection.Models;
-using Owlbox.Detection.Text;
+using Owlbox.Models;
+using Owlbox.Models.Text;
 
 namespace Owlbox.Detection.Tests;
 

@@ -1,5 +1,5 @@
 using Owlbox.Detection.Inference;
-using Owlbox.Detection.Models;
+using Owlbox.Models;
 using Owlbox.Labeling.Boxes;
 using Owlbox.ModelTool;
 

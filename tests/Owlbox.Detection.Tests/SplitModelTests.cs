@@ -1,5 +1,5 @@
 using Owlbox.Detection.Inference;
-using Owlbox.Detection.Models;
+using Owlbox.Models;
 using Owlbox.ModelTool;
 
 namespace Owlbox.Detection.Tests;

@@ -1,13 +1,13 @@
-using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
-using Owlbox.Detection.Models;
+using Owlbox.Models;
 using Owlbox.Labeling;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Detection.Tests;
 
-/// <summary>Paths into the repository and a one-image detection helper over the committed test models.</summary>
+/// <summary>Paths into the repository and a one-image detection helper over the committed test models (the engine's
+/// own path, the one the detector service runs).</summary>
 internal static class TestSupport
 {
     public static string RepoRoot => Owlbox.ModelTool.RepoPaths.Root;
@@ -18,9 +18,7 @@ internal static class TestSupport
     {
         options ??= new LabelingOptions();
         var parsed = LabelingPrompt.Parse(prompt, detector.CountTokens, detector.Model.MaxTextTokens);
-        var queries = detector.PrepareQueries(parsed.Lines.Select(l => l.SearchText).ToArray());
-        using var image = ImageDetection.Prepare(imageBytes, new ImagePreprocessor(detector.Model), new DecodeLimits());
-        return ImageDetection.Detect(detector, image, queries, parsed.Lines, options).Kept;
+        return DetectionEngine.Detect(DetectionPlan.Create(detector, parsed, options), imageBytes).Result.Kept;
     }
 }
 

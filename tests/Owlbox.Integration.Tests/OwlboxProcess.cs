@@ -40,7 +40,7 @@ public sealed class OwlboxProcess : IDisposable
         get
         {
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-            return Path.Combine(RepoRoot, "src", "Owlbox.Cli", "bin", configuration, "net10.0", "owlbox.dll");
+            return Path.Combine(RepoRoot, "app", "Owlbox.Cli", "bin", configuration, "net10.0", "owlbox.dll");
         }
     }
 

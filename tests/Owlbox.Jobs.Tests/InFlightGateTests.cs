@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using Owlbox.Jobs;
 
 namespace Owlbox.Jobs.Tests;

@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using Owlbox.Contracts.V1;
 

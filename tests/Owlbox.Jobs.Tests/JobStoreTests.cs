@@ -183,7 +183,7 @@ public abstract class JobStoreTests
         Assert.True(await Store.FailAsync(id, "dataset folder is gone", default));
 
         var job = (await Store.FindAsync(id, default))!;
-        Assert.True(JobStatus.IsFinal(job.Status));
+        Assert.True(job.Status.IsFinal());
         Assert.Equal("dataset folder is gone", job.Error);
     }
 }

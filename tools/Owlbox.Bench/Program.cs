@@ -8,7 +8,7 @@ using Microsoft.ML.OnnxRuntime;
 using Owlbox.Contracts.V1;
 using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
-using Owlbox.Detection.Models;
+using Owlbox.Models;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
 using Owlbox.Jobs;
@@ -140,15 +140,14 @@ static Owlbox.Labeling.Filtering.DetectionDrift Int8Drift(string modelDir, strin
     using var fp32 = new OwlDetector(ModelDirectory.Load(modelDir), options);
     using var int8 = new OwlDetector(ModelDirectory.Load(modelDir, "quantized"), options);
     var prompt = Owlbox.Labeling.Prompts.LabelingPrompt.Parse(string.Join('\n', promptLines));
-    var texts = prompt.Lines.Select(l => l.SearchText).ToArray();
-    var (qa, qb) = (fp32.PrepareQueries(texts), int8.PrepareQueries(texts));
     var labeling = new Owlbox.Labeling.LabelingOptions();
+    var (pa, pb) = (DetectionPlan.Create(fp32, prompt, labeling), DetectionPlan.Create(int8, prompt, labeling));
     var total = Owlbox.Labeling.Filtering.DetectionDrift.Empty;
     foreach (var file in Directory.GetFiles(imagesDir).Where(f => f.EndsWith(".jpg", StringComparison.Ordinal) || f.EndsWith(".png", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
     {
-        using var image = ImageDetection.Prepare(File.ReadAllBytes(file), new ImagePreprocessor(fp32.Model), new DecodeLimits());
+        var bytes = File.ReadAllBytes(file);
         total = total.Add(Owlbox.Labeling.Filtering.DetectionDrift.Compare(
-            ImageDetection.Detect(fp32, image, qa, prompt.Lines, labeling).Kept, ImageDetection.Detect(int8, image, qb, prompt.Lines, labeling).Kept));
+            DetectionEngine.Detect(pa, bytes).Result.Kept, DetectionEngine.Detect(pb, bytes).Result.Kept));
     }
     return total;
 }
@@ -459,7 +458,7 @@ internal sealed class OneProcessOwlbox : IAsyncDisposable
             await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(id, spec, default);
         }
         JobRecord job;
-        while (!JobStatus.IsFinal((job = (await store.FindAsync(id, default))!).Status))
+        while (!(job = (await store.FindAsync(id, default))!).Status.IsFinal())
         {
             await Task.Delay(pollEvery);
             onPoll?.Invoke();

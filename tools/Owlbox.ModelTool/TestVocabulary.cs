@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Owlbox.Detection.Text;
+using Owlbox.Models.Text;
 
 namespace Owlbox.ModelTool;
 

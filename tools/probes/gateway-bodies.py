@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Gateway memory under unauthenticated large bodies: starts `owlbox serve` (all roles, in-memory bus, SQLite),
 # sends 24 concurrent well-formed jobs with a 25 MB prompt and no API key, prints the peak RSS (VmHWM) before and
-# during. Usage: python3 tools/probes/gateway-bodies.py src/Owlbox.Cli/bin/Release/net10.0/owlbox.dll 18080
+# during. Usage: python3 tools/probes/gateway-bodies.py app/Owlbox.Cli/bin/Release/net10.0/owlbox.dll 18080
 import http.client, sys, threading, time, subprocess, os, signal, re
 dll, port = sys.argv[1], int(sys.argv[2])
 env = dict(os.environ, Owlbox__Gateway__ApiKeys__0="k"*32, Owlbox__SqlitePath="/tmp/gw-%d.db" % port, Logging__LogLevel__Default="Warning")

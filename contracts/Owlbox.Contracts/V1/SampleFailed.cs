@@ -1,4 +1,4 @@
 namespace Owlbox.Contracts.V1;
 
-/// <summary>A sample cannot be labeled; <paramref name="Stage"/> is fetch, detect or write.</summary>
-public sealed record SampleFailed(Guid JobId, string SampleId, string Stage, string Reason) : IJobMessage;
+/// <summary>A sample cannot be labeled; <paramref name="Stage"/> is the stage that gave up on it.</summary>
+public sealed record SampleFailed(Guid JobId, string SampleId, Stage Stage, string Reason) : IJobMessage;

@@ -1,16 +1,25 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Owlbox.Detection.Inference;
 using Owlbox.Detector.Consumers;
+using Owlbox.Models;
 
 namespace Owlbox.Detector;
 
 /// <summary>The detector role: consumes ImageFetched (batched), publishes SampleDetected, or SampleFailed for an image
-/// that cannot be decoded. Scales on the <c>detect-images</c> queue (KEDA), one GPU per replica.</summary>
+/// that cannot be decoded. Scales on the <c>detect-images</c> queue (KEDA), one GPU per replica. Needs a
+/// <see cref="ModelCatalog"/> (the deployment's models, shared with the gateway).</summary>
 public static class DetectorRegistration
 {
-    public static IServiceCollection AddDetector(this IServiceCollection services, IBusRegistrationConfigurator bus, DetectorServiceOptions options)
+    public static IServiceCollection AddDetector(this IServiceCollection services, IBusRegistrationConfigurator bus, DetectorServiceOptions options,
+        DetectorOptions engine, long embeddingCacheBytes)
     {
         services.AddSingleton(options);
+        services.AddSingleton(new ImageEmbeddingCache(embeddingCacheBytes));
+        services.AddSingleton(sp => new DetectorPool(sp.GetRequiredService<ModelCatalog>(), engine));
+        services.AddSingleton(_ => new InferenceWorkers(engine.EffectiveConcurrentRuns(Environment.ProcessorCount)));
+        services.AddSingleton(sp => new DetectionEngine(sp.GetRequiredService<DetectorPool>(), sp.GetRequiredService<InferenceWorkers>(),
+            sp.GetRequiredService<ImageEmbeddingCache>(), options.DecodeLimits));
         bus.AddConsumer<DetectImagesConsumer, DetectImagesConsumerDefinition>();
         return services;
     }

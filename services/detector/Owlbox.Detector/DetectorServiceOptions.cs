@@ -2,7 +2,8 @@ using Owlbox.Detection.Imaging;
 
 namespace Owlbox.Detector;
 
-/// <summary>Detector batching and limits (configuration section <c>Owlbox:Detector</c>).</summary>
+/// <summary>Detector batching and limits (configuration section <c>Owlbox:Detector</c>); the session's own settings
+/// (<c>Owlbox:Engine</c>) and the embedding cache (<c>Owlbox:EmbeddingCacheBytes</c>) are set from the top level.</summary>
 public sealed class DetectorServiceOptions
 {
     /// <summary>Images per consumed batch (default 16). Only the images on the inference workers are decoded at a

@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -21,12 +22,12 @@ public static class JobApi
     public sealed record Failure(string SampleId, string Reason);
 
     public sealed record StatusResponse(
-        Guid JobId, string Status, int? Total, int Written, int Failed, int Pending, int BoxesAdded,
+        Guid JobId, JobStatus Status, int? Total, int Written, int Failed, int Pending, int BoxesAdded,
         DateTimeOffset CreatedUtc, DateTimeOffset? FinishedUtc, string? Error, double? MeanSampleMilliseconds,
         IReadOnlyList<Failure> Failures, bool Stalled);
 
-    /// <summary>The original Edge Impulse block's defaults: NMS on at IoU 0.2, no size limits, existing boxes kept.</summary>
-    public static readonly JobOptions DefaultOptions = new(0.1, true, 0.2, false, 0, 0, "no");
+    /// <summary>The defaults of <see cref="Labeling.LabelingOptions"/> (the original Edge Impulse block's).</summary>
+    public static readonly JobOptions DefaultOptions = new Labeling.LabelingOptions().ToContract();
 
     /// <param name="stalledAfter">How long pending samples may stand still before a job is reported stalled.</param>
     public static WebApplication MapJobApi(this WebApplication app, GatewayOptions options, TimeSpan stalledAfter)

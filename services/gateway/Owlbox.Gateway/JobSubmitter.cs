@@ -1,11 +1,11 @@
+using Owlbox.ServiceDefaults;
 using System.Text.Json;
 using MassTransit;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
-using Owlbox.Detection;
-using Owlbox.Detection.Models;
-using Owlbox.Detection.Text;
+using Owlbox.Models;
+using Owlbox.Models.Text;
 using Owlbox.Jobs;
 using Owlbox.Labeling.Prompts;
 

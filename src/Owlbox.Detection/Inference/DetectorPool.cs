@@ -1,4 +1,4 @@
-using Owlbox.Detection.Models;
+using Owlbox.Models;
 
 namespace Owlbox.Detection.Inference;
 

@@ -1,7 +1,6 @@
 using Owlbox.Detection.Imaging;
 using Owlbox.Labeling;
 using Owlbox.Labeling.Filtering;
-using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Detection.Inference;
 
@@ -33,28 +32,29 @@ public sealed class PreparedImage : IDisposable
     }
 }
 
-/// <summary>One image through the detector: decode → preprocess → run → decode outputs → filter. The service and the
-/// tests share this path, so what is tested is what runs.</summary>
+/// <summary>The two ends of <see cref="DetectionEngine.Detect"/>, public for the benchmark, which times the model
+/// without them.</summary>
 public static class ImageDetection
 {
-    /// <summary>CPU work that can run on any thread, ahead of the detector. Throws <see cref="ImageDecodeException"/>.</summary>
+    /// <summary>Decode and preprocess: CPU work that can run on any thread. Whatever a hostile file provokes in a
+    /// decoder becomes <see cref="ImageDecodeException"/>, which fails that sample and never the batch.</summary>
     public static PreparedImage Prepare(byte[] bytes, ImagePreprocessor preprocessor, DecodeLimits limits)
     {
-        using var image = ImageDecoder.Decode(bytes, limits);
-        var prepared = new PreparedImage(image.Width, image.Height, preprocessor.TensorLength);
-        preprocessor.Preprocess(image, prepared.Pixels.Span);
-        return prepared;
+        try
+        {
+            using var image = ImageDecoder.Decode(bytes, limits);
+            var prepared = new PreparedImage(image.Width, image.Height, preprocessor.TensorLength);
+            preprocessor.Preprocess(image, prepared.Pixels.Span);
+            return prepared;
+        }
+        catch (Exception e) when (e is not ImageDecodeException and not OutOfMemoryException)
+        {
+            throw new ImageDecodeException($"cannot decode the image ({e.GetType().Name}: {e.Message})", e);
+        }
     }
 
-    /// <summary>Runs one prepared image (the published single-graph exports take one image per run).</summary>
-    public static FilterResult Detect(OwlDetector detector, PreparedImage image, QueryTokens queries, IReadOnlyList<PromptLine> lines, LabelingOptions options)
-    {
-        using var output = detector.Run(image.Pixels, queries);
-        return Filter(detector, output, image.Width, image.Height, lines, options);
-    }
-
-    /// <summary>Decoding and filtering of one image's outputs (index 0 of <paramref name="output"/>).</summary>
-    public static FilterResult Filter(OwlDetector detector, DetectorOutput output, int width, int height, IReadOnlyList<PromptLine> lines, LabelingOptions options)
+    /// <summary>Post-processing and filters of one image's outputs (index 0 of <paramref name="output"/>).</summary>
+    public static FilterResult Filter(OwlDetector detector, DetectorOutput output, int width, int height, IReadOnlyList<Labeling.Prompts.PromptLine> lines, LabelingOptions options)
     {
         var candidates = OwlPostprocessor.Decode(output, 0, lines, options.ScoreFloor, detector.Model.Layout, width, height);
         return DetectionFilter.Apply(candidates, width, height, options.Filter);

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
-using Owlbox.Detection.Models;
-using Owlbox.Detection.Text;
+using Owlbox.Models;
+using Owlbox.Models.Text;
 
 namespace Owlbox.Detection.Inference;
 

@@ -3,16 +3,16 @@ namespace Owlbox.Labeling.Filtering;
 /// <summary>Post-detection filters, named after the original Edge Impulse block's parameters.</summary>
 public sealed record FilterOptions
 {
-    /// <summary>Drop boxes smaller than this percentage of the image area; 0 disables (seed: <c>--ignore-objects-smaller-than</c>).</summary>
+    /// <summary>Drop boxes smaller than this percentage of the image area; 0 disables (original Edge Impulse block: <c>--ignore-objects-smaller-than</c>).</summary>
     public double IgnoreSmallerThanPercent { get; init; }
 
-    /// <summary>Drop boxes larger than this percentage of the image area; 0 disables (seed: <c>--ignore-objects-larger-than</c>).</summary>
+    /// <summary>Drop boxes larger than this percentage of the image area; 0 disables (original Edge Impulse block: <c>--ignore-objects-larger-than</c>).</summary>
     public double IgnoreLargerThanPercent { get; init; }
 
-    /// <summary>Greedy non-maximum suppression (seed: <c>--nms</c>).</summary>
+    /// <summary>Greedy non-maximum suppression (original Edge Impulse block: <c>--nms</c>).</summary>
     public bool Nms { get; init; } = true;
 
-    /// <summary>A box is suppressed when its IoU with a kept, higher-scoring box exceeds this (seed default 0.2).</summary>
+    /// <summary>A box is suppressed when its IoU with a kept, higher-scoring box exceeds this (the original block's default 0.2).</summary>
     public double NmsIouThreshold { get; init; } = 0.2;
 
     /// <summary>Suppress across labels too, so one object never carries two labels. Off in the original block.</summary>

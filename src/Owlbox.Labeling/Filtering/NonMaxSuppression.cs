@@ -3,7 +3,7 @@ using Owlbox.Labeling.Boxes;
 namespace Owlbox.Labeling.Filtering;
 
 /// <summary>Greedy NMS: visit boxes by descending score, keep one unless it overlaps a kept box of the same
-/// group by more than the IoU threshold (strictly greater, as the seed).</summary>
+/// group by more than the IoU threshold (strictly greater, as the original Edge Impulse block).</summary>
 public static class NonMaxSuppression
 {
     /// <param name="classAgnostic">When true all boxes form one group; otherwise one group per label.</param>

@@ -1,6 +1,6 @@
 namespace Owlbox.Labeling.Policies;
 
-/// <summary>What happens to a sample's existing boxes (seed: <c>--delete_existing_bounding_boxes</c>).</summary>
+/// <summary>What happens to a sample's existing boxes (original Edge Impulse block: <c>--delete_existing_bounding_boxes</c>).</summary>
 public enum DeleteExistingPolicy
 {
     /// <summary><c>no</c>: keep every existing box and add the new ones.</summary>

@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
@@ -13,11 +14,11 @@ namespace Owlbox.Fetcher.Consumers;
 /// <remarks>
 /// The samples are read from the store a page at a time and each FetchSample is published straight to the bus
 /// (not through the consume context's outbox, which would hold every message until the end): on RabbitMQ they stream
-/// to the queue, and in the one-process mode each waits for room (<see cref="OneProcessGates.Samples"/>), so the
+/// to the queue, and in the one-process mode each waits for room (<see cref="OneProcessGates.Samples"/>, in the bus pipeline), so the
 /// process never holds a message per sample of a large dataset. A retry after a failure part-way asks again for what
 /// is still pending; a sample asked for twice is written once (the writer skips what its job already wrote).
 /// </remarks>
-public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, OneProcessGates gates, IBus bus,
+public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, IBus bus,
     IHostApplicationLifetime lifetime) : IConsumer<LabelingJobSubmitted>
 {
     private const int PageSize = 256;
@@ -37,14 +38,14 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
             selection.Missing, ct).ConfigureAwait(false);
         foreach (var (id, problem) in selection.Missing)
         {
-            await context.Publish(new SampleFailed(jobId, id, "fetch", problem), ct).ConfigureAwait(false);
+            await context.Publish(new SampleFailed(jobId, id, Stage.Fetch, problem), ct).ConfigureAwait(false);
         }
         if (pending == 0)
         {
             await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
             return;
         }
-        // Stopping the process ends the wait for room: the fetchers that would make it are stopping too.
+        // Stopping the process ends a publish's wait for room: the fetchers that would make it are stopping too.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
         PendingSample? after = null;
         while (await store.PendingSamplesAsync(jobId, after, PageSize, ct).ConfigureAwait(false) is { Count: > 0 } page)
@@ -55,8 +56,7 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
             }
             foreach (var sample in page)
             {
-                await gates.Samples.EnterAsync(stopping.Token).ConfigureAwait(false);
-                await bus.Publish(new FetchSample(jobId, sample.SampleId), ct).ConfigureAwait(false);
+                await bus.Publish(new FetchSample(jobId, sample.SampleId), stopping.Token).ConfigureAwait(false);
             }
             after = page[^1];
         }

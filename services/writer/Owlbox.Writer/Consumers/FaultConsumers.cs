@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using Owlbox.Contracts.V1;
 using Owlbox.Jobs;
@@ -13,19 +14,19 @@ namespace Owlbox.Writer.Consumers;
 public sealed class FetchFaultConsumer : IConsumer<Fault<FetchSample>>
 {
     public Task Consume(ConsumeContext<Fault<FetchSample>> context) =>
-        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, "fetch");
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, Stage.Fetch);
 }
 
 public sealed class DetectFaultConsumer : IConsumer<Fault<ImageFetched>>
 {
     public Task Consume(ConsumeContext<Fault<ImageFetched>> context) =>
-        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, "detect");
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, Stage.Detect);
 }
 
 public sealed class WriteFaultConsumer : IConsumer<Fault<SampleDetected>>
 {
     public Task Consume(ConsumeContext<Fault<SampleDetected>> context) =>
-        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, "write");
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, Stage.Write);
 }
 
 /// <summary>A job whose dataset could not be listed ends at once with the reason.</summary>
@@ -48,7 +49,7 @@ public sealed class ExpandFaultConsumer(IJobStore store) : IConsumer<Fault<Label
 
 internal static class FaultReason
 {
-    public static Task FailSampleAsync<T>(ConsumeContext<Fault<T>> context, Guid jobId, string sampleId, string stage)
+    public static Task FailSampleAsync<T>(ConsumeContext<Fault<T>> context, Guid jobId, string sampleId, Stage stage)
         where T : class =>
         InfrastructureFaults.IsInfrastructure(context.Message)
             ? Task.CompletedTask

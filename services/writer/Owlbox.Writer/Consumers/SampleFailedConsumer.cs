@@ -1,3 +1,4 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
@@ -8,7 +9,7 @@ namespace Owlbox.Writer.Consumers;
 
 /// <summary>The one place a sample is recorded as failed, whichever stage failed it (fault consumers forward here).
 /// A preview job also lists the failure in its proposal set.</summary>
-public sealed class SampleFailedConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets) : IConsumer<SampleFailed>
+public sealed class SampleFailedConsumer(IJobStore store, JobPlans plans, IDatasetBackendFactory datasets) : IConsumer<SampleFailed>
 {
     public async Task Consume(ConsumeContext<SampleFailed> context)
     {
@@ -16,8 +17,8 @@ public sealed class SampleFailedConsumer(IJobStore store, JobSpecCache specs, ID
         var ct = context.CancellationToken;
         if (await store.MarkFailedAsync(m.JobId, m.SampleId, m.Reason, ct).ConfigureAwait(false))
         {
-            OwlboxTelemetry.SamplesFailed.Add(1, new KeyValuePair<string, object?>("stage", m.Stage));
-            var spec = await specs.GetAsync(m.JobId, ct).ConfigureAwait(false);
+            OwlboxTelemetry.SamplesFailed.Add(1, new KeyValuePair<string, object?>("stage", m.Stage.ToName()));
+            var spec = (await plans.GetAsync(m.JobId, ct).ConfigureAwait(false)).Spec;
             if (spec.ProposeJobId is { } proposeId)
             {
                 await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location).WriteProposalsAsync(

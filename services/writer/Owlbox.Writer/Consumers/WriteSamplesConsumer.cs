@@ -1,11 +1,10 @@
+using Owlbox.ServiceDefaults;
 using MassTransit;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Jobs;
-using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Policies;
-using Owlbox.Labeling.Prompts;
 using Owlbox.Labeling.Provenance;
 
 namespace Owlbox.Writer.Consumers;
@@ -18,18 +17,19 @@ namespace Owlbox.Writer.Consumers;
 /// written twice anyway (a crash between the write and the store update) adds nothing, because a box identical to
 /// one the sample has is never added again.
 /// </summary>
-public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, IDatasetBackendFactory datasets, WriterFaultInjection faults)
+public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatasetBackendFactory datasets, WriterFaultInjection faults)
     : IConsumer<Batch<SampleDetected>>
 {
     public Task Consume(ConsumeContext<Batch<SampleDetected>> context)
     {
-        OwlboxTelemetry.BatchSize.Record(context.Message.Length, new KeyValuePair<string, object?>("stage", "write"));
-        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, specs,
-            (jobId, spec, results) => WriteAsync(context, jobId, spec, results), context.CancellationToken);
+        OwlboxTelemetry.BatchSize.Record(context.Message.Length, new KeyValuePair<string, object?>("stage", Stage.Write.ToName()));
+        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, plans,
+            (job, results) => WriteAsync(context, job, results), context.CancellationToken);
     }
 
-    private async Task WriteAsync(ConsumeContext context, Guid jobId, JobSpec spec, IReadOnlyList<SampleDetected> group)
+    private async Task WriteAsync(ConsumeContext context, JobPlan job, IReadOnlyList<SampleDetected> group)
     {
+        var (jobId, spec, options) = (job.JobId, job.Spec, job.Options);
         var ct = context.CancellationToken;
         // The last result per sample wins; duplicates inside one batch collapse here, and samples written already go.
         var latest = group.GroupBy(m => m.SampleId).Select(g => g.Last()).ToArray();
@@ -37,11 +37,10 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobSpecCache specs, ID
         var results = latest.Where(r => states.TryGetValue(r.SampleId, out var state) && state != SampleState.Written).ToArray();
         if (results.Length > 0)
         {
-            var options = spec.Options.ToLabelingOptions();
-            var promptLabels = LabelingPrompt.Parse(spec.Prompt).Labels.ToHashSet(StringComparer.Ordinal);
+            var promptLabels = job.Prompt.Labels.ToHashSet(StringComparer.Ordinal);
             var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
             SampleLabels Merge(SampleDetected r, SampleLabels current) => new(
-                LabelMerge.Merge(current.Boxes, r.Objects.Select(o => new LabeledBox(o.Label, o.X, o.Y, o.Width, o.Height)).ToArray(), promptLabels, options.DeleteExisting),
+                LabelMerge.Merge(current.Boxes, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels, options.DeleteExisting),
                 LabelingMetadata.Merge(current.Metadata, r.ModelType, r.ModelId, spec.Prompt));
             if (spec.ProposeJobId is { } proposeId)
             {

@@ -1,0 +1,98 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Owlbox.Contracts.V1;
+using Owlbox.EdgeImpulse;
+using Owlbox.Hosting;
+
+namespace Owlbox.Cli;
+
+/// <summary>
+/// <c>owlbox block</c>: the Edge Impulse AI labeling block entrypoint, a drop-in for the original Edge Impulse OWL block. Studio runs it
+/// with the block's parameters, <c>--data-ids-file</c> and, in preview, <c>--propose-actions &lt;job id&gt;</c>; the
+/// project key arrives in <c>EI_PROJECT_API_KEY</c>. Unknown arguments are ignored and a literal <c>\n</c> in the
+/// prompt is a newline, as in the original block. With no gateway configured the whole job runs in this process on the
+/// in-memory bus; with <c>OWLBOX_GATEWAY_URL</c> it is submitted to that deployment and followed to its end (the
+/// deployment's fetchers and writers hold the project key themselves; it never travels with the job).
+/// </summary>
+public static class BlockCommand
+{
+    public const string DefaultEndpoint = "https://studio.edgeimpulse.com/v1";
+
+    private static IEnumerable<string> WithoutOption(string[] args, string name)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == name)
+            {
+                i++; // and its value
+            }
+            else if (!args[i].StartsWith(name + "=", StringComparison.Ordinal))
+            {
+                yield return args[i];
+            }
+        }
+    }
+
+    /// <summary>Studio omits <c>--nms</c> when unticked; submit's default is on, so say it.</summary>
+    private static string[] NmsUnlessTicked(ArgumentReader a) => a.Has("--nms") ? [] : ["--no-nms"];
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
+        Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
+    {
+        var key = Environment.GetEnvironmentVariable("EI_PROJECT_API_KEY");
+        if (string.IsNullOrEmpty(key))
+        {
+            await stderr.WriteLineAsync("Missing EI_PROJECT_API_KEY").ConfigureAwait(false);
+            return OwlboxCli.SetupError;
+        }
+        var endpoint = Environment.GetEnvironmentVariable("EI_API_ENDPOINT") is { Length: > 0 } e ? e : DefaultEndpoint;
+        var a = new ArgumentReader(args, new HashSet<string>([.. OwlboxCli.JobValueNames]), new HashSet<string>([.. OwlboxCli.JobFlagNames]), ignoreUnknown: true);
+        if (a.Get("--data-ids-file") is null)
+        {
+            throw new UsageException("--data-ids-file is required (Studio always passes it)");
+        }
+        if (a.Get("--propose-actions") is { Length: > 0 } job && !int.TryParse(job, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            throw new UsageException($"--propose-actions must be Studio's integer job id, got '{job}'");
+        }
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var options = configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
+        int projectId;
+        if (Environment.GetEnvironmentVariable("EI_PROJECT_ID") is { Length: > 0 } pid && int.TryParse(pid, CultureInfo.InvariantCulture, out var p))
+        {
+            projectId = p;
+        }
+        else
+        {
+            using var client = new StudioClient(endpoint, key, options.Studio);
+            try
+            {
+                var projects = await client.ListProjectsAsync(cancellationToken).ConfigureAwait(false);
+                projectId = projects.Count > 0 ? projects[0].Id : throw new JobSetupException("the API key sees no project");
+            }
+            catch (Exception ex) when (ex is StudioApiException or IOException)
+            {
+                throw new JobSetupException($"cannot list projects at {endpoint}: {ex.Message}");
+            }
+        }
+        var model = a.Get("--model") ?? Environment.GetEnvironmentVariable("OWLBOX_MODEL") ?? "/models/owlv2";
+        var dataset = new DatasetReference(EdgeImpulseDatasetKind.Kind, EdgeImpulseDatasetKind.Location(endpoint, projectId));
+        if (Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL") is { Length: > 0 } gateway)
+        {
+            // The deployment resolves the model id in its own catalog and reads the project with its own key.
+            return await SubmitCommand.RunAsync([.. WithoutOption(args, "--model"), "--gateway", gateway, "--dataset-kind", EdgeImpulseDatasetKind.Kind,
+                dataset.Location, "--model", model, .. NmsUnlessTicked(a)], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
+        }
+        var spec = OwlboxCli.ReadJobSpec(a, dataset, Path.GetFullPath, nmsByDefault: false) with { Model = Path.GetFullPath(model) };
+        options.Transport = "in-memory";
+        options.Roles = [.. OwlboxOptions.AllRoles];
+        options.AllowModelDirectories = true;
+        options.EdgeImpulse.Endpoints = [endpoint]; // the block calls the Studio that started it, as its environment says
+        options.SqlitePath = Path.Combine(Path.GetTempPath(), $"owlbox-block-{Environment.ProcessId}-{Guid.NewGuid():N}", "jobs.db");
+        var destination = spec.ProposeJobId is { } proposal
+            ? $"project {projectId}, proposed changes of job {proposal}"
+            : $"project {projectId}";
+        var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken, busTap).ConfigureAwait(false);
+        return OwlboxCli.ExitCode(summary.Status);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Globalization;
+
+namespace Owlbox.Cli;
+
+/// <summary>Prints progress the way the original Edge Impulse block does (<c>[ 3/10] Labeling x.jpg... OK (took 120 ms)</c>, then the
+/// objects found), and a summary that lists every failed sample with its reason.</summary>
+public sealed class ConsoleReporter(TextWriter output) : IJobReporter
+{
+    public void Started(JobPlan plan)
+    {
+        if (plan.Resumed is { } r)
+        {
+            output.WriteLine($"Resuming interrupted job {r.JobId}: {r.Written} of {r.Total} samples already written, skipping them (--fresh starts afresh)");
+        }
+        output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType})");
+        output.WriteLine();
+        output.WriteLine("Detecting objects:");
+        output.WriteLine("    Prompts:");
+        foreach (var line in plan.Lines)
+        {
+            output.WriteLine($"        - {line.SearchText}, label: {line.Label}, min confidence: {line.MinConfidence.ToString(CultureInfo.InvariantCulture)}");
+        }
+        output.WriteLine($"    Samples: {plan.SampleCount}");
+        output.WriteLine($"    Writing to: {plan.Destination}");
+        output.WriteLine();
+    }
+
+    public void SampleDone(SampleOutcome outcome)
+    {
+        var width = outcome.Total.ToString(CultureInfo.InvariantCulture).Length;
+        var prefix = $"[{outcome.Index.ToString(CultureInfo.InvariantCulture).PadLeft(width)}/{outcome.Total}]";
+        if (!outcome.Succeeded)
+        {
+            output.WriteLine($"{prefix} Labeling {outcome.SampleId}... FAILED: {outcome.Error}");
+            return;
+        }
+        output.WriteLine($"{prefix} Labeling {outcome.SampleId}... OK (took {outcome.Elapsed.TotalMilliseconds:0} ms)");
+        if (outcome.Objects.Count == 0)
+        {
+            output.WriteLine($"    No objects found{(outcome.Rejected > 0 ? $" ({outcome.Rejected} below threshold, outside the size limits or suppressed)" : "")}");
+            return;
+        }
+        output.WriteLine("    Found objects:");
+        foreach (var b in outcome.Objects)
+        {
+            output.WriteLine($"        {b.Label} ({b.Score.ToString("0.000", CultureInfo.InvariantCulture)}), x={b.X} y={b.Y} w={b.Width} h={b.Height}");
+        }
+        if (outcome.Rejected > 0)
+        {
+            output.WriteLine($"        ({outcome.Rejected} more below threshold, outside the size limits or suppressed)");
+        }
+    }
+
+    public void Finished(JobSummary summary)
+    {
+        output.WriteLine();
+        var seconds = summary.Elapsed.TotalSeconds;
+        var rate = seconds > 0 ? summary.Succeeded / seconds : 0;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Labeled {summary.Succeeded} of {summary.Total} samples in {seconds:0.0} s ({rate:0.0} images/s); {summary.BoxesAdded} boxes added; written to {summary.Destination}"));
+        if (summary.Status == Owlbox.Contracts.V1.JobStatus.Cancelled)
+        {
+            output.WriteLine("The job was cancelled; samples finished before that were written.");
+        }
+        if (summary.Failed.Count > 0)
+        {
+            output.WriteLine($"{summary.Failed.Count} sample{(summary.Failed.Count == 1 ? "" : "s")} failed:");
+            foreach (var (id, reason) in summary.Failed)
+            {
+                output.WriteLine($"    {id}: {reason}");
+            }
+        }
+    }
+}

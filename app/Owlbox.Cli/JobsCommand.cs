@@ -1,0 +1,36 @@
+using Owlbox.ServiceDefaults;
+using Microsoft.Extensions.Configuration;
+using Owlbox.Hosting;
+
+namespace Owlbox.Cli;
+
+/// <summary><c>owlbox jobs redrive &lt;job-id&gt;</c>: puts a job's messages from the error queues back on their
+/// queues, with the broker settings <c>owlbox serve</c> reads (environment, <c>appsettings.json</c>,
+/// <c>--Owlbox:Key=value</c>).</summary>
+public static class JobsCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        if (args is not ["redrive", var id, .. var rest] || !Guid.TryParse(id, out var jobId))
+        {
+            throw new UsageException("jobs takes redrive <job-id> (a job id as the gateway returned it)");
+        }
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .AddCommandLine(rest)
+            .Build();
+        var options = configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
+        if (!string.Equals(options.Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UsageException("jobs redrive needs the deployment's broker: set Owlbox__Transport=rabbitmq and Owlbox__RabbitMq__*");
+        }
+        var result = await ErrorQueueRedrive.RunAsync(options.RabbitMq, jobId, cancellationToken).ConfigureAwait(false);
+        foreach (var (queue, count) in result.Moved.Where(m => m.Value > 0))
+        {
+            await stdout.WriteLineAsync($"{queue}: {count} message{(count == 1 ? "" : "s")} moved back from {queue}_error").ConfigureAwait(false);
+        }
+        await stdout.WriteLineAsync($"redrove {result.Moved.Values.Sum()} messages of job {jobId}; {result.Left} of other jobs left in the error queues").ConfigureAwait(false);
+        return OwlboxCli.Ok;
+    }
+}

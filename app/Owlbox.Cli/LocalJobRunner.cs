@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Owlbox.Contracts.V1;
+using Owlbox.Datasets.Proposals;
+using Owlbox.Models;
+using Owlbox.Gateway;
+using Owlbox.Hosting;
+using Owlbox.Jobs;
+using Owlbox.Labeling.Prompts;
+
+namespace Owlbox.Cli;
+
+/// <summary>
+/// The one-process shape: the four services' consumers on the in-memory bus in this process, the job submitted
+/// through the same gateway code a deployment uses, and its events printed as they arrive. There is no second
+/// labeling code path. Running the same job again (same dataset, model, prompt, options, ids) after it was
+/// interrupted resumes it: what it wrote is skipped, and the rest is written as an uninterrupted run would.
+/// </summary>
+public static class LocalJobRunner
+{
+    /// <param name="fresh">Start a new job even when an interrupted one with the same spec could be resumed (that one
+    /// is then superseded: its late messages are dropped).</param>
+    /// <param name="replaceProposals">A new preview job may replace a local proposal set of the same id; without it
+    /// the set (someone's unreviewed proposals) stops the job at setup.</param>
+    /// <param name="busTap">Extra bus registrations (tests use it to see every message).</param>
+    public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
+        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false, bool replaceProposals = false)
+    {
+        var events = new JobEvents();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
+        builder.Services.AddSingleton(events);
+        builder.Services.AddOwlbox(options, x =>
+        {
+            x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1);
+            busTap?.Invoke(x);
+        });
+        using var host = builder.Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var store = host.Services.GetRequiredService<IJobStore>();
+            var interrupted = (await store.FindBySpecAsync(spec, cancellationToken).ConfigureAwait(false)).FirstOrDefault(j => j.Status.IsResumable());
+            if (interrupted is not null && fresh)
+            {
+                await store.SupersedeAsync(interrupted.JobId, cancellationToken).ConfigureAwait(false);
+                interrupted = null;
+            }
+            var jobId = interrupted?.JobId ?? Guid.NewGuid();
+            if (interrupted is null && spec.ProposeJobId is { } proposeId && spec.Dataset.Kind == "local")
+            {
+                ClaimProposalSet(new ProposalStore(spec.Dataset.Location), proposeId, replaceProposals);
+            }
+            JobSubmitter.Accepted accepted;
+            using (var scope = host.Services.CreateScope())
+            {
+                try
+                {
+                    accepted = await scope.ServiceProvider.GetRequiredService<JobSubmitter>().SubmitAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
+                }
+                catch (JobValidationException e)
+                {
+                    throw new JobSetupException(e.Message);
+                }
+            }
+            var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
+            var total = accepted.Samples ?? 0; // this process holds every credential, so it listed the dataset
+            var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0);
+            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed));
+            var started = Stopwatch.StartNew();
+            var done = resumed?.Written ?? 0;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            try
+            {
+                await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (e is SampleWritten w && w.JobId == jobId && seen.Add(w.SampleId))
+                    {
+                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
+                    }
+                    else if (e is SampleFailed f && f.JobId == jobId && seen.Add(f.SampleId))
+                    {
+                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
+                    }
+                    else if (e is LabelingJobCompleted c && c.JobId == jobId)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stop the services' work on this job; what was written stays written.
+                await store.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            var job = (await store.FindAsync(jobId, CancellationToken.None).ConfigureAwait(false))!;
+            var failed = (await store.ListSamplesAsync(jobId, CancellationToken.None).ConfigureAwait(false))
+                .Where(s => s.State == SampleState.Failed).Select(s => (s.SampleId, s.Reason ?? "failed")).ToArray();
+            var summary = new JobSummary(job.Status, job.Total ?? 0, job.Written, failed, job.BoxesAdded, started.Elapsed, destination);
+            reporter.Finished(summary);
+            return summary;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A proposal set is someone's unreviewed work: a new job writes over it only when told to.</summary>
+    private static void ClaimProposalSet(ProposalStore proposals, string proposeId, bool replace)
+    {
+        if (!proposals.Exists(proposeId))
+        {
+            return;
+        }
+        if (!replace)
+        {
+            throw new JobSetupException($"proposal set '{proposeId}' already exists in {proposals.Folder}; apply or discard it first, use another id, or pass --replace-proposals");
+        }
+        proposals.Discard(proposeId);
+    }
+}

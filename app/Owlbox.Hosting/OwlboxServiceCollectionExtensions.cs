@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using Owlbox.Datasets;
+using Owlbox.Detector;
+using Owlbox.EdgeImpulse;
+using Owlbox.Fetcher;
+using Owlbox.Gateway;
+using Owlbox.Jobs;
+using Owlbox.Models;
+using Owlbox.ServiceDefaults;
+using Owlbox.Writer;
+
+namespace Owlbox.Hosting;
+
+/// <summary>Composes the roles this process runs: what they share (job store, datasets, models), each service's own
+/// registration, and the bus. Everything a service does is in its folder under <c>services/</c>.</summary>
+public static class OwlboxServiceCollectionExtensions
+{
+    public static IServiceCollection AddOwlbox(this IServiceCollection services, OwlboxOptions options, Action<MassTransit.IBusRegistrationConfigurator>? configureBus = null)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<IJobStore>(_ => options.PostgresConnectionString is { Length: > 0 } pg ? new PostgresJobStore(pg) : new SqliteJobStore(options.SqlitePath));
+        services.AddHostedService<JobStoreInitializer>(); // before the bus: the tables exist before the first message
+        services.AddHealthChecks().AddCheck<JobStoreHealthCheck>("job-store", tags: ["ready"]);
+        services.AddSingleton<JobPlans>();
+        services.AddSingleton<IDatasetKind>(new LocalDatasetKind(options.Datasets.ToAccess()));
+        services.AddSingleton<IDatasetKind>(_ => new EdgeImpulseDatasetKind(options.EdgeImpulse, () => Environment.GetEnvironmentVariable(options.EdgeImpulseApiKeyVariable), options.Studio));
+        services.AddSingleton<IDatasetBackendFactory, DatasetBackendFactory>();
+        services.AddSingleton(new ModelCatalog(options.Models, options.AllowModelDirectories));
+        services.AddSingleton(sp => options.OneProcessGates(sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping));
+        if (options.Has(Role.Gateway))
+        {
+            services.AddGateway();
+            services.AddHostedService<JobsGauge>();
+            if (options.Has(Role.Detector))
+            {
+                services.AddSingleton<IModelPreflight, DetectorPoolPreflight>(); // the model loads before a job is accepted
+            }
+        }
+        return services.AddOwlboxBus(options.Bus, bus =>
+        {
+            if (options.Has(Role.Fetcher))
+            {
+                services.AddFetcher(bus, options.Fetcher);
+            }
+            if (options.Has(Role.Detector))
+            {
+                services.AddDetector(bus, options.Detector, options.Engine, options.EmbeddingCacheBytes);
+            }
+            if (options.Has(Role.Writer))
+            {
+                services.AddWriter(bus, options.Writer, options.Faults);
+            }
+            configureBus?.Invoke(bus);
+        });
+    }
+}

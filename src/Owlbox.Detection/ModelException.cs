@@ -1,4 +1,0 @@
-namespace Owlbox.Detection;
-
-/// <summary>A model directory cannot be used: missing file, unknown layout, unexpected inputs or outputs.</summary>
-public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
