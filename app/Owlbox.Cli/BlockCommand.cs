@@ -47,9 +47,15 @@ public static class BlockCommand
         }
         var endpoint = Environment.GetEnvironmentVariable("EI_API_ENDPOINT") is { Length: > 0 } e ? e : DefaultEndpoint;
         var a = new ArgumentReader(args, new HashSet<string>([.. OwlboxCli.JobValueNames]), new HashSet<string>([.. OwlboxCli.JobFlagNames]), ignoreUnknown: true);
-        if (a.Get("--data-ids-file") is null)
+        if (a.Get("--data-ids-file") is not { } idsFile)
         {
             throw new UsageException("--data-ids-file is required (Studio always passes it)");
+        }
+        if (Datasets.SampleIds.ReadFile(idsFile).Count == 0)
+        {
+            // Nothing selected: the original block prints this and succeeds.
+            await stdout.WriteLineAsync("All done!").ConfigureAwait(false);
+            return OwlboxCli.Ok;
         }
         if (a.Get("--propose-actions") is { Length: > 0 } job && !int.TryParse(job, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
@@ -88,11 +94,30 @@ public static class BlockCommand
         options.Roles = [.. OwlboxOptions.AllRoles];
         options.AllowModelDirectories = true;
         options.EdgeImpulse.Endpoints = [endpoint]; // the block calls the Studio that started it, as its environment says
-        options.SqlitePath = Path.Combine(Path.GetTempPath(), $"owlbox-block-{Environment.ProcessId}-{Guid.NewGuid():N}", "jobs.db");
+        // The job store lives as long as the run: the block's container is thrown away, and a run on a workstation
+        // must not leave a folder behind in the temp directory. OWLBOX_BLOCK_JOB_STORE keeps it (a path) for a look.
+        var kept = Environment.GetEnvironmentVariable("OWLBOX_BLOCK_JOB_STORE") is { Length: > 0 } keep ? Path.GetFullPath(keep) : null;
+        var scratch = kept is null ? Directory.CreateTempSubdirectory("owlbox-block-") : null;
+        options.SqlitePath = kept ?? Path.Combine(scratch!.FullName, "jobs.db");
         var destination = spec.ProposeJobId is { } proposal
             ? $"project {projectId}, proposed changes of job {proposal}"
             : $"project {projectId}";
-        var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken, busTap).ConfigureAwait(false);
-        return OwlboxCli.ExitCode(summary.Status);
+        try
+        {
+            var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken, busTap).ConfigureAwait(false);
+            return OwlboxCli.ExitCode(summary.Status);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools(); // SQLite keeps the file open in its pool
+            try
+            {
+                scratch?.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort; the folder is in the temp directory
+            }
+        }
     }
 }

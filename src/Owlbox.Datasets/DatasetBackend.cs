@@ -33,6 +33,9 @@ public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
     public static LabelUpdate Set(LabelWrite write) => new(write.SampleId, _ => write.Labels);
 }
 
+/// <summary>Labels read for a batch, and the samples that could not be read for good.</summary>
+public sealed record LabelsRead(IReadOnlyDictionary<string, SampleLabels> Labels, IReadOnlyList<FailedSample> Failed);
+
 /// <summary>What a proposal set says about its job, written when the set is created.</summary>
 public sealed record ProposalHeader(string JobId, string ModelId, string ModelType, string Prompt, string DeleteExisting);
 
@@ -51,12 +54,18 @@ public interface IDatasetBackend
     /// (missing, too large) and <see cref="IOException"/> for one worth retrying.</summary>
     Task<byte[]> ReadImageAsync(string sampleId, long maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>The samples' labels as they are now (a sample without labels maps to <see cref="SampleLabels.Empty"/>).</summary>
-    Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken);
+    /// <summary>The samples' labels as they are now (a sample without labels maps to <see cref="SampleLabels.Empty"/>);
+    /// with <paramref name="proposeJobId"/>, as that preview job sees them: with the changes earlier steps of the same
+    /// job proposed (Studio's multi-step AI labeling actions). A sample that cannot be read is listed in
+    /// <see cref="LabelsRead.Failed"/>, not in the labels.</summary>
+    Task<LabelsRead> ReadLabelsAsync(IReadOnlyList<string> sampleIds, string? proposeJobId, CancellationToken cancellationToken);
 
     /// <summary>Apply mode: reads each sample's current labels, applies its edit, writes boxes then metadata.</summary>
-    Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken);
+    /// <returns>The samples that could not be written for good (deleted meanwhile, say), with the reason; every other
+    /// sample was written. A failure worth retrying throws instead.</returns>
+    Task<IReadOnlyList<FailedSample>> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken);
 
     /// <summary>Preview mode: record proposals (and failures) under the job id; labels stay untouched.</summary>
-    Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken);
+    /// <returns>As <see cref="UpdateLabelsAsync"/>: the proposals that could not be recorded for good.</returns>
+    Task<IReadOnlyList<FailedSample>> WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken);
 }

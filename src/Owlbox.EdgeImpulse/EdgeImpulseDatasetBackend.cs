@@ -31,6 +31,11 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
                 {
                     throw new DatasetException($"project {projectId} could not be listed: {e.Message}", e); // a wrong key, say: permanent
                 }
+                catch (IOException e)
+                {
+                    // Studio did not answer after the client's retries: worth retrying later, so still an IOException.
+                    throw new IOException($"project {projectId} could not be listed: {e.Message}", e.InnerException ?? e);
+                }
                 foreach (var s in page)
                 {
                     all[s.Id] = s;
@@ -79,60 +84,94 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         }
     }
 
-    public async Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken)
+    public async Task<LabelsRead> ReadLabelsAsync(IReadOnlyList<string> sampleIds, string? proposeJobId, CancellationToken cancellationToken)
     {
+        var job = proposeJobId is null ? (int?)null : PreviewJob(proposeJobId);
         var labels = new Dictionary<string, SampleLabels>(StringComparer.Ordinal);
+        var failed = new List<FailedSample>();
         foreach (var id in sampleIds)
         {
-            labels[id] = await ReadAsync(id, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                labels[id] = await ReadAsync(id, job, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StudioApiException e)
+            {
+                failed.Add(new FailedSample(id, e.Message)); // this sample only (deleted meanwhile, say)
+            }
         }
-        return labels;
+        return new LabelsRead(labels, failed);
     }
 
     /// <summary>Reads each sample right before writing it, as the original block does: boxes set in Studio while the
     /// job ran, or by another job, are merged into instead of overwritten.</summary>
-    public async Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
+    /// <remarks>A sample Studio refuses for good (deleted meanwhile, say) fails alone; the others are written. Studio
+    /// not answering throws: the batch is retried, and what was written already changes nothing the second time.</remarks>
+    public async Task<IReadOnlyList<FailedSample>> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
+        var failed = new List<FailedSample>();
         foreach (var u in updates)
         {
-            var current = await ReadAsync(u.SampleId, cancellationToken).ConfigureAwait(false);
-            if (u.Edit(current) is not { } next || next.SameAs(current))
+            try
             {
-                continue; // written before: a retried or redelivered write changes nothing
+                await UpdateAsync(u, cancellationToken).ConfigureAwait(false);
             }
-            var id = SampleNumber(u.SampleId);
-            if (!next.Boxes.SequenceEqual(current.Boxes))
+            catch (StudioApiException e)
             {
-                await client.SetBoundingBoxesAsync(projectId, id, ToStudio(next.Boxes), cancellationToken).ConfigureAwait(false);
+                failed.Add(new FailedSample(u.SampleId, e.Message));
             }
-            if (!SampleLabels.SameMetadata(next.Metadata, current.Metadata))
-            {
-                await client.SetMetadataAsync(projectId, id, next.Metadata, cancellationToken).ConfigureAwait(false);
-            }
+        }
+        return failed;
+    }
+
+    private async Task UpdateAsync(LabelUpdate u, CancellationToken cancellationToken)
+    {
+        var current = await ReadAsync(u.SampleId, null, cancellationToken).ConfigureAwait(false);
+        if (u.Edit(current) is not { } next || next.SameAs(current))
+        {
+            return; // written before: a retried or redelivered write changes nothing
+        }
+        var id = SampleNumber(u.SampleId);
+        if (!next.Boxes.SequenceEqual(current.Boxes))
+        {
+            await client.SetBoundingBoxesAsync(projectId, id, ToStudio(next.Boxes), cancellationToken).ConfigureAwait(false);
+        }
+        if (!SampleLabels.SameMetadata(next.Metadata, current.Metadata))
+        {
+            await client.SetMetadataAsync(projectId, id, next.Metadata, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<SampleLabels> ReadAsync(string sampleId, CancellationToken cancellationToken)
+    private async Task<SampleLabels> ReadAsync(string sampleId, int? proposedActionsJobId, CancellationToken cancellationToken)
     {
-        var sample = await client.GetSampleAsync(projectId, SampleNumber(sampleId), null, cancellationToken).ConfigureAwait(false);
+        var sample = await client.GetSampleAsync(projectId, SampleNumber(sampleId), proposedActionsJobId, cancellationToken).ConfigureAwait(false);
         return new SampleLabels(
             sample.BoundingBoxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(),
             sample.Metadata ?? new Dictionary<string, string>());
     }
 
-    public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FailedSample>> WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
     {
-        if (!int.TryParse(header.JobId, NumberStyles.None, CultureInfo.InvariantCulture, out var jobId))
-        {
-            throw new DatasetException($"--propose-actions '{header.JobId}' must be Studio's integer job id");
-        }
+        var jobId = PreviewJob(header.JobId);
+        var failed = new List<FailedSample>();
         foreach (var p in proposals)
         {
-            await client.SetProposedChangesAsync(projectId, SampleNumber(p.SampleId), jobId,
-                new StudioProposedChanges(ToStudio(p.BoundingBoxes), p.Metadata), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await client.SetProposedChangesAsync(projectId, SampleNumber(p.SampleId), jobId,
+                    new StudioProposedChanges(ToStudio(p.BoundingBoxes), p.Metadata), cancellationToken).ConfigureAwait(false);
+            }
+            catch (StudioApiException e)
+            {
+                failed.Add(new FailedSample(p.SampleId, e.Message));
+            }
         }
         // Studio has no place for a failure in proposed changes; failures are in the job's status and output.
+        return failed;
     }
+
+    private static int PreviewJob(string jobId) =>
+        int.TryParse(jobId, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new DatasetException($"--propose-actions '{jobId}' must be Studio's integer job id");
 
     private static StudioBoundingBox[] ToStudio(IReadOnlyList<LabeledBox> boxes) =>
         boxes.Select(b => new StudioBoundingBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray();

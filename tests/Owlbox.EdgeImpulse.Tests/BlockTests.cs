@@ -150,6 +150,30 @@ public sealed class BlockTests
         Assert.Contains(message, err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("a wrong key")]
+    [InlineData("Studio down (503 on every call)")]
+    public async Task AsStudioRunsIt_AWrongKeyOrAnOutageWhileListing_ExitsOneWithTheReason_NoStackTrace(string fault)
+    {
+        await using var ei = await Emulator.StartAsync();
+        Dictionary<string, string?>? env = null;
+        if (fault.StartsWith("a wrong key", StringComparison.Ordinal))
+        {
+            env = new() { ["EI_PROJECT_API_KEY"] = "ei_not_the_key" };
+        }
+        else
+        {
+            ei.Faults.FailEveryNth = 1;
+        }
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", "red"], environment: env);
+
+        Assert.True(exit == OwlboxCli.SetupError, $"exit {exit}: {output}{err}");
+        Assert.Contains("project 1", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output + err, StringComparison.Ordinal);
+        Assert.DoesNotContain("ei_not_the_key", output + err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task TheApiKeyNeverAppearsInOutputMessagesOrTheJobStore()
     {
@@ -157,9 +181,9 @@ public sealed class BlockTests
         ei.Faults.FailEveryNth = 3; // retries, and their error messages, along the way
         ei.Faults.CorruptImageSampleIds = [2];
         var messages = new List<string>();
-        var before = Directory.GetDirectories(Path.GetTempPath(), "owlbox-block-*").ToHashSet();
+        var store = Path.Combine(ei.Directory, "kept-jobs.db");
 
-        var run = await ei.RunBlockAsync(["--prompt", Prompt, "--nms"], busTap: x =>
+        var run = await ei.RunBlockAsync(["--prompt", Prompt, "--nms"], environment: new() { ["OWLBOX_BLOCK_JOB_STORE"] = store }, busTap: x =>
         {
             x.AddSingleton(messages);
             x.AddConsumer<MessageSpy>();
@@ -178,14 +202,66 @@ public sealed class BlockTests
         {
             Assert.DoesNotContain(ei.ApiKey, text, StringComparison.Ordinal);
         }
-        var stores = Directory.GetDirectories(Path.GetTempPath(), "owlbox-block-*").Where(d => !before.Contains(d)).ToArray();
-        Assert.NotEmpty(stores);
-        foreach (var file in stores.SelectMany(d => Directory.GetFiles(d)))
+        Assert.True(File.Exists(store));
+        foreach (var file in Directory.GetFiles(ei.Directory, "kept-jobs.db*"))
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             using var reader = new StreamReader(stream);
             Assert.DoesNotContain(ei.ApiKey, await reader.ReadToEndAsync(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task ASampleDeletedMidJob_FailsAlone_EveryOtherSampleOfItsBatchIsWritten()
+    {
+        await using var ei = await Emulator.StartAsync();
+        ei.Faults.DeletedAtWriteSampleIds = [4];
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--nms"]);
+
+        Assert.True(exit == OwlboxCli.SamplesFailed, $"exit {exit}: {output}{err}");
+        Assert.Contains("Labeled 5 of 6", output, StringComparison.Ordinal);
+        Assert.Matches(@"4\.\.\. FAILED.*Sample 4 not found", output.ReplaceLineEndings(" "));
+        foreach (var (file, id) in Emulator.Ids.Where(kv => kv.Value != 4))
+        {
+            var sample = await ei.SampleAsync(id);
+            AssertOnObjects(file, sample.BoundingBoxes);
+            Assert.Equal("owlv2", sample.Metadata!["labeled_by"]);
+        }
+    }
+
+    [Fact]
+    public async Task Preview_AsALaterStepOfAnAction_BuildsOnTheEarlierStepsProposals()
+    {
+        await using var ei = await Emulator.StartAsync();
+        // An earlier step of job 77 (another block) proposed a "person" box for sample 3, which has no boxes itself.
+        await ei.Client.SetProposedChangesAsync(1, 3, 77, new StudioProposedChanges([new("person", 400, 40, 120, 200)],
+            new Dictionary<string, string> { ["reviewed"] = "step 1" }), default);
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--nms", "--propose-actions", "77"], ids: [3]);
+
+        Assert.True(exit == OwlboxCli.Ok, output + err);
+        Assert.Empty((await ei.SampleAsync(3)).BoundingBoxes);
+        var proposed = await ei.Client.GetSampleAsync(1, 3, 77, default);
+        Assert.Contains(proposed.BoundingBoxes, b => b is { Label: "person", X: 400 });
+        AssertOnObjects("labeled-600x400.jpg", proposed.BoundingBoxes);
+        Assert.Equal("step 1", proposed.Metadata!["reviewed"]);
+        Assert.Equal("owlv2", proposed.Metadata["labeled_by"]);
+    }
+
+    [Fact]
+    public async Task AnEmptyIdsFile_PrintsAllDone_ExitsZero_AndARunLeavesNoJobStoreBehind()
+    {
+        await using var ei = await Emulator.StartAsync();
+        var before = Directory.GetDirectories(Path.GetTempPath(), "owlbox-block-*").ToHashSet();
+
+        var empty = await ei.RunBlockAsync(["--prompt", "red"], ids: []);
+        var one = await ei.RunBlockAsync(["--prompt", "red"], ids: [1]);
+
+        Assert.Equal((OwlboxCli.Ok, "All done!"), (empty.Exit, empty.Out.Trim()));
+        Assert.True(one.Exit == OwlboxCli.Ok, one.Out + one.Err);
+        Assert.Contains("Labeled 1 of 1", one.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "owlbox-block-*"), d => !before.Contains(d));
     }
 
     [Fact]

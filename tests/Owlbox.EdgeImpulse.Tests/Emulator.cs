@@ -64,7 +64,7 @@ public sealed class Emulator : IAsyncDisposable
         {
             ["EI_PROJECT_API_KEY"] = ApiKey,
             ["EI_API_ENDPOINT"] = Endpoint,
-            ["EI_PROJECT_ID"] = null,
+            ["EI_PROJECT_ID"] = "1", // Studio always sets it
             ["Owlbox__Studio__Backoff"] = "00:00:00.020",
         };
         foreach (var (k, v) in environment ?? [])

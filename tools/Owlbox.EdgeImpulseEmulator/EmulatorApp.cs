@@ -59,7 +59,7 @@ public static class EmulatorApp
             projects = new[] { Project(d) },
         })));
 
-        api.MapGet("/{projectId:int}/raw-data", (int projectId, string? category, int? limit, int? offset) =>
+        api.MapGet("/{projectId:int}/raw-data", (int projectId, string? category, int? limit, int? offset, int? proposedActionsJobId) =>
         {
             if (Missing(projectId) is { } notFound)
             {
@@ -72,16 +72,16 @@ public static class EmulatorApp
             return state.Read(d =>
             {
                 var inCategory = d.Samples.Where(s => s.Category == category).OrderBy(s => s.Id).ToArray();
-                var page = inCategory.Skip(offset ?? 0).Take(limit ?? 20).Select(s => Sample(d, s)).ToArray();
+                var page = inCategory.Skip(offset ?? 0).Take(limit ?? 20).Select(s => Sample(d, s, proposedActionsJobId)).ToArray();
                 return Results.Json(new { success = true, samples = page, totalCount = inCategory.Length });
             });
         });
 
-        api.MapGet("/{projectId:int}/raw-data/{sampleId:int}", (int projectId, int sampleId) =>
+        api.MapGet("/{projectId:int}/raw-data/{sampleId:int}", (int projectId, int sampleId, int? proposedActionsJobId) =>
             Missing(projectId, sampleId) ?? state.Read(d => Results.Json(new
             {
                 success = true,
-                sample = Sample(d, d.Samples.Single(s => s.Id == sampleId)),
+                sample = Sample(d, d.Samples.Single(s => s.Id == sampleId), proposedActionsJobId),
                 payload = new { device_type = "CAMERA", sensors = Array.Empty<object>(), values = Array.Empty<object>() },
                 totalPayloadLength = 0,
             })));
@@ -103,7 +103,7 @@ public static class EmulatorApp
 
         api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/bounding-boxes", async (int projectId, int sampleId, HttpRequest request) =>
         {
-            if (Missing(projectId, sampleId) is { } notFound)
+            if ((Missing(projectId, sampleId) ?? DeletedAtWrite(sampleId)) is { } notFound)
             {
                 return notFound;
             }
@@ -122,7 +122,7 @@ public static class EmulatorApp
 
         api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/metadata", async (int projectId, int sampleId, HttpRequest request) =>
         {
-            if (Missing(projectId, sampleId) is { } notFound)
+            if ((Missing(projectId, sampleId) ?? DeletedAtWrite(sampleId)) is { } notFound)
             {
                 return notFound;
             }
@@ -138,7 +138,7 @@ public static class EmulatorApp
 
         api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/propose-changes", async (int projectId, int sampleId, HttpRequest request) =>
         {
-            if (Missing(projectId, sampleId) is { } notFound)
+            if ((Missing(projectId, sampleId) ?? DeletedAtWrite(sampleId)) is { } notFound)
             {
                 return notFound;
             }
@@ -175,6 +175,8 @@ public static class EmulatorApp
             projectId != state.Read(d => d.ProjectId) ? Fail($"Project {projectId} not found")
             : sampleId is { } id && !state.Read(d => d.Samples.Any(s => s.Id == id)) ? Fail($"Sample {id} not found")
             : null;
+
+        IResult? DeletedAtWrite(int sampleId) => faults.DeletedAtWriteSampleIds.Contains(sampleId) ? Fail($"Sample {sampleId} not found") : null;
 
         IResult Change(int sampleId, Action<EmulatorState.Sample> change)
         {
@@ -233,13 +235,23 @@ public static class EmulatorApp
         publicProjectListed = false,
     };
 
-    private static object Sample(EmulatorState.Data d, EmulatorState.Sample s) => new
+    /// <summary>With <paramref name="proposedActionsJobId"/>, as Studio shows a sample to a later step of a multi-step
+    /// AI action: with the boxes and metadata that job proposed for it, where it proposed any.</summary>
+    private static object Sample(EmulatorState.Data d, EmulatorState.Sample s, int? proposedActionsJobId = null)
+    {
+        var proposed = proposedActionsJobId is { } job && s.ProposedChanges.TryGetValue(job, out var changes) ? changes : null;
+        var boxes = proposed?["boundingBoxes"] is JsonArray b ? b.Select(x => x!.AsObject()).ToList() : s.BoundingBoxes;
+        var metadata = proposed?["metadata"] is JsonObject m ? m.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>()) : s.Metadata;
+        return Sample(d, s, boxes, metadata);
+    }
+
+    private static object Sample(EmulatorState.Data d, EmulatorState.Sample s, List<JsonObject> boundingBoxes, Dictionary<string, string> metadata) => new
     {
         id = s.Id, filename = s.Filename, signatureValidate = true, signatureMethod = "none", signatureKey = "",
         created = "2026-01-01T00:00:00.000Z", lastModified = "2026-01-01T00:00:00.000Z", added = "2026-01-01T00:00:00.000Z",
         category = s.Category, coldstorageFilename = s.Filename, label = s.Label, intervalMs = 0, frequency = 0,
         originalIntervalMs = 0, originalFrequency = 0, deviceType = "CAMERA", sensors = Array.Empty<object>(), valuesCount = 1,
-        boundingBoxes = s.BoundingBoxes, boundingBoxesType = "object_detection", chartType = "image", isDisabled = s.IsDisabled,
-        isProcessing = false, processingError = false, isCropped = false, projectId = d.ProjectId, sha256Hash = "", metadata = s.Metadata,
+        boundingBoxes, boundingBoxesType = "object_detection", chartType = "image", isDisabled = s.IsDisabled,
+        isProcessing = false, processingError = false, isCropped = false, projectId = d.ProjectId, sha256Hash = "", metadata,
     };
 }

@@ -46,22 +46,25 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
         return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<IReadOnlyDictionary<string, SampleLabels>> ReadLabelsAsync(IReadOnlyList<string> sampleIds, CancellationToken cancellationToken)
+    /// <summary>A local proposal set is one job's single step, so the labels file is what a preview job sees too.
+    /// The file is read or written as a whole: a failure is the batch's, thrown.</summary>
+    public Task<LabelsRead> ReadLabelsAsync(IReadOnlyList<string> sampleIds, string? proposeJobId, CancellationToken cancellationToken)
     {
         RequireOwnFiles();
-        return Task.FromResult(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds));
+        return Task.FromResult(new LabelsRead(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds), []));
     }
 
-    public async Task UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FailedSample>> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
         if (updates.Count == 0)
         {
-            return;
+            return [];
         }
         RequireOwnFiles();
         await using var _ = await LockLabelsAsync(Directory, cancellationToken).ConfigureAwait(false);
         RequireOwnFiles(); // again under the lock: a link swapped in meanwhile is not followed either
         LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), updates);
+        return [];
     }
 
     /// <summary>The lock every writer of a folder's labels file holds across its read, edit and rename: writer
@@ -80,7 +83,7 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
         }
     }
 
-    public async Task WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FailedSample>> WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken)
     {
         RequireOwnFiles();
         var store = new ProposalStore(Directory);
@@ -113,5 +116,6 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
         }
         set.Samples.Sort((a, b) => string.CompareOrdinal(a.SampleId, b.SampleId));
         store.Save(set);
+        return [];
     }
 }

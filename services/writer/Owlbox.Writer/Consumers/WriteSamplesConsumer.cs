@@ -35,6 +35,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         var latest = group.GroupBy(m => m.SampleId).Select(g => g.Last()).ToArray();
         var states = await store.GetSampleStatesAsync(jobId, latest.Select(r => r.SampleId).ToArray(), ct).ConfigureAwait(false);
         var results = latest.Where(r => states.TryGetValue(r.SampleId, out var state) && state != SampleState.Written).ToArray();
+        IReadOnlyList<FailedSample> failed = [];
         if (results.Length > 0)
         {
             var promptLabels = job.Prompt.Labels.ToHashSet(StringComparer.Ordinal);
@@ -44,17 +45,23 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
                 LabelingMetadata.Merge(current.Metadata, r.ModelType, r.ModelId, spec.Prompt));
             if (spec.ProposeJobId is { } proposeId)
             {
-                var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), ct).ConfigureAwait(false);
-                var proposals = results.Select(r => Propose(r, current[r.SampleId], Merge(r, current[r.SampleId]), options)).ToArray();
-                await backend.WriteProposalsAsync(new ProposalHeader(proposeId, results[0].ModelId, results[0].ModelType, spec.Prompt, spec.Options.DeleteExisting),
-                    proposals, [], ct).ConfigureAwait(false);
+                var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), proposeId, ct).ConfigureAwait(false);
+                var proposals = results.Where(r => current.Labels.ContainsKey(r.SampleId))
+                    .Select(r => Propose(r, current.Labels[r.SampleId], Merge(r, current.Labels[r.SampleId]), options)).ToArray();
+                failed = [.. current.Failed, .. await backend.WriteProposalsAsync(new ProposalHeader(proposeId, results[0].ModelId, results[0].ModelType, spec.Prompt,
+                    spec.Options.DeleteExisting), proposals, [], ct).ConfigureAwait(false)];
             }
             else
             {
-                await backend.UpdateLabelsAsync(results.Select(r => new LabelUpdate(r.SampleId, current => Merge(r, current))).ToArray(), ct).ConfigureAwait(false);
+                failed = await backend.UpdateLabelsAsync(results.Select(r => new LabelUpdate(r.SampleId, current => Merge(r, current))).ToArray(), ct).ConfigureAwait(false);
             }
             faults.AfterDatasetWrite();
-            foreach (var r in results)
+            foreach (var f in failed)
+            {
+                // That sample alone: the rest of the batch was written.
+                await context.Publish(new SampleFailed(jobId, f.SampleId, Stage.Write, f.Reason), ct).ConfigureAwait(false);
+            }
+            foreach (var r in results.Where(r => !failed.Any(f => f.SampleId == r.SampleId)))
             {
                 if (await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false))
                 {
@@ -65,7 +72,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         }
         // Announced again for a duplicate too (followers de-duplicate by sample id): the first delivery may have
         // died between recording the write and publishing it.
-        foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId)))
+        foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId) && !failed.Any(f => f.SampleId == r.SampleId)))
         {
             await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
         }
