@@ -1,6 +1,6 @@
 # The Edge Impulse AI labeling block (and the services image: `owlbox serve --roles ...`).
 # Before building, put the model exports the block offers (parameters.json) into ./models, exactly as downloaded:
-#   git clone https://huggingface.co/Xenova/owlv2-base-patch16 models/owlv2-base-patch16   (git lfs)
+#   tools/fetch-block-models.sh   (clones each model parameters.json offers, fp32 and int8 ONNX files only, git lfs)
 # CPU image by default; for CUDA build with --build-arg FLAVOR=Gpu --build-arg BASE=nvidia/cuda:13.0.0-cudnn-runtime-ubuntu24.04
 ARG BASE=mcr.microsoft.com/dotnet/runtime-deps:10.0
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
@@ -17,5 +17,5 @@ COPY models/ /models/
 RUN mkdir -p /shared/images && chown -R 10001:10001 /shared
 # Never root: the same numeric user the Kubernetes manifests run as (runAsUser 10001); files stay root-owned, read-only.
 USER 10001:10001
-ENV OWLBOX_MODEL=/models/owlv2-base-patch16
+ENV OWLBOX_MODEL=/models/owlv2-base-patch16-ensemble
 ENTRYPOINT ["/app/owlbox", "block"]

@@ -93,6 +93,8 @@ public static class BlockCommand
         options.Transport = "in-memory";
         options.Roles = [.. OwlboxOptions.AllRoles];
         options.AllowModelDirectories = true;
+        // As the original block's transformers (4.45.2) prepared OWLv2 inputs.
+        options.Engine = options.Engine with { Owlv2Padding = Detection.Imaging.Owlv2Padding.Grey };
         options.EdgeImpulse.Endpoints = [endpoint]; // the block calls the Studio that started it, as its environment says
         // The job store lives as long as the run: the block's container is thrown away, and a run on a workstation
         // must not leave a folder behind in the temp directory. OWLBOX_BLOCK_JOB_STORE keeps it (a path) for a look.

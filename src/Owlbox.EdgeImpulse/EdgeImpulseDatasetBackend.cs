@@ -17,7 +17,7 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
 
     public async Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
     {
-        var all = new Dictionary<int, StudioSample>();
+        var all = new Dictionary<long, StudioSample>();
         foreach (var category in new[] { "training", "testing" })
         {
             for (var offset = 0; ; offset += PageSize)
@@ -51,11 +51,13 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in ids ?? all.Keys.Order().Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray())
         {
-            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
             {
                 missing.Add((id, $"'{id}' is not an Edge Impulse sample id (an integer)"));
+                continue;
             }
-            else if (!all.TryGetValue(n, out var sample))
+            var sample = all.TryGetValue(n, out var listed) ? listed : await FindOutsideTheListingAsync(n, cancellationToken).ConfigureAwait(false);
+            if (sample is null)
             {
                 missing.Add((id, $"sample {id} is not in project {projectId}"));
             }
@@ -67,6 +69,20 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
             }
         }
         return new SampleSelection(found, missing);
+    }
+
+    /// <summary>A sample named by id that the training and testing listings do not hold (another category, such as
+    /// post-processing or anomaly): read by id, as the original block does.</summary>
+    private async Task<StudioSample?> FindOutsideTheListingAsync(long sampleId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.GetSampleAsync(projectId, sampleId, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StudioApiException)
+        {
+            return null; // Studio does not know it
+        }
     }
 
     public async Task<byte[]> ReadImageAsync(string sampleId, long maxBytes, CancellationToken cancellationToken)
@@ -176,6 +192,6 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
     private static StudioBoundingBox[] ToStudio(IReadOnlyList<LabeledBox> boxes) =>
         boxes.Select(b => new StudioBoundingBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray();
 
-    private static int SampleNumber(string sampleId) =>
-        int.TryParse(sampleId, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new DatasetException($"'{sampleId}' is not an Edge Impulse sample id");
+    private static long SampleNumber(string sampleId) =>
+        long.TryParse(sampleId, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new DatasetException($"'{sampleId}' is not an Edge Impulse sample id");
 }

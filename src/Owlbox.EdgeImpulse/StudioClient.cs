@@ -54,14 +54,14 @@ public sealed class StudioClient : IDisposable
         return (r.Samples ?? [], r.TotalCount);
     }
 
-    public async Task<StudioSample> GetSampleAsync(int projectId, int sampleId, int? proposedActionsJobId, CancellationToken cancellationToken)
+    public async Task<StudioSample> GetSampleAsync(int projectId, long sampleId, int? proposedActionsJobId, CancellationToken cancellationToken)
     {
         var path = $"api/{projectId}/raw-data/{sampleId}" + (proposedActionsJobId is { } job ? $"?proposedActionsJobId={job}" : "");
         var r = await SendAsync<SampleResponse>(HttpMethod.Get, path, null, cancellationToken).ConfigureAwait(false);
         return r.Sample ?? throw new StudioApiException($"sample {sampleId}: Studio returned no sample");
     }
 
-    public Task<byte[]> GetSampleImageAsync(int projectId, int sampleId, CancellationToken cancellationToken) =>
+    public Task<byte[]> GetSampleImageAsync(int projectId, long sampleId, CancellationToken cancellationToken) =>
         WithRetriesAsync(async ct =>
         {
             using var response = await _http.GetAsync($"api/{projectId}/raw-data/{sampleId}/image", ct).ConfigureAwait(false);
@@ -70,20 +70,20 @@ public sealed class StudioClient : IDisposable
         }, cancellationToken);
 
     /// <summary>Replaces the sample's boxes (integers: Studio's Python SDK rejects 10.0).</summary>
-    public Task SetBoundingBoxesAsync(int projectId, int sampleId, IReadOnlyList<StudioBoundingBox> boxes, CancellationToken cancellationToken) =>
+    public Task SetBoundingBoxesAsync(int projectId, long sampleId, IReadOnlyList<StudioBoundingBox> boxes, CancellationToken cancellationToken) =>
         SendAsync<GenericResponse>(HttpMethod.Post, $"api/{projectId}/raw-data/{sampleId}/bounding-boxes", new { boundingBoxes = boxes }, cancellationToken);
 
-    public Task SetMetadataAsync(int projectId, int sampleId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken) =>
+    public Task SetMetadataAsync(int projectId, long sampleId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken) =>
         SendAsync<GenericResponse>(HttpMethod.Post, $"api/{projectId}/raw-data/{sampleId}/metadata", new { metadata }, cancellationToken);
 
     /// <summary>Preview mode: stores proposed changes under the AI-action job; overwrites earlier proposals for the sample.</summary>
-    public Task SetProposedChangesAsync(int projectId, int sampleId, int jobId, StudioProposedChanges changes, CancellationToken cancellationToken) =>
+    public Task SetProposedChangesAsync(int projectId, long sampleId, int jobId, StudioProposedChanges changes, CancellationToken cancellationToken) =>
         SendAsync<GenericResponse>(HttpMethod.Post, $"api/{projectId}/raw-data/{sampleId}/propose-changes", new { jobId, proposedChanges = changes }, cancellationToken);
 
-    public Task DisableSampleAsync(int projectId, int sampleId, CancellationToken cancellationToken) =>
+    public Task DisableSampleAsync(int projectId, long sampleId, CancellationToken cancellationToken) =>
         SendAsync<GenericResponse>(HttpMethod.Post, $"api/{projectId}/raw-data/{sampleId}/disable", null, cancellationToken);
 
-    public Task EnableSampleAsync(int projectId, int sampleId, CancellationToken cancellationToken) =>
+    public Task EnableSampleAsync(int projectId, long sampleId, CancellationToken cancellationToken) =>
         SendAsync<GenericResponse>(HttpMethod.Post, $"api/{projectId}/raw-data/{sampleId}/enable", null, cancellationToken);
 
     public void Dispose() => _http.Dispose();

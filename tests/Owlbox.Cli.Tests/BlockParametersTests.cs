@@ -42,4 +42,22 @@ public class BlockParametersTests
             Assert.Contains(p.GetProperty("value").GetString(), values);
         }
     }
+
+    [Fact]
+    public void Model_DefaultsToTheOriginalBlocksEnsemble_AsTheImageDoes_AndEveryWeightsFileReachesTheImage()
+    {
+        var parameters = s_root.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("param").GetString()!);
+        var model = parameters["model"].GetProperty("value").GetString();
+        Assert.Equal("/models/owlv2-base-patch16-ensemble", model);
+        Assert.Contains($"ENV OWLBOX_MODEL={model}", File.ReadAllText(Path.Combine(Workspace.RepoRoot, "Dockerfile")), StringComparison.Ordinal);
+        Assert.All(parameters["model"].GetProperty("valid").EnumerateArray(), v => Assert.Matches("^/models/[a-z0-9-]+$", v.GetProperty("value").GetString()));
+
+        // Each Weights choice is a file of the same export (not another folder), and .dockerignore lets it in.
+        var kept = File.ReadAllLines(Path.Combine(Workspace.RepoRoot, ".dockerignore")).Where(l => l.StartsWith('!')).ToArray();
+        foreach (var variant in parameters["model-variant"].GetProperty("valid").EnumerateArray().Select(v => v.GetProperty("value").GetString()!))
+        {
+            Assert.Contains($"!models/*/onnx/{Owlbox.Models.ModelDirectory.VariantFileName(variant)}", kept);
+        }
+        Assert.Contains("models/**/.git", File.ReadAllLines(Path.Combine(Workspace.RepoRoot, ".dockerignore")));
+    }
 }

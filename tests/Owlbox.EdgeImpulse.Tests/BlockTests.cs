@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -247,6 +248,32 @@ public sealed class BlockTests
         AssertOnObjects("labeled-600x400.jpg", proposed.BoundingBoxes);
         Assert.Equal("step 1", proposed.Metadata!["reviewed"]);
         Assert.Equal("owlv2", proposed.Metadata["labeled_by"]);
+    }
+
+    [Fact]
+    public async Task ProjectsAsStudioHoldsThem_64BitIds_OtherCategories_FractionalBoxes_AreLabeledLikeAnyOther()
+    {
+        await using var ei = await Emulator.StartAsync();
+        const long big = 5_000_000_001; // above 2^32
+        using (var http = new HttpClient())
+        {
+            async Task SetAsync(int id, object body) => (await http.PostAsJsonAsync($"{ei.Endpoint[..^"/v1".Length]}/_emulator/samples/{id}", body)).EnsureSuccessStatusCode();
+            await SetAsync(6, new { id = big });
+            await SetAsync(5, new { category = "post-processing" });
+            // A fractional box on a sample that is labeled, and one on a sample that is not selected.
+            await SetAsync(3, new { boundingBoxes = new[] { new { label = "person", x = 400.4, y = 40.6, width = 120.5, height = 200 } } });
+            await SetAsync(2, new { boundingBoxes = new[] { new { label = "cat", x = 1.5, y = 1, width = 5, height = 5 } } });
+        }
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--nms"], ids: [1, 3, 4, 5, big]);
+
+        Assert.True(exit == OwlboxCli.Ok, output + err);
+        Assert.Contains("Labeled 5 of 5", output, StringComparison.Ordinal);
+        AssertOnObjects("wide-640x360.jpg", (await ei.Client.GetSampleAsync(1, big, null, default)).BoundingBoxes);
+        AssertOnObjects("tall-360x640.png", (await ei.SampleAsync(5)).BoundingBoxes);
+        var labeled = await ei.SampleAsync(3);
+        AssertOnObjects("labeled-600x400.jpg", labeled.BoundingBoxes);
+        Assert.Contains(labeled.BoundingBoxes, b => b is { Label: "person", X: 400, Y: 41, Width: 121, Height: 200 }); // kept, to the nearest pixel
     }
 
     [Fact]

@@ -55,11 +55,11 @@ public sealed class Emulator : IAsyncDisposable
     }
 
     /// <summary>Runs <c>owlbox block</c> as Studio would: key and endpoint in the environment, ids in a file.</summary>
-    public async Task<(int Exit, string Out, string Err)> RunBlockAsync(string[] extra, IEnumerable<int>? ids = null,
+    public async Task<(int Exit, string Out, string Err)> RunBlockAsync(string[] extra, IEnumerable<long>? ids = null,
         Dictionary<string, string?>? environment = null, Action<MassTransit.IBusRegistrationConfigurator>? busTap = null)
     {
         var idsFile = Path.Combine(Directory, $"ids-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(idsFile, JsonSerializer.Serialize(ids ?? Ids.Values.Order()));
+        await File.WriteAllTextAsync(idsFile, JsonSerializer.Serialize(ids ?? Ids.Values.Select(i => (long)i).Order()));
         var env = new Dictionary<string, string?>
         {
             ["EI_PROJECT_API_KEY"] = ApiKey,

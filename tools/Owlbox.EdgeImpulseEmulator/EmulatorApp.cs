@@ -30,6 +30,23 @@ public static class EmulatorApp
             return Results.Ok(new { success = true });
         });
 
+        // Test set-up only: a sample as Studio may hold it but its API would not let a client write it (a 64-bit id,
+        // another category, fractional boxes from an upload), stored as given.
+        app.MapPost("/_emulator/samples/{sampleId:long}", (long sampleId, JsonObject body) =>
+        {
+            state.Write(d =>
+            {
+                var sample = d.Samples.Single(s => s.Id == sampleId);
+                sample.Id = body["id"]?.GetValue<long>() ?? sample.Id;
+                sample.Category = body["category"]?.GetValue<string>() ?? sample.Category;
+                if (body["boundingBoxes"] is JsonArray boxes)
+                {
+                    sample.BoundingBoxes = boxes.Select(b => b!.AsObject().DeepClone().AsObject()).ToList();
+                }
+            });
+            return Results.Ok(new { success = true });
+        });
+
         var api = app.MapGroup("/v1/api").AddEndpointFilter(async (context, next) =>
         {
             var n = Interlocked.Increment(ref calls);
@@ -77,7 +94,7 @@ public static class EmulatorApp
             });
         });
 
-        api.MapGet("/{projectId:int}/raw-data/{sampleId:int}", (int projectId, int sampleId, int? proposedActionsJobId) =>
+        api.MapGet("/{projectId:int}/raw-data/{sampleId:long}", (int projectId, long sampleId, int? proposedActionsJobId) =>
             Missing(projectId, sampleId) ?? state.Read(d => Results.Json(new
             {
                 success = true,
@@ -86,7 +103,7 @@ public static class EmulatorApp
                 totalPayloadLength = 0,
             })));
 
-        api.MapGet("/{projectId:int}/raw-data/{sampleId:int}/image", (int projectId, int sampleId) =>
+        api.MapGet("/{projectId:int}/raw-data/{sampleId:long}/image", (int projectId, long sampleId) =>
         {
             if (Missing(projectId, sampleId) is { } notFound)
             {
@@ -101,7 +118,7 @@ public static class EmulatorApp
             return Results.Bytes(bytes, string.Equals(Path.GetExtension(file), ".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg");
         });
 
-        api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/bounding-boxes", async (int projectId, int sampleId, HttpRequest request) =>
+        api.MapPost("/{projectId:int}/raw-data/{sampleId:long}/bounding-boxes", async (int projectId, long sampleId, HttpRequest request) =>
         {
             if ((Missing(projectId, sampleId) ?? DeletedAtWrite(sampleId)) is { } notFound)
             {
@@ -120,7 +137,7 @@ public static class EmulatorApp
             return Ok();
         });
 
-        api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/metadata", async (int projectId, int sampleId, HttpRequest request) =>
+        api.MapPost("/{projectId:int}/raw-data/{sampleId:long}/metadata", async (int projectId, long sampleId, HttpRequest request) =>
         {
             if ((Missing(projectId, sampleId) ?? DeletedAtWrite(sampleId)) is { } notFound)
             {
@@ -136,7 +153,7 @@ public static class EmulatorApp
             return Ok();
         });
 
-        api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/propose-changes", async (int projectId, int sampleId, HttpRequest request) =>
+        api.MapPost("/{projectId:int}/raw-data/{sampleId:long}/propose-changes", async (int projectId, long sampleId, HttpRequest request) =>
         {
             if ((Missing(projectId, sampleId) ?? DeletedAtWrite(sampleId)) is { } notFound)
             {
@@ -163,22 +180,22 @@ public static class EmulatorApp
                     .Select(s => new { sampleId = s.Id, step = 1, proposedChanges = s.ProposedChanges[jobId] }).ToArray(),
             })));
 
-        api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/disable", (int projectId, int sampleId) =>
+        api.MapPost("/{projectId:int}/raw-data/{sampleId:long}/disable", (int projectId, long sampleId) =>
             Missing(projectId, sampleId) ?? Change(sampleId, s => s.IsDisabled = true));
 
-        api.MapPost("/{projectId:int}/raw-data/{sampleId:int}/enable", (int projectId, int sampleId) =>
+        api.MapPost("/{projectId:int}/raw-data/{sampleId:long}/enable", (int projectId, long sampleId) =>
             Missing(projectId, sampleId) ?? Change(sampleId, s => s.IsDisabled = false));
 
         return app;
 
-        IResult? Missing(int projectId, int? sampleId = null) =>
+        IResult? Missing(int projectId, long? sampleId = null) =>
             projectId != state.Read(d => d.ProjectId) ? Fail($"Project {projectId} not found")
             : sampleId is { } id && !state.Read(d => d.Samples.Any(s => s.Id == id)) ? Fail($"Sample {id} not found")
             : null;
 
-        IResult? DeletedAtWrite(int sampleId) => faults.DeletedAtWriteSampleIds.Contains(sampleId) ? Fail($"Sample {sampleId} not found") : null;
+        IResult? DeletedAtWrite(long sampleId) => faults.DeletedAtWriteSampleIds.Contains(sampleId) ? Fail($"Sample {sampleId} not found") : null;
 
-        IResult Change(int sampleId, Action<EmulatorState.Sample> change)
+        IResult Change(long sampleId, Action<EmulatorState.Sample> change)
         {
             state.Write(d => change(d.Samples.Single(s => s.Id == sampleId)));
             return Ok();

@@ -15,9 +15,9 @@ public sealed class EmulatorFaults
     public int HangMs { get; set; } = 5000;
 
     /// <summary>These samples' images come back truncated to half their bytes, every time.</summary>
-    public List<int> CorruptImageSampleIds { get; set; } = [];
+    public List<long> CorruptImageSampleIds { get; set; } = [];
 
     /// <summary>These samples are listed and their images served, but every write to them is refused as Studio refuses
     /// a sample deleted while a job ran ("Sample N not found").</summary>
-    public List<int> DeletedAtWriteSampleIds { get; set; } = [];
+    public List<long> DeletedAtWriteSampleIds { get; set; } = [];
 }

@@ -22,7 +22,7 @@ public sealed class EmulatorState
 
     public sealed class Sample
     {
-        public int Id { get; set; }
+        public long Id { get; set; }
         public string Filename { get; set; } = "";
         public string Category { get; set; } = "training";
         public string Label { get; set; } = "";

@@ -8,9 +8,12 @@ internal sealed class AxisWeights
     public required float[] Weights { get; init; }
     public required int MaxTaps { get; init; }
 
+    /// <summary>Per output pixel, the weight of the taps that fall in the padding (0 where none do).</summary>
+    public required float[] PadWeight { get; init; }
+
     /// <param name="virtualSize">Input length including padding (OWLv2's square side).</param>
-    /// <param name="realSize">Input pixels that exist; taps beyond read black padding (value 0) and are dropped
-    /// after normalisation, so the padding still weighs in.</param>
+    /// <param name="realSize">Input pixels that exist; taps beyond read the padding: they are dropped after
+    /// normalisation and their weight kept in <see cref="PadWeight"/>, so any padding colour weighs in.</param>
     public static AxisWeights Compute(int virtualSize, int realSize, int outSize, ResampleFilter filter)
     {
         var (support, kernel) = filter switch
@@ -25,6 +28,7 @@ internal sealed class AxisWeights
         var start = new int[outSize];
         var count = new int[outSize];
         var weights = new float[outSize * maxTaps];
+        var padWeight = new float[outSize];
         var tmp = new double[maxTaps];
         for (var i = 0; i < outSize; i++)
         {
@@ -44,10 +48,14 @@ internal sealed class AxisWeights
             {
                 weights[i * maxTaps + k] = total == 0 ? 0 : (float)(tmp[k] / total);
             }
+            for (var k = real; k < xmax; k++)
+            {
+                padWeight[i] += total == 0 ? 0 : (float)(tmp[k] / total);
+            }
             start[i] = Math.Min(xmin, Math.Max(realSize - 1, 0));
             count[i] = real;
         }
-        return new AxisWeights { Start = start, Count = count, Weights = weights, MaxTaps = maxTaps };
+        return new AxisWeights { Start = start, Count = count, Weights = weights, MaxTaps = maxTaps, PadWeight = padWeight };
     }
 
     private static double Triangle(double x)

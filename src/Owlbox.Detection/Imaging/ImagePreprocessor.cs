@@ -4,11 +4,14 @@ namespace Owlbox.Detection.Imaging;
 
 /// <summary>
 /// Turns a decoded image into the model's <c>pixel_values</c> (NCHW float, CLIP-normalised) in one resampling pass:
-/// OWL-ViT squashes to S×S (bicubic); OWLv2 pads bottom/right with black to a max(W,H) square and then resizes
-/// (the padding is virtual: taps that fall in it are zero, so no padded copy is ever made).
+/// OWL-ViT squashes to S×S (bicubic); OWLv2 pads bottom/right to a max(W,H) square and then resizes (the padding is
+/// virtual: taps that fall in it read the padding colour, so no padded copy is ever made).
 /// </summary>
-public sealed class ImagePreprocessor(OwlModel model)
+public sealed class ImagePreprocessor(OwlModel model, Owlv2Padding padding = Owlv2Padding.Black)
 {
+    /// <summary>The padding colour in 8-bit units: 0.5 after rescaling is 127.5.</summary>
+    private readonly float _pad = padding == Owlv2Padding.Grey ? 127.5f : 0f;
+
     public int Size => model.ImageSize;
 
     /// <summary>Floats per image: 3 × S × S.</summary>
@@ -61,9 +64,10 @@ public sealed class ImagePreprocessor(OwlModel model)
                     g += rgba[p + 1] * w;
                     b += rgba[p + 2] * w;
                 }
-                tmp[rowOut + x * 3] = r;
-                tmp[rowOut + x * 3 + 1] = g;
-                tmp[rowOut + x * 3 + 2] = b;
+                var pad = _pad * xs.PadWeight[x];
+                tmp[rowOut + x * 3] = r + pad;
+                tmp[rowOut + x * 3 + 1] = g + pad;
+                tmp[rowOut + x * 3 + 2] = b + pad;
             }
         }
 
@@ -93,6 +97,8 @@ public sealed class ImagePreprocessor(OwlModel model)
                     g += tmp[p + 1] * w;
                     b += tmp[p + 2] * w;
                 }
+                var pad = _pad * ys.PadWeight[y];
+                (r, g, b) = (r + pad, g + pad, b + pad);
                 var o = y * s + x;
                 // Clamp like the reference resizers do (PIL rounds to uint8; skimage clips to the input range).
                 destination[o] = Math.Clamp(r, 0, 255) * mul[0] + add[0];

@@ -11,7 +11,7 @@ namespace Owlbox.Detection.Inference;
 /// queries, the filters.</summary>
 public sealed record DetectionPlan(OwlDetector Detector, LabelingPrompt Prompt, QueryTokens Queries, LabelingOptions Options)
 {
-    public ImagePreprocessor Preprocessor { get; } = new(Detector.Model);
+    public ImagePreprocessor Preprocessor { get; } = new(Detector.Model, Detector.Options.Owlv2Padding);
 
     /// <summary>Tokenizes (and with the split form encodes) the prompt's queries on <paramref name="detector"/>.</summary>
     public static DetectionPlan Create(OwlDetector detector, LabelingPrompt prompt, LabelingOptions options) =>

@@ -17,6 +17,10 @@ public sealed record DetectorOptions
     /// cores or the GPU busy.</summary>
     public int ConcurrentRuns { get; init; } = 2;
 
+    /// <summary>OWLv2's square padding: black (current transformers, the default) or grey (transformers 4.45.2, as
+    /// the original Edge Impulse block ran; <c>owlbox block</c> uses it).</summary>
+    public Imaging.Owlv2Padding Owlv2Padding { get; init; } = Imaging.Owlv2Padding.Black;
+
     public int EffectiveConcurrentRuns(int cores)
     {
         if (ConcurrentRuns < 1 || Threads < 0)

@@ -29,6 +29,7 @@ public sealed class OwlDetector : IDisposable
     {
         Model = model;
         options ??= new DetectorOptions();
+        Options = options;
         Tokenizer = tokenizer ?? ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
         using var sessionOptions = CreateSessionOptions(options, out var provider);
         ExecutionProvider = provider;
@@ -46,6 +47,8 @@ public sealed class OwlDetector : IDisposable
     }
 
     public OwlModel Model { get; }
+
+    public DetectorOptions Options { get; }
     public ClipTokenizer Tokenizer { get; }
 
     /// <summary>"CPU" or "CUDA": the provider the session really runs on.</summary>
