@@ -11,11 +11,12 @@ namespace Owlbox.EdgeImpulse;
 /// calls the direct writers. The location is <c>{EI_API_ENDPOINT}#{projectId}</c>; the API key is not in it: it comes
 /// from this process's own secret store.
 /// </summary>
-public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId) : IDatasetBackend
+public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId, ProjectListings? listings = null) : IDatasetBackend
 {
     private const int PageSize = 1000;
 
-    public async Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
+    /// <summary>Every sample in the training and testing categories, by id.</summary>
+    private async Task<IReadOnlyDictionary<long, StudioSample>> ListAsync(CancellationToken cancellationToken)
     {
         var all = new Dictionary<long, StudioSample>();
         foreach (var category in new[] { "training", "testing" })
@@ -46,6 +47,14 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
                 }
             }
         }
+        return all;
+    }
+
+    public async Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
+    {
+        var all = listings is null
+            ? await ListAsync(cancellationToken).ConfigureAwait(false)
+            : await listings.GetAsync(client, projectId, () => ListAsync(CancellationToken.None)).WaitAsync(cancellationToken).ConfigureAwait(false);
         var found = new List<DatasetSample>();
         var missing = new List<(string, string)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -13,6 +13,7 @@ public sealed class EdgeImpulseDatasetKind(EdgeImpulseAccessOptions edgeImpulse,
     StudioClientOptions? options = null) : IDatasetKind, IDisposable
 {
     private readonly ConcurrentDictionary<(string Endpoint, string Key), StudioClient> _clients = new();
+    private readonly ProjectListings _listings = new(TimeSpan.FromSeconds(30));
 
     public const string Kind = "edge-impulse";
 
@@ -31,7 +32,7 @@ public sealed class EdgeImpulseDatasetKind(EdgeImpulseAccessOptions edgeImpulse,
         var key = (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
             ?? throw new CredentialNotHeldException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
         var client = _clients.GetOrAdd((endpoint, key), c => new StudioClient(c.Endpoint, c.Key, options));
-        return new EdgeImpulseDatasetBackend(client, projectId);
+        return new EdgeImpulseDatasetBackend(client, projectId, _listings);
     }
 
     public void Dispose()

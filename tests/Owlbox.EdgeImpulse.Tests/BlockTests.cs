@@ -45,6 +45,9 @@ public sealed class BlockTests
         var (exit, output, err) = await ei.RunBlockAsync(["--prompt", Prompt, "--delete_existing_bounding_boxes", "matching-prompt", "--nms", "--nms-iou-threshold", "0.2", "--some-studio-argument", "x"]);
 
         Assert.True(exit == OwlboxCli.Ok, output + err);
+        // The project is listed once per category for the whole run (checked, then expanded), not once per step.
+        Assert.Single(ei.Requests, r => r.StartsWith("GET /v1/api/1/raw-data?category=training", StringComparison.Ordinal));
+        Assert.Single(ei.Requests, r => r.StartsWith("GET /v1/api/1/raw-data?category=testing", StringComparison.Ordinal));
         foreach (var (file, id) in Emulator.Ids)
         {
             var sample = await ei.SampleAsync(id);

@@ -21,7 +21,7 @@ public sealed class Emulator : IAsyncDisposable
     {
         (Directory, ApiKey, Faults) = (directory, key, faults);
         Endpoint = $"http://127.0.0.1:{port}/v1";
-        _app = EmulatorApp.Build(directory, key, [$"http://127.0.0.1:{port}"], faults);
+        _app = EmulatorApp.Build(directory, key, [$"http://127.0.0.1:{port}"], faults, Requests);
         Client = new StudioClient(Endpoint, key, new StudioClientOptions { Backoff = TimeSpan.FromMilliseconds(20) });
     }
 
@@ -29,6 +29,9 @@ public sealed class Emulator : IAsyncDisposable
     public string ApiKey { get; }
     public string Endpoint { get; }
     public EmulatorFaults Faults { get; }
+
+    /// <summary>Every API call the emulator answered, as "METHOD path?query".</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; } = new();
     public StudioClient Client { get; }
 
     /// <summary>Sample id by file name, as the emulator numbers them.</summary>

@@ -12,7 +12,9 @@ namespace Owlbox.EdgeImpulseEmulator;
 /// </summary>
 public static class EmulatorApp
 {
-    public static WebApplication Build(string dataDirectory, string? apiKey, string[] urls, EmulatorFaults? faults = null)
+    /// <param name="requests">When given, every API call is added as "METHOD path?query", for tests to read.</param>
+    public static WebApplication Build(string dataDirectory, string? apiKey, string[] urls, EmulatorFaults? faults = null,
+        System.Collections.Concurrent.ConcurrentQueue<string>? requests = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -49,6 +51,7 @@ public static class EmulatorApp
 
         var api = app.MapGroup("/v1/api").AddEndpointFilter(async (context, next) =>
         {
+            requests?.Enqueue($"{context.HttpContext.Request.Method} {context.HttpContext.Request.Path}{context.HttpContext.Request.QueryString}");
             var n = Interlocked.Increment(ref calls);
             if (faults.LatencyMs > 0)
             {
