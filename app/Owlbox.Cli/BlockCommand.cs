@@ -89,6 +89,16 @@ public static class BlockCommand
             return await SubmitCommand.RunAsync([.. WithoutOption(args, "--model"), "--gateway", gateway, "--dataset-kind", EdgeImpulseDatasetKind.Kind,
                 dataset.Location, "--model", model, .. NmsUnlessTicked(a)], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
         }
+        var destination = a.Get("--propose-actions") is { Length: > 0 } proposal
+            ? $"project {projectId}, proposed changes of job {proposal}"
+            : $"project {projectId}";
+        if (options.OnRabbitMq)
+        {
+            // The deployment runs the job: the model is an id in its catalog, the project key is its fetchers' and writers'.
+            var published = OwlboxCli.ReadJobSpec(a, dataset, m => m, nmsByDefault: false) with { Model = model };
+            var outcome = await BrokerJobRunner.RunAsync(published, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
+            return OwlboxCli.ExitCode(outcome.Status);
+        }
         var spec = OwlboxCli.ReadJobSpec(a, dataset, Path.GetFullPath, nmsByDefault: false) with { Model = Path.GetFullPath(model) };
         options.Transport = "in-memory";
         options.Roles = [.. OwlboxOptions.AllRoles];
@@ -101,9 +111,6 @@ public static class BlockCommand
         var kept = Environment.GetEnvironmentVariable("OWLBOX_BLOCK_JOB_STORE") is { Length: > 0 } keep ? Path.GetFullPath(keep) : null;
         var scratch = kept is null ? Directory.CreateTempSubdirectory("owlbox-block-") : null;
         options.SqlitePath = kept ?? Path.Combine(scratch!.FullName, "jobs.db");
-        var destination = spec.ProposeJobId is { } proposal
-            ? $"project {projectId}, proposed changes of job {proposal}"
-            : $"project {projectId}";
         try
         {
             var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken, busTap).ConfigureAwait(false);

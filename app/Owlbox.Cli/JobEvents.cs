@@ -15,8 +15,13 @@ public sealed class JobEvents
 }
 
 /// <summary>Subscribes to the job events the CLI follows. One message at a time, so they arrive in publish order.</summary>
-public sealed class JobEventsForwarder(JobEvents events) : IConsumer<SampleWritten>, IConsumer<SampleFailed>, IConsumer<LabelingJobCompleted>
+public sealed class JobEventsForwarder(JobEvents events) : IConsumer<SampleWritten>, IConsumer<SampleFailed>, IConsumer<LabelingJobCompleted>,
+    IConsumer<LabelingJobAccepted>, IConsumer<LabelingJobRejected>
 {
+    public Task Consume(ConsumeContext<LabelingJobAccepted> context) => events.WriteAsync(context.Message, context.CancellationToken).AsTask();
+
+    public Task Consume(ConsumeContext<LabelingJobRejected> context) => events.WriteAsync(context.Message, context.CancellationToken).AsTask();
+
     public Task Consume(ConsumeContext<SampleWritten> context) => events.WriteAsync(context.Message, context.CancellationToken).AsTask();
 
     public Task Consume(ConsumeContext<SampleFailed> context) => events.WriteAsync(context.Message, context.CancellationToken).AsTask();

@@ -29,7 +29,6 @@ public static class OwlboxServiceCollectionExtensions
         services.AddSingleton(sp => options.OneProcessGates(sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping));
         if (options.Has(Role.Gateway))
         {
-            services.AddGateway();
             services.AddHostedService<JobsGauge>();
             if (options.Has(Role.Detector))
             {
@@ -38,6 +37,10 @@ public static class OwlboxServiceCollectionExtensions
         }
         return services.AddOwlboxBus(options.Bus, bus =>
         {
+            if (options.Has(Role.Gateway))
+            {
+                services.AddGateway(bus);
+            }
             if (options.Has(Role.Fetcher))
             {
                 services.AddFetcher(bus, options.Fetcher);

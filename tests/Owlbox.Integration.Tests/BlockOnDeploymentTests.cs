@@ -69,4 +69,80 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
         }
         Assert.True(labeled >= 6, $"only {labeled} of 8 samples got boxes");
     }
+
+    [SkippableFact]
+    public async Task Block_WithABroker_PublishesTheJob_FollowsItsEvents_AndExitsAsInProcess()
+    {
+        Skip.If(infra.SkipReason is not null, infra.SkipReason);
+        var images = Path.Combine(_root, "ei");
+        Datasets.Create(images, 8, seed: 23);
+        File.Delete(Path.Combine(images, "bounding_boxes.labels"));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        const string key = "ei_deployment_test_key";
+        await using var emulator = EmulatorApp.Build(images, key, [$"http://127.0.0.1:{port}"]);
+        await emulator.StartAsync();
+        var endpoint = $"http://127.0.0.1:{port}/v1";
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
+        {
+            ["EI_PROJECT_API_KEY"] = key,
+            ["Owlbox__EdgeImpulse__Endpoints__0"] = endpoint,
+        });
+        await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2,3,4,5,6,7,8]");
+        // As Studio runs the block, plus the deployment's broker; no gateway URL.
+        var environment = new Dictionary<string, string?>
+        {
+            ["EI_PROJECT_API_KEY"] = key, ["EI_API_ENDPOINT"] = endpoint, ["EI_PROJECT_ID"] = "1", ["OWLBOX_GATEWAY_URL"] = null,
+        };
+        foreach (var k in new[] { "Owlbox__Transport", "Owlbox__RabbitMq__Host", "Owlbox__RabbitMq__Port", "Owlbox__RabbitMq__VirtualHost" })
+        {
+            environment[k] = d.Environment[k];
+        }
+        string[] Args(string prompt) => ["block", "--data-ids-file", Path.Combine(_root, "ids.json"), "--model", Deployment.ModelId,
+            "--prompt", prompt, "--delete_existing_bounding_boxes", "yes", "--nms"];
+
+        var run = await WithEnvironmentAsync(environment, () => RunAsync(Args(Datasets.Prompt.Replace("\n", "\\n", StringComparison.Ordinal))));
+        var rejected = await WithEnvironmentAsync(environment, () => RunAsync(Args("red (red, 0.5)\\nblue (blue, 2)")));
+
+        Assert.True(run.Exit == OwlboxCli.Ok, $"{run.Out}\n{run.Err}");
+        Assert.Matches(@"\[[1-8]/8\] Labeling 3\.\.\. OK", run.Out);
+        Assert.Contains("Labeled 8 of 8", run.Out, StringComparison.Ordinal);
+        using var client = new StudioClient(endpoint, key);
+        for (var id = 1; id <= 8; id++)
+        {
+            Assert.Equal("owlv2", (await client.GetSampleAsync(1, id, null, default)).Metadata!["labeled_by"]);
+        }
+        Assert.Equal(OwlboxCli.SetupError, rejected.Exit);
+        Assert.Contains("line 2", rejected.Err, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await OwlboxCli.RunAsync(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static async Task<T> WithEnvironmentAsync<T>(Dictionary<string, string?> environment, Func<Task<T>> run)
+    {
+        var saved = environment.Keys.ToDictionary(k => k, Environment.GetEnvironmentVariable);
+        foreach (var (k, v) in environment)
+        {
+            Environment.SetEnvironmentVariable(k, v);
+        }
+        try
+        {
+            return await run();
+        }
+        finally
+        {
+            foreach (var (k, v) in saved)
+            {
+                Environment.SetEnvironmentVariable(k, v);
+            }
+        }
+    }
 }

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Owlbox.Contracts.V1;
+using Owlbox.Hosting;
+using Owlbox.Labeling.Prompts;
+using Owlbox.ServiceDefaults;
+
+namespace Owlbox.Cli;
+
+/// <summary>
+/// The block with a broker configured (<c>Owlbox__Transport=rabbitmq</c>): it sends <see cref="SubmitLabelingJob"/>
+/// to the deployment's gateway queue and follows the job's events on a queue of its own (deleted when it exits),
+/// printing them as the in-process run does, with the same exit codes. It holds no job store and no model: the
+/// deployment checks, records and runs the job, and its fetchers and writers hold the project key.
+/// </summary>
+public static class BrokerJobRunner
+{
+    public const string GatewayQueue = "queue:submit-labeling-job";
+
+    public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
+        CancellationToken cancellationToken)
+    {
+        var events = new JobEvents();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
+        builder.Services.AddSingleton(events);
+        builder.Services.AddOwlboxBus(options.Bus, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e =>
+        {
+            // Its own queue: two blocks running at once must each see every event, not share them.
+            e.InstanceId = NewId.NextGuid().ToString("N");
+            e.Temporary = true;
+            e.ConcurrentMessageLimit = 1;
+        }));
+        using var host = builder.Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var jobId = Guid.NewGuid();
+            var gateway = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri(GatewayQueue)).ConfigureAwait(false);
+            await gateway.Send(new SubmitLabelingJob(jobId, spec), cancellationToken).ConfigureAwait(false);
+            return await FollowAsync(jobId, spec, destination, events, reporter, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<JobSummary> FollowAsync(Guid jobId, JobSpec spec, string destination, JobEvents events, IJobReporter reporter,
+        CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        var (total, boxes) = (0, 0);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var failed = new List<(string, string)>();
+        await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            switch (e)
+            {
+                case LabelingJobRejected r when r.JobId == jobId:
+                    throw new JobSetupException(string.Join(Environment.NewLine, r.Errors));
+                case LabelingJobAccepted a when a.JobId == jobId:
+                    total = a.Samples ?? 0;
+                    reporter.Started(new JobPlan(a.ModelId, a.ModelType, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, null));
+                    break;
+                case SampleWritten w when w.JobId == jobId && seen.Add(w.SampleId):
+                    boxes += w.Objects.Count;
+                    reporter.SampleDone(new SampleOutcome(seen.Count, Math.Max(total, seen.Count), w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
+                    break;
+                case SampleFailed f when f.JobId == jobId && seen.Add(f.SampleId):
+                    failed.Add((f.SampleId, f.Reason));
+                    reporter.SampleDone(new SampleOutcome(seen.Count, Math.Max(total, seen.Count), f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
+                    break;
+                case LabelingJobCompleted c when c.JobId == jobId:
+                    var summary = new JobSummary(c.Status, c.Total, c.Written, failed, boxes, started.Elapsed, destination);
+                    reporter.Finished(summary);
+                    return summary;
+            }
+        }
+        throw new OperationCanceledException(cancellationToken);
+    }
+}
