@@ -60,4 +60,16 @@ public class BlockParametersTests
         }
         Assert.Contains("models/**/.git", File.ReadAllLines(Path.Combine(Workspace.RepoRoot, ".dockerignore")));
     }
+
+    [Fact]
+    public void WhatTheOriginalBlockLacks_SitsInTheAdvancedSection()
+    {
+        string[] shownFirst = ["prompt", "model", "delete_existing_bounding_boxes", "ignore-objects-smaller-than", "ignore-objects-larger-than", "nms", "nms-iou-threshold"];
+        foreach (var p in s_root.GetProperty("parameters").EnumerateArray())
+        {
+            var param = p.GetProperty("param").GetString()!;
+            var advanced = p.TryGetProperty("section", out var section) && section.GetString() == "advanced";
+            Assert.True(advanced != shownFirst.Contains(param), $"{param}: advanced is {advanced}");
+        }
+    }
 }
