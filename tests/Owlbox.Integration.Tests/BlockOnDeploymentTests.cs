@@ -18,22 +18,10 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
     public async Task Block_WithAGateway_SubmitsFollowsAndTheServicesWriteToStudio()
     {
         Skip.If(infra.SkipReason is not null, infra.SkipReason);
-        var images = Path.Combine(_root, "ei");
-        Datasets.Create(images, 8, seed: 21);
-        File.Delete(Path.Combine(images, "bounding_boxes.labels"));
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        const string key = "ei_deployment_test_key";
-        await using var emulator = EmulatorApp.Build(images, key, [$"http://127.0.0.1:{port}"]);
-        await emulator.StartAsync();
-        var endpoint = $"http://127.0.0.1:{port}/v1";
-        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
-        {
-            ["EI_PROJECT_API_KEY"] = key,
-            ["Owlbox__EdgeImpulse__Endpoints__0"] = endpoint, // this deployment's Studio is the emulator
-        });
+        const string key = StudioKey;
+        var (emulator, endpoint) = await StartStudioAsync(seed: 21);
+        await using var _ = emulator;
+        await using var d = await StartDeploymentAsync(endpoint);
         await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2,3,4,5,6,7,8]");
         var saved = (Environment.GetEnvironmentVariable("EI_PROJECT_API_KEY"), Environment.GetEnvironmentVariable("EI_API_ENDPOINT"), Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL"), Environment.GetEnvironmentVariable("OWLBOX_API_KEY"));
         Environment.SetEnvironmentVariable("EI_PROJECT_API_KEY", key);
@@ -74,22 +62,10 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
     public async Task Block_WithABroker_PublishesTheJob_FollowsItsEvents_AndExitsAsInProcess()
     {
         Skip.If(infra.SkipReason is not null, infra.SkipReason);
-        var images = Path.Combine(_root, "ei");
-        Datasets.Create(images, 8, seed: 23);
-        File.Delete(Path.Combine(images, "bounding_boxes.labels"));
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        const string key = "ei_deployment_test_key";
-        await using var emulator = EmulatorApp.Build(images, key, [$"http://127.0.0.1:{port}"]);
-        await emulator.StartAsync();
-        var endpoint = $"http://127.0.0.1:{port}/v1";
-        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
-        {
-            ["EI_PROJECT_API_KEY"] = key,
-            ["Owlbox__EdgeImpulse__Endpoints__0"] = endpoint,
-        });
+        const string key = StudioKey;
+        var (emulator, endpoint) = await StartStudioAsync(seed: 23);
+        await using var _ = emulator;
+        await using var d = await StartDeploymentAsync(endpoint);
         await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2,3,4,5,6,7,8]");
         // As Studio runs the block, plus the deployment's broker; no gateway URL.
         var environment = new Dictionary<string, string?>
@@ -117,6 +93,30 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
         Assert.Equal(OwlboxCli.SetupError, rejected.Exit);
         Assert.Contains("line 2", rejected.Err, StringComparison.Ordinal);
     }
+
+    private const string StudioKey = "ei_deployment_test_key";
+
+    /// <summary>An emulated Studio project of 8 generated images (ids 1-8), no labels yet.</summary>
+    private async Task<(Microsoft.AspNetCore.Builder.WebApplication Emulator, string Endpoint)> StartStudioAsync(int seed)
+    {
+        var images = Path.Combine(_root, "ei");
+        Datasets.Create(images, 8, seed);
+        File.Delete(Path.Combine(images, "bounding_boxes.labels"));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var emulator = EmulatorApp.Build(images, StudioKey, [$"http://127.0.0.1:{port}"]);
+        await emulator.StartAsync();
+        return (emulator, $"http://127.0.0.1:{port}/v1");
+    }
+
+    /// <summary>The four services, holding the project's key, with the emulator as the Studio they may call.</summary>
+    private Task<Deployment> StartDeploymentAsync(string endpoint) => Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
+    {
+        ["EI_PROJECT_API_KEY"] = StudioKey,
+        ["Owlbox__EdgeImpulse__Endpoints__0"] = endpoint,
+    });
 
     private static async Task<(int Exit, string Out, string Err)> RunAsync(string[] args)
     {
