@@ -96,7 +96,13 @@ public static class BlockCommand
         {
             // The deployment runs the job: the model is an id in its catalog, the project key is its fetchers' and writers'.
             var published = OwlboxCli.ReadJobSpec(a, dataset, m => m, nmsByDefault: false) with { Model = model };
-            var outcome = await BrokerJobRunner.RunAsync(published, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
+            var jobId = Guid.NewGuid();
+            // A fleet serving many projects: the key goes sealed for that deployment and this job, never as it is.
+            var sealedKey = options.EdgeImpulse.SealingKeyId is { Length: > 0 } keyId
+                ? new ProjectKeySealer(options.EdgeImpulse.SealingKeys).Seal(keyId, key, jobId, EdgeImpulseDatasetKind.SealedFor(endpoint, projectId),
+                    DateTimeOffset.UtcNow + options.EdgeImpulse.SealedKeyLifetime).ToJson()
+                : null;
+            var outcome = await BrokerJobRunner.RunAsync(jobId, published, sealedKey, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
             return OwlboxCli.ExitCode(outcome.Status);
         }
         var spec = OwlboxCli.ReadJobSpec(a, dataset, Path.GetFullPath, nmsByDefault: false) with { Model = Path.GetFullPath(model) };

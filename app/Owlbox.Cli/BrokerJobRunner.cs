@@ -20,8 +20,10 @@ public static class BrokerJobRunner
 {
     public const string GatewayQueue = "queue:submit-labeling-job";
 
-    public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
-        CancellationToken cancellationToken)
+    /// <param name="sealedProjectKey">The block's project key sealed for the deployment and <paramref name="jobId"/>,
+    /// when the fleet serves many projects; null where the deployment holds the project's key itself.</param>
+    public static async Task<JobSummary> RunAsync(Guid jobId, JobSpec spec, string? sealedProjectKey, OwlboxOptions options, string destination,
+        IJobReporter reporter, CancellationToken cancellationToken)
     {
         var events = new JobEvents();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -39,9 +41,8 @@ public static class BrokerJobRunner
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var jobId = Guid.NewGuid();
             var gateway = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri(GatewayQueue)).ConfigureAwait(false);
-            await gateway.Send(new SubmitLabelingJob(jobId, spec), cancellationToken).ConfigureAwait(false);
+            await gateway.Send(new SubmitLabelingJob(jobId, spec, sealedProjectKey), cancellationToken).ConfigureAwait(false);
             return await FollowAsync(jobId, spec, destination, events, reporter, cancellationToken).ConfigureAwait(false);
         }
         finally

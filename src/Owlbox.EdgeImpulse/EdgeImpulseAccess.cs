@@ -13,6 +13,16 @@ public sealed class EdgeImpulseAccessOptions
     /// <summary>Project id → API key, for a deployment serving several projects; a project not listed uses the key
     /// in the environment variable <c>EI_PROJECT_API_KEY</c> (the block's own project).</summary>
     public Dictionary<string, string> ProjectApiKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Deployment keys (id → 32 bytes in base64) that seal the project keys jobs bring with them (one fleet,
+    /// many projects; <see cref="ProjectKeySealer"/>). Several, so a key can be rotated.</summary>
+    public Dictionary<string, string> SealingKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The key a block seals with; when set (with a broker), the block sends its project key sealed.</summary>
+    public string? SealingKeyId { get; set; }
+
+    /// <summary>How long a sealed key opens (default 24 h); it is also forgotten when its job ends.</summary>
+    public TimeSpan SealedKeyLifetime { get; set; } = TimeSpan.FromHours(24);
 }
 
 public static class EdgeImpulseEndpoints

@@ -14,14 +14,20 @@ public sealed class EdgeImpulseDatasetKind(EdgeImpulseAccessOptions edgeImpulse,
 {
     private readonly ConcurrentDictionary<(string Endpoint, string Key), StudioClient> _clients = new();
     private readonly ProjectListings _listings = new(TimeSpan.FromSeconds(30));
+    private readonly ProjectKeySealer _sealer = new(edgeImpulse.SealingKeys);
 
     public const string Kind = "edge-impulse";
 
     public static string Location(string endpoint, int projectId) => $"{endpoint.TrimEnd('/')}#{projectId}";
 
+    /// <summary>What a project key is sealed for: the project at its endpoint, in the endpoint's canonical spelling.</summary>
+    public static string SealedFor(string endpoint, int projectId) => $"{EdgeImpulseEndpoints.Normalize(endpoint)}#{projectId}";
+
     public string Name => Kind;
 
-    public IDatasetBackend Open(string location)
+    /// <param name="credential">The job's own project key, sealed for this deployment (one fleet, many projects);
+    /// without it, this process's key for the project.</param>
+    public IDatasetBackend Open(string location, JobCredential? credential)
     {
         var hash = location.LastIndexOf('#');
         if (hash < 0 || !int.TryParse(location[(hash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var projectId))
@@ -29,7 +35,9 @@ public sealed class EdgeImpulseDatasetKind(EdgeImpulseAccessOptions edgeImpulse,
             throw new DatasetException($"an {Kind} location is '<endpoint>#<project id>', got '{LocalDatasetAccess.Shorten(location)}'");
         }
         var endpoint = EdgeImpulseEndpoints.RequireAllowed(location[..hash], edgeImpulse.Endpoints);
-        var key = (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
+        var key = credential is not null
+            ? _sealer.Open(SealedProjectKey.FromJson(credential.Sealed), credential.JobId, SealedFor(endpoint, projectId), DateTimeOffset.UtcNow)
+            : (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
             ?? throw new CredentialNotHeldException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
         var client = _clients.GetOrAdd((endpoint, key), c => new StudioClient(c.Endpoint, c.Key, options));
         return new EdgeImpulseDatasetBackend(client, projectId, _listings);

@@ -16,6 +16,12 @@ public interface IJobStore
 
     Task<JobRecord?> FindAsync(Guid jobId, CancellationToken cancellationToken);
 
+    /// <summary>Records the credential a job brought (sealed; opaque here), replacing an earlier one. Deleted when
+    /// the job completes, fails, is cancelled or superseded.</summary>
+    Task SetCredentialAsync(Guid jobId, string sealedCredential, CancellationToken cancellationToken);
+
+    Task<string?> GetCredentialAsync(Guid jobId, CancellationToken cancellationToken);
+
     /// <summary>The job's status alone, null for an unknown job: one key lookup, because the services ask it per
     /// sample (<see cref="FindAsync"/> counts the job's samples, which per sample made a job quadratic).</summary>
     Task<JobStatus?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken);

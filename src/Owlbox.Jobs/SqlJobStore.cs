@@ -46,6 +46,8 @@ public abstract class SqlJobStore : IJobStore
                 updated_utc TEXT NOT NULL,
                 PRIMARY KEY (job_id, sample_id))
             """, cancellationToken).ConfigureAwait(false);
+        // A project key a job brought, sealed for the deployment; deleted when the job ends.
+        await ExecuteAsync(c, tx, "CREATE TABLE IF NOT EXISTS owlbox_job_credentials (job_id TEXT PRIMARY KEY, sealed TEXT NOT NULL)", cancellationToken).ConfigureAwait(false);
         // The expansion pages through a job's samples in listing order.
         await ExecuteAsync(c, tx, "CREATE INDEX IF NOT EXISTS owlbox_samples_order ON owlbox_samples (job_id, idx, sample_id)", cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -188,6 +190,26 @@ public abstract class SqlJobStore : IJobStore
         return jobs;
     }
 
+    public async Task SetCredentialAsync(Guid jobId, string sealedCredential, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(c, null, """
+            INSERT INTO owlbox_job_credentials (job_id, sealed) VALUES (@j, @s)
+            ON CONFLICT (job_id) DO UPDATE SET sealed = excluded.sealed
+            """, cancellationToken, ("j", Key(jobId)), ("s", sealedCredential)).ConfigureAwait(false);
+    }
+
+    public async Task<string?> GetCredentialAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, null, "SELECT sealed FROM owlbox_job_credentials WHERE job_id = @j", ("j", Key(jobId)));
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>A job that ended keeps no credential.</summary>
+    private static Task<int> ForgetCredentialAsync(DbConnection c, Guid jobId, CancellationToken cancellationToken) =>
+        ExecuteAsync(c, null, "DELETE FROM owlbox_job_credentials WHERE job_id = @j", cancellationToken, ("j", Key(jobId)));
+
     public async Task<bool> ReopenAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -199,9 +221,11 @@ public abstract class SqlJobStore : IJobStore
     public async Task<bool> SupersedeAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(c, null,
+        var ended = await ExecuteAsync(c, null,
             "UPDATE owlbox_jobs SET status = 'superseded', finished_utc = @now WHERE job_id = @j AND status <> 'superseded'",
             cancellationToken, ("j", Key(jobId)), ("now", Now())).ConfigureAwait(false) == 1;
+        await ForgetCredentialAsync(c, jobId, cancellationToken).ConfigureAwait(false);
+        return ended;
     }
 
     public async Task<bool> MarkWrittenAsync(Guid jobId, string sampleId, int boxesAdded, double milliseconds, CancellationToken cancellationToken)
@@ -247,23 +271,32 @@ public abstract class SqlJobStore : IJobStore
             WHERE job_id = @j AND status = 'running'
               AND NOT EXISTS (SELECT 1 FROM owlbox_samples WHERE job_id = @j AND state = 'pending')
             """, cancellationToken, ("j", Key(jobId)), ("now", Now())).ConfigureAwait(false);
-        return rows == 1 ? await FindAsync(c, jobId, cancellationToken).ConfigureAwait(false) : null;
+        if (rows != 1)
+        {
+            return null;
+        }
+        await ForgetCredentialAsync(c, jobId, cancellationToken).ConfigureAwait(false);
+        return await FindAsync(c, jobId, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> FailAsync(Guid jobId, string reason, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(c, null,
+        var ended = await ExecuteAsync(c, null,
             "UPDATE owlbox_jobs SET status = 'completed-with-failures', error = @r, finished_utc = @now WHERE job_id = @j AND status IN ('expanding', 'running')",
             cancellationToken, ("j", Key(jobId)), ("r", reason), ("now", Now())).ConfigureAwait(false) == 1;
+        await ForgetCredentialAsync(c, jobId, cancellationToken).ConfigureAwait(false);
+        return ended;
     }
 
     public async Task<bool> CancelAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(c, null,
+        var ended = await ExecuteAsync(c, null,
             "UPDATE owlbox_jobs SET status = 'cancelled', finished_utc = @now WHERE job_id = @j AND status IN ('expanding', 'running')",
             cancellationToken, ("j", Key(jobId)), ("now", Now())).ConfigureAwait(false) == 1;
+        await ForgetCredentialAsync(c, jobId, cancellationToken).ConfigureAwait(false);
+        return ended;
     }
 
     private static async Task<JobRecord?> FindAsync(DbConnection c, Guid jobId, CancellationToken cancellationToken)

@@ -50,6 +50,8 @@ public partial class DeploymentManifestTests
 
         Assert.Equal(["fetcher", "writer"], s_roles.Where(r => roles[r].Contains("owlbox-edge-impulse")));
         Assert.Equal(["gateway"], s_roles.Where(r => roles[r].Contains("owlbox-gateway")));
+        // The key that opens the project keys jobs bring: whoever opens a project for a job, never the detector.
+        Assert.Equal(["gateway", "fetcher", "writer"], s_roles.Where(r => roles[r].Contains("owlbox-key-sealing")));
         Assert.All(s_roles, r => Assert.Contains("owlbox-rabbitmq", roles[r]));
     }
 

@@ -96,17 +96,102 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
 
     private const string StudioKey = "ei_deployment_test_key";
 
-    /// <summary>An emulated Studio project of 8 generated images (ids 1-8), no labels yet.</summary>
-    private async Task<(Microsoft.AspNetCore.Builder.WebApplication Emulator, string Endpoint)> StartStudioAsync(int seed)
+    [SkippableFact]
+    public async Task OneFleet_TwoProjectsWithTheirOwnKeys_LabeledAtOnce_AndNoKeyInTheStoreOrTheLogs()
     {
-        var images = Path.Combine(_root, "ei");
+        Skip.If(infra.SkipReason is not null, infra.SkipReason);
+        const string keyA = "ei_aaaa1111aaaa1111aaaa1111aaaa1111", keyB = "ei_bbbb2222bbbb2222bbbb2222bbbb2222";
+        var (studioA, endpointA) = await StartStudioAsync(seed: 31, "ei-a", keyA);
+        await using var _ = studioA;
+        var (studioB, endpointB) = await StartStudioAsync(seed: 32, "ei-b", keyB);
+        await using var __ = studioB;
+        var sealing = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        // The fleet holds no project key at all: only the key that opens the ones jobs bring.
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
+        {
+            ["Owlbox__EdgeImpulse__Endpoints__0"] = endpointA,
+            ["Owlbox__EdgeImpulse__Endpoints__1"] = endpointB,
+            ["Owlbox__EdgeImpulse__SealingKeys__k1"] = sealing,
+        });
+        await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2,3,4,5,6,7,8]");
+        // Every message published in the deployment's virtual host, copied by RabbitMQ's firehose into a queue read at the end.
+        await using var tap = infra.LocalBroker ? await FirehoseTap.StartAsync(infra, d.VirtualHost) : null;
+        Dictionary<string, string?> Block(string key, string endpoint)
+        {
+            var environment = new Dictionary<string, string?>
+            {
+                ["EI_PROJECT_API_KEY"] = key, ["EI_API_ENDPOINT"] = endpoint, ["EI_PROJECT_ID"] = "1", ["OWLBOX_GATEWAY_URL"] = null,
+                ["Owlbox__EdgeImpulse__SealingKeys__k1"] = sealing, ["Owlbox__EdgeImpulse__SealingKeyId"] = "k1",
+            };
+            foreach (var k in new[] { "Owlbox__Transport", "Owlbox__RabbitMq__Host", "Owlbox__RabbitMq__Port", "Owlbox__RabbitMq__VirtualHost" })
+            {
+                environment[k] = d.Environment[k];
+            }
+            return environment;
+        }
+        string[] args = ["block", "--data-ids-file", Path.Combine(_root, "ids.json"), "--model", Deployment.ModelId, "--prompt",
+            Datasets.Prompt.Replace("\n", "\\n", StringComparison.Ordinal), "--nms"];
+
+        // At once: project B's block in its own process, project A's in this one.
+        var other = System.Diagnostics.Process.Start(BlockProcess(args, Block(keyB, endpointB)))!;
+        var outB = other.StandardOutput.ReadToEndAsync();
+        var errB = other.StandardError.ReadToEndAsync();
+        var runA = await WithEnvironmentAsync(Block(keyA, endpointA), () => RunAsync(args));
+        await other.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+
+        Assert.True(runA.Exit == OwlboxCli.Ok, $"{runA.Out}\n{runA.Err}");
+        Assert.True(other.ExitCode == OwlboxCli.Ok, $"{await outB}\n{await errB}");
+        foreach (var (endpoint, key) in new[] { (endpointA, keyA), (endpointB, keyB) })
+        {
+            using var client = new StudioClient(endpoint, key);
+            for (var id = 1; id <= 8; id++)
+            {
+                Assert.Equal("owlv2", (await client.GetSampleAsync(1, id, null, default)).Metadata!["labeled_by"]);
+            }
+        }
+        await using var db = new Npgsql.NpgsqlConnection(infra.PostgresConnectionString);
+        await db.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(
+            "SELECT coalesce(string_agg(spec, ''), '') || (SELECT coalesce(string_agg(sealed, ''), '') FROM owlbox_job_credentials) FROM owlbox_jobs", db);
+        var stored = (string)(await cmd.ExecuteScalarAsync())!;
+        await using var left = new Npgsql.NpgsqlCommand("SELECT count(*) FROM owlbox_job_credentials", db);
+        Assert.Equal(0L, (long)(await left.ExecuteScalarAsync())!); // forgotten with their jobs
+        var messages = tap is null ? [] : await tap.ReadAllAsync();
+        Assert.True(tap is null || messages.Count(m => m.Contains("sealedProjectKey", StringComparison.Ordinal) && m.Contains("ciphertext", StringComparison.Ordinal)) >= 2,
+            $"the tap saw {messages.Count} messages, not both sealed submissions");
+        foreach (var text in new[] { stored, runA.Out, runA.Err, await outB, await errB }.Concat(d.Processes.Select(p => p.Log)).Concat(messages))
+        {
+            Assert.DoesNotContain(keyA, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(keyB, text, StringComparison.Ordinal);
+        }
+    }
+
+    private static System.Diagnostics.ProcessStartInfo BlockProcess(string[] args, Dictionary<string, string?> environment)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(OwlboxProcess.OwlboxDll);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        foreach (var (k, v) in environment)
+        {
+            start.Environment[k] = v;
+        }
+        return start;
+    }
+
+    /// <summary>An emulated Studio project of 8 generated images (ids 1-8), no labels yet.</summary>
+    private async Task<(Microsoft.AspNetCore.Builder.WebApplication Emulator, string Endpoint)> StartStudioAsync(int seed, string folder = "ei", string key = StudioKey)
+    {
+        var images = Path.Combine(_root, folder);
         Datasets.Create(images, 8, seed);
         File.Delete(Path.Combine(images, "bounding_boxes.labels"));
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        var emulator = EmulatorApp.Build(images, StudioKey, [$"http://127.0.0.1:{port}"]);
+        var emulator = EmulatorApp.Build(images, key, [$"http://127.0.0.1:{port}"]);
         await emulator.StartAsync();
         return (emulator, $"http://127.0.0.1:{port}/v1");
     }
@@ -143,6 +228,53 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
             {
                 Environment.SetEnvironmentVariable(k, v);
             }
+        }
+    }
+
+    /// <summary>RabbitMQ's firehose (<c>rabbitmqctl trace_on</c>) for one virtual host, into a queue of its own.</summary>
+    private sealed class FirehoseTap : IAsyncDisposable
+    {
+        private const string Queue = "owlbox-test-firehose";
+        private readonly string _vhost;
+        private readonly RabbitMQ.Client.IConnection _connection;
+
+        private FirehoseTap(string vhost, RabbitMQ.Client.IConnection connection) => (_vhost, _connection) = (vhost, connection);
+
+        public static async Task<FirehoseTap> StartAsync(Infrastructure infra, string vhost)
+        {
+            var factory = new RabbitMQ.Client.ConnectionFactory { HostName = infra.RabbitHost, Port = infra.RabbitPort, VirtualHost = vhost };
+            var connection = await factory.CreateConnectionAsync();
+            await using (var channel = await connection.CreateChannelAsync())
+            {
+                await channel.QueueDeclareAsync(Queue, durable: false, exclusive: false, autoDelete: false);
+                await channel.QueueBindAsync(Queue, "amq.rabbitmq.trace", "publish.#");
+            }
+            await CtlAsync("trace_on", "-p", vhost);
+            return new FirehoseTap(vhost, connection);
+        }
+
+        public async Task<IReadOnlyList<string>> ReadAllAsync()
+        {
+            var bodies = new List<string>();
+            await using var channel = await _connection.CreateChannelAsync();
+            while (await channel.BasicGetAsync(Queue, autoAck: true) is { } message)
+            {
+                bodies.Add(System.Text.Encoding.UTF8.GetString(message.Body.Span));
+            }
+            return bodies;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await CtlAsync("trace_off", "-p", _vhost);
+            await _connection.DisposeAsync();
+        }
+
+        private static async Task CtlAsync(params string[] args)
+        {
+            using var p = System.Diagnostics.Process.Start("rabbitmqctl", args)!;
+            await p.WaitForExitAsync();
+            Assert.Equal(0, p.ExitCode);
         }
     }
 }

@@ -26,9 +26,13 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
     /// may not list the dataset (a gateway without the Studio key): the fetcher lists it.</param>
     public sealed record Accepted(Guid JobId, bool Resumed, int? Samples);
 
-    public async Task<Accepted> SubmitAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken)
+    /// <param name="sealedCredential">The project key the job brought, sealed for this deployment and this job (the
+    /// block's, on a fleet serving many projects); it is checked here by listing the project with it, and kept for
+    /// the job's fetchers and writers until the job ends.</param>
+    public async Task<Accepted> SubmitAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken, string? sealedCredential = null)
     {
-        var samples = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
+        var credential = sealedCredential is null ? null : new JobCredential(jobId, sealedCredential);
+        var samples = await ValidateAsync(spec, cancellationToken, credential).ConfigureAwait(false);
         var created = await store.TryCreateAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
         if (!created)
         {
@@ -44,12 +48,16 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
                 throw new JobValidationException([$"job {jobId} was superseded by a fresh run; submit a new job id"]);
             }
         }
+        if (sealedCredential is not null)
+        {
+            await store.SetCredentialAsync(jobId, sealedCredential, cancellationToken).ConfigureAwait(false);
+        }
         await publish.Publish(new LabelingJobSubmitted(jobId, spec), cancellationToken).ConfigureAwait(false);
         return new Accepted(jobId, !created, samples);
     }
 
     /// <returns>How many samples the job names (null: not listable from this process).</returns>
-    public async Task<int?> ValidateAsync(JobSpec spec, CancellationToken cancellationToken)
+    public async Task<int?> ValidateAsync(JobSpec spec, CancellationToken cancellationToken, JobCredential? credential = null)
     {
         var errors = new List<string>();
         int? samples = null;
@@ -87,7 +95,7 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         try
         {
             // Lists the dataset and reads its labels: an unreadable dataset or labels file stops the job here.
-            var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location).SelectAsync(spec.SampleIds, cancellationToken).ConfigureAwait(false);
+            var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location, credential).SelectAsync(spec.SampleIds, cancellationToken).ConfigureAwait(false);
             samples = selection.Found.Count + selection.Missing.Count;
             if (samples == 0)
             {

@@ -18,7 +18,7 @@ namespace Owlbox.Fetcher.Consumers;
 /// process never holds a message per sample of a large dataset. A retry after a failure part-way asks again for what
 /// is still pending; a sample asked for twice is written once (the writer skips what its job already wrote).
 /// </remarks>
-public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory datasets, IBus bus,
+public sealed class ExpandJobConsumer(IJobStore store, JobPlans plans, IDatasetBackendFactory datasets, IBus bus,
     IHostApplicationLifetime lifetime) : IConsumer<LabelingJobSubmitted>
 {
     private const int PageSize = 256;
@@ -31,8 +31,8 @@ public sealed class ExpandJobConsumer(IJobStore store, IDatasetBackendFactory da
         {
             return;
         }
-        var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
-        var selection = await backend.SelectAsync(spec.SampleIds, ct).ConfigureAwait(false);
+        var credential = (await plans.GetAsync(jobId, ct).ConfigureAwait(false)).Credential; // the project key the job brought, if any
+        var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location, credential).SelectAsync(spec.SampleIds, ct).ConfigureAwait(false);
         var pending = await store.RegisterSamplesAsync(jobId,
             selection.Found.Select(s => new SampleRegistration(s.Id)).ToArray(),
             selection.Missing, ct).ConfigureAwait(false);

@@ -20,11 +20,11 @@ public sealed class FetchSampleConsumer(IJobStore store, JobPlans plans, IDatase
         {
             return;
         }
-        var dataset = (await plans.GetAsync(jobId, ct).ConfigureAwait(false)).Spec.Dataset;
+        var job = await plans.GetAsync(jobId, ct).ConfigureAwait(false);
         byte[] bytes;
         try
         {
-            bytes = await datasets.Open(dataset.Kind, dataset.Location).ReadImageAsync(sampleId, options.MaxImageBytes, ct).ConfigureAwait(false);
+            bytes = await job.OpenDataset(datasets).ReadImageAsync(sampleId, options.MaxImageBytes, ct).ConfigureAwait(false);
         }
         catch (DatasetException e)
         {

@@ -15,7 +15,7 @@ public sealed class SubmitLabelingJobConsumer(JobSubmitter submitter, ModelCatal
         JobSubmitter.Accepted accepted;
         try
         {
-            accepted = await submitter.SubmitAsync(jobId, spec, context.CancellationToken).ConfigureAwait(false);
+            accepted = await submitter.SubmitAsync(jobId, spec, context.CancellationToken, context.Message.SealedProjectKey).ConfigureAwait(false);
         }
         catch (JobValidationException e)
         {

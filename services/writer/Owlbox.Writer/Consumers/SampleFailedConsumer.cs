@@ -18,10 +18,11 @@ public sealed class SampleFailedConsumer(IJobStore store, JobPlans plans, IDatas
         if (await store.MarkFailedAsync(m.JobId, m.SampleId, m.Reason, ct).ConfigureAwait(false))
         {
             OwlboxTelemetry.SamplesFailed.Add(1, new KeyValuePair<string, object?>("stage", m.Stage.ToName()));
-            var spec = (await plans.GetAsync(m.JobId, ct).ConfigureAwait(false)).Spec;
+            var job = await plans.GetAsync(m.JobId, ct).ConfigureAwait(false);
+            var spec = job.Spec;
             if (spec.ProposeJobId is { } proposeId)
             {
-                await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location).WriteProposalsAsync(
+                await job.OpenDataset(datasets).WriteProposalsAsync(
                     new ProposalHeader(proposeId, spec.Model, "", spec.Prompt, spec.Options.DeleteExisting),
                     [], [new FailedSample(m.SampleId, m.Reason)], ct).ConfigureAwait(false);
             }

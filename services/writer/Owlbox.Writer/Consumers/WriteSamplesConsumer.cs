@@ -39,7 +39,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         if (results.Length > 0)
         {
             var promptLabels = job.Prompt.Labels.ToHashSet(StringComparer.Ordinal);
-            var backend = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location);
+            var backend = job.OpenDataset(datasets);
             SampleLabels Merge(SampleDetected r, SampleLabels current) => new(
                 LabelMerge.Merge(current.Boxes, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels, options.DeleteExisting),
                 LabelingMetadata.Merge(current.Metadata, r.ModelType, r.ModelId, spec.Prompt));
