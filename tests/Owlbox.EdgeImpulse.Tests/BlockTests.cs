@@ -263,6 +263,7 @@ public sealed class BlockTests
             async Task SetAsync(int id, object body) => (await http.PostAsJsonAsync($"{ei.Endpoint[..^"/v1".Length]}/_emulator/samples/{id}", body)).EnsureSuccessStatusCode();
             await SetAsync(6, new { id = big });
             await SetAsync(5, new { category = "post-processing" });
+            await ei.Client.DisableSampleAsync(1, 4, default); // not listed, but selected by id: labeled, as by the original
             // A fractional box on a sample that is labeled, and one on a sample that is not selected.
             await SetAsync(3, new { boundingBoxes = new[] { new { label = "person", x = 400.4, y = 40.6, width = 120.5, height = 200 } } });
             await SetAsync(2, new { boundingBoxes = new[] { new { label = "cat", x = 1.5, y = 1, width = 5, height = 5 } } });
@@ -274,6 +275,7 @@ public sealed class BlockTests
         Assert.Contains("Labeled 5 of 5", output, StringComparison.Ordinal);
         AssertOnObjects("wide-640x360.jpg", (await ei.Client.GetSampleAsync(1, big, null, default)).BoundingBoxes);
         AssertOnObjects("tall-360x640.png", (await ei.SampleAsync(5)).BoundingBoxes);
+        AssertOnObjects("rotated-exif6.jpg", (await ei.SampleAsync(4)).BoundingBoxes);
         var labeled = await ei.SampleAsync(3);
         AssertOnObjects("labeled-600x400.jpg", labeled.BoundingBoxes);
         Assert.Contains(labeled.BoundingBoxes, b => b is { Label: "person", X: 400, Y: 41, Width: 121, Height: 200 }); // kept, to the nearest pixel

@@ -97,6 +97,29 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
     private const string StudioKey = "ei_deployment_test_key";
 
     [SkippableFact]
+    public async Task Block_WithAGateway_WhoseProjectKeyIsWrong_ExitsOneWithStudiosReason_NotAServerError()
+    {
+        Skip.If(infra.SkipReason is not null, infra.SkipReason);
+        var (emulator, endpoint) = await StartStudioAsync(seed: 25);
+        await using var _ = emulator;
+        await using var d = await StartDeploymentAsync(endpoint, key: "ei_not_this_projects_key");
+        await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2]");
+        var environment = new Dictionary<string, string?>
+        {
+            ["EI_PROJECT_API_KEY"] = StudioKey, ["EI_API_ENDPOINT"] = endpoint, ["EI_PROJECT_ID"] = "1",
+            ["OWLBOX_GATEWAY_URL"] = d.Gateway().BaseAddress!.ToString(), ["OWLBOX_API_KEY"] = Deployment.ApiKey,
+        };
+
+        var run = await WithEnvironmentAsync(environment, () => RunAsync(["block", "--data-ids-file", Path.Combine(_root, "ids.json"),
+            "--model", Deployment.ModelId, "--prompt", "red", "--nms"]));
+
+        Assert.True(run.Exit == OwlboxCli.SetupError, $"exit {run.Exit}: {run.Out}\n{run.Err}");
+        Assert.Contains("refused the job (400)", run.Err, StringComparison.Ordinal);
+        Assert.Contains("project 1 could not be listed", run.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("ei_not_this_projects_key", run.Out + run.Err, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task OneFleet_TwoProjectsWithTheirOwnKeys_LabeledAtOnce_AndNoKeyInTheStoreOrTheLogs()
     {
         Skip.If(infra.SkipReason is not null, infra.SkipReason);
@@ -197,9 +220,9 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
     }
 
     /// <summary>The four services, holding the project's key, with the emulator as the Studio they may call.</summary>
-    private Task<Deployment> StartDeploymentAsync(string endpoint) => Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
+    private Task<Deployment> StartDeploymentAsync(string endpoint, string key = StudioKey) => Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string>
     {
-        ["EI_PROJECT_API_KEY"] = StudioKey,
+        ["EI_PROJECT_API_KEY"] = key,
         ["Owlbox__EdgeImpulse__Endpoints__0"] = endpoint,
     });
 

@@ -79,7 +79,8 @@ public static class EmulatorApp
             projects = new[] { Project(d) },
         })));
 
-        api.MapGet("/{projectId:int}/raw-data", (int projectId, string? category, int? limit, int? offset, int? proposedActionsJobId) =>
+        // Disabled samples are left out of a listing unless asked for (includeDisabled), as Studio's UI lists them apart.
+        api.MapGet("/{projectId:int}/raw-data", (int projectId, string? category, int? limit, int? offset, int? proposedActionsJobId, bool? includeDisabled) =>
         {
             if (Missing(projectId) is { } notFound)
             {
@@ -91,7 +92,7 @@ public static class EmulatorApp
             }
             return state.Read(d =>
             {
-                var inCategory = d.Samples.Where(s => s.Category == category).OrderBy(s => s.Id).ToArray();
+                var inCategory = d.Samples.Where(s => s.Category == category && (includeDisabled == true || !s.IsDisabled)).OrderBy(s => s.Id).ToArray();
                 var page = inCategory.Skip(offset ?? 0).Take(limit ?? 20).Select(s => Sample(d, s, proposedActionsJobId)).ToArray();
                 return Results.Json(new { success = true, samples = page, totalCount = inCategory.Length });
             });
