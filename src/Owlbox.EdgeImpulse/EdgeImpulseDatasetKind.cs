@@ -12,7 +12,7 @@ namespace Owlbox.EdgeImpulse;
 public sealed class EdgeImpulseDatasetKind(EdgeImpulseAccessOptions edgeImpulse, Func<string?> defaultApiKey,
     StudioClientOptions? options = null) : IDatasetKind, IDisposable
 {
-    private readonly ConcurrentDictionary<(string Endpoint, string Key), StudioClient> _clients = new();
+    private readonly ConcurrentDictionary<(string Endpoint, string Key), (StudioClient Client, DateTimeOffset Until)> _clients = new();
     private readonly ProjectListings _listings = new(TimeSpan.FromSeconds(30));
     private readonly ProjectKeySealer _sealer = new(edgeImpulse.SealingKeys);
 
@@ -35,19 +35,42 @@ public sealed class EdgeImpulseDatasetKind(EdgeImpulseAccessOptions edgeImpulse,
             throw new DatasetException($"an {Kind} location is '<endpoint>#<project id>', got '{LocalDatasetAccess.Shorten(location)}'");
         }
         var endpoint = EdgeImpulseEndpoints.RequireAllowed(location[..hash], edgeImpulse.Endpoints);
-        var key = credential is not null
-            ? _sealer.Open(SealedProjectKey.FromJson(credential.Sealed), credential.JobId, SealedFor(endpoint, projectId), DateTimeOffset.UtcNow)
-            : (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
-            ?? throw new CredentialNotHeldException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
-        var client = _clients.GetOrAdd((endpoint, key), c => new StudioClient(c.Endpoint, c.Key, options));
+        var now = DateTimeOffset.UtcNow;
+        string key;
+        var until = DateTimeOffset.MaxValue;
+        if (credential is not null)
+        {
+            var sealedKey = SealedProjectKey.FromJson(credential.Sealed);
+            key = _sealer.Open(sealedKey, credential.JobId, SealedFor(endpoint, projectId), now);
+            until = sealedKey.ExpiresUtc; // a job's key leaves this process's memory when it expires
+        }
+        else
+        {
+            key = (edgeImpulse.ProjectApiKeys.TryGetValue(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture), out var k) ? k : defaultApiKey())
+                ?? throw new CredentialNotHeldException($"no Edge Impulse API key for project {projectId} in this process (set EI_PROJECT_API_KEY or Owlbox:EdgeImpulse:ProjectApiKeys:{projectId})");
+        }
+        ForgetExpired(now);
+        var client = _clients.AddOrUpdate((endpoint, key), c => (new StudioClient(c.Endpoint, c.Key, options), until),
+            (_, old) => (old.Client, old.Until > until ? old.Until : until)).Client;
         return new EdgeImpulseDatasetBackend(client, projectId, _listings);
+    }
+
+    private void ForgetExpired(DateTimeOffset now)
+    {
+        foreach (var (id, entry) in _clients)
+        {
+            if (entry.Until < now && _clients.TryRemove(id, out var removed))
+            {
+                removed.Client.Dispose();
+            }
+        }
     }
 
     public void Dispose()
     {
         foreach (var c in _clients.Values)
         {
-            c.Dispose();
+            c.Client.Dispose();
         }
     }
 }
