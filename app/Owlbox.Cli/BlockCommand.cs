@@ -83,11 +83,13 @@ public static class BlockCommand
         }
         var model = a.Get("--model") ?? Environment.GetEnvironmentVariable("OWLBOX_MODEL") ?? "/models/owlv2";
         var dataset = new DatasetReference(EdgeImpulseDatasetKind.Kind, EdgeImpulseDatasetKind.Location(endpoint, projectId));
+        // A deployment names its models by folder: the Model parameter's /models/<name> is catalog id <name> there.
+        var catalogId = Path.GetFileName(model.TrimEnd('/'));
         if (Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL") is { Length: > 0 } gateway)
         {
             // The deployment resolves the model id in its own catalog and reads the project with its own key.
             return await SubmitCommand.RunAsync([.. WithoutOption(args, "--model"), "--gateway", gateway, "--dataset-kind", EdgeImpulseDatasetKind.Kind,
-                dataset.Location, "--model", model, .. NmsUnlessTicked(a)], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
+                dataset.Location, "--model", catalogId, .. NmsUnlessTicked(a)], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
         }
         var destination = a.Get("--propose-actions") is { Length: > 0 } proposal
             ? $"project {projectId}, proposed changes of job {proposal}"
@@ -95,7 +97,7 @@ public static class BlockCommand
         if (options.OnRabbitMq)
         {
             // The deployment runs the job: the model is an id in its catalog, the project key is its fetchers' and writers'.
-            var published = OwlboxCli.ReadJobSpec(a, dataset, m => m, nmsByDefault: false) with { Model = model };
+            var published = OwlboxCli.ReadJobSpec(a, dataset, m => m, nmsByDefault: false) with { Model = catalogId };
             var jobId = Guid.NewGuid();
             // A fleet serving many projects: the key goes sealed for that deployment and this job, never as it is.
             var sealedKey = options.EdgeImpulse.SealingKeyId is { Length: > 0 } keyId

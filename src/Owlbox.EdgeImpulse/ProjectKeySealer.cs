@@ -30,7 +30,7 @@ public sealed class ProjectKeySealer
     public ProjectKeySealer(IReadOnlyDictionary<string, string> keys)
     {
         _keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var (id, base64) in keys)
+        foreach (var (id, base64) in keys.Where(k => !string.IsNullOrWhiteSpace(k.Value))) // an unset variable is no key
         {
             var bytes = Convert.TryFromBase64String(base64, new byte[64], out var n) && n == 32 ? Convert.FromBase64String(base64) : null;
             _keys[id] = bytes ?? throw new ArgumentException($"Owlbox:EdgeImpulse:SealingKeys:{id} must be 32 bytes in base64");

@@ -72,4 +72,20 @@ public class BlockParametersTests
             Assert.True(advanced != shownFirst.Contains(param), $"{param}: advanced is {advanced}");
         }
     }
+
+    [Fact]
+    public void EveryModelTheBlockOffers_IsInTheDeploymentsCatalog_UnderItsFolderName()
+    {
+        var offered = s_root.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("param").GetString() == "model")
+            .GetProperty("valid").EnumerateArray().Select(v => Path.GetFileName(v.GetProperty("value").GetString()!)).ToArray();
+        var k8s = File.ReadAllText(Path.Combine(Workspace.RepoRoot, "k8s", "config.yaml"));
+        var compose = File.ReadAllText(Path.Combine(Workspace.RepoRoot, "docker-compose.yml"));
+        var models = File.ReadAllText(Path.Combine(Workspace.RepoRoot, "k8s", "models-job.yaml"));
+        foreach (var name in offered)
+        {
+            Assert.Contains($"Owlbox__Models__{name}: /models/{name}", k8s, StringComparison.Ordinal);
+            Assert.Contains($"Owlbox__Models__{name}: /models/{name}", compose, StringComparison.Ordinal);
+            Assert.Contains($"Xenova/{name}", models, StringComparison.Ordinal);
+        }
+    }
 }

@@ -59,6 +59,16 @@ public class ProjectKeySealerTests
     public void ADeploymentKeyThatIsNot32Bytes_IsRefusedAtStartUp(string base64) =>
         Assert.Throws<ArgumentException>(() => new ProjectKeySealer(new Dictionary<string, string> { ["bad"] = base64 }));
 
+    [Fact]
+    public void AnEmptyDeploymentKey_IsNoKey_SoNothingOpens()
+    {
+        var sealer = new ProjectKeySealer(new Dictionary<string, string> { ["k1"] = "" }); // compose's ${OWLBOX_SEALING_KEY_K1:-} unset
+
+        Assert.False(sealer.HasKeys);
+        var e = Assert.Throws<DatasetException>(() => sealer.Open(s_sealer.Seal("k1", ApiKey, s_job, Location, s_now.AddHours(1)), s_job, Location, s_now));
+        Assert.Contains("does not hold", e.Message, StringComparison.Ordinal);
+    }
+
     private static string Flip(string base64)
     {
         var bytes = Convert.FromBase64String(base64);
