@@ -44,6 +44,7 @@ public static class OwlboxCli
           owlbox proposals list <dataset-folder>
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
+          owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
 
         label options (names follow the Edge Impulse OWL block):
           --prompt "<lines>"                        one query per line: search text (label, min_confidence); a literal \n separates lines
@@ -81,6 +82,7 @@ public static class OwlboxCli
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["block", .. var rest] => await BlockCommand.RunAsync(rest, stdout, stderr, busTap, cancellationToken).ConfigureAwait(false),
                 ["--help" or "-h" or "help"] => PrintUsage(stdout, Ok),
                 _ => PrintUsage(stderr, SetupError),
