@@ -45,6 +45,8 @@ public static class OwlboxCli
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
           owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
+          owlbox export <dataset-folder> --format coco|yolo --out <file-or-folder>
+          owlbox import <coco-file-or-yolo-folder> --format coco|yolo --out <dataset-folder>
 
         label options (names follow the Edge Impulse OWL block):
           --prompt "<lines>"                        one query per line: search text (label, min_confidence); a literal \n separates lines
@@ -83,6 +85,8 @@ public static class OwlboxCli
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["export", .. var rest] => await FormatsCommand.ExportAsync(rest, stdout).ConfigureAwait(false),
+                ["import", .. var rest] => await FormatsCommand.ImportAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["block", .. var rest] => await BlockCommand.RunAsync(rest, stdout, stderr, busTap, cancellationToken).ConfigureAwait(false),
                 ["--help" or "-h" or "help"] => PrintUsage(stdout, Ok),
                 _ => PrintUsage(stderr, SetupError),
