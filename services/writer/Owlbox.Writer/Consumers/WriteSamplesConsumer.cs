@@ -36,6 +36,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         var states = await store.GetSampleStatesAsync(jobId, latest.Select(r => r.SampleId).ToArray(), ct).ConfigureAwait(false);
         var results = latest.Where(r => states.TryGetValue(r.SampleId, out var state) && state != SampleState.Written).ToArray();
         IReadOnlyList<FailedSample> failed = [];
+        var failedIds = new HashSet<string>(StringComparer.Ordinal);
         if (results.Length > 0)
         {
             var promptLabels = job.Prompt.Labels.ToHashSet(StringComparer.Ordinal);
@@ -56,12 +57,13 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
                 failed = await backend.UpdateLabelsAsync(results.Select(r => new LabelUpdate(r.SampleId, current => Merge(r, current))).ToArray(), ct).ConfigureAwait(false);
             }
             faults.AfterDatasetWrite();
+            failedIds.UnionWith(failed.Select(f => f.SampleId));
             foreach (var f in failed)
             {
                 // That sample alone: the rest of the batch was written.
                 await context.Publish(new SampleFailed(jobId, f.SampleId, Stage.Write, f.Reason), ct).ConfigureAwait(false);
             }
-            foreach (var r in results.Where(r => !failed.Any(f => f.SampleId == r.SampleId)))
+            foreach (var r in results.Where(r => !failedIds.Contains(r.SampleId)))
             {
                 if (await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false))
                 {
@@ -72,7 +74,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         }
         // Announced again for a duplicate too (followers de-duplicate by sample id): the first delivery may have
         // died between recording the write and publishing it.
-        foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId) && !failed.Any(f => f.SampleId == r.SampleId)))
+        foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId) && !failedIds.Contains(r.SampleId)))
         {
             await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
         }
