@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the integration tests need, from Debian's packages: RabbitMQ and PostgreSQL, both on
-# loopback only, and promtool (Prometheus) for the alert rules. Safe to run again. Prints the environment the tests read.
+# loopback only, promtool (Prometheus) for the alert rules and Chromium for the review page's browser tests. Safe to run again. Prints the environment the tests read.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -8,6 +8,7 @@ need=""
 command -v rabbitmq-server >/dev/null 2>&1 || need="$need rabbitmq-server"
 command -v pg_ctlcluster >/dev/null 2>&1 || need="$need postgresql"
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"   # promtool checks the alert rules
+command -v chromium >/dev/null 2>&1 || need="$need chromium"      # the review page's browser tests (Playwright drives it)
 if [ -n "$need" ]; then
   $SUDO apt-get update -qq || true
   $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null

@@ -10,7 +10,7 @@ namespace Owlbox.Cli;
 /// <summary>
 /// <c>owlbox eval &lt;dataset&gt; --truth &lt;dataset&gt; [--proposals &lt;job-id&gt;] [--json]</c>: COCO-style average precision of
 /// a proposal set's boxes (scored by the model) or of a dataset's labels against a ground-truth dataset with the same
-/// image file names. Labels carry no score, so each counts as 1 (AP is then precision and recall at one point).
+/// image file names. Labels written by a job carry the model's <c>score</c>; a box without one (drawn by a person) counts as 1.
 /// </summary>
 public static class EvalCommand
 {
@@ -35,7 +35,7 @@ public static class EvalCommand
         {
             var dataset = LocalDataset.Open(a.Positionals[0]);
             detections = dataset.Samples.Where(s => images.Contains(s.Id))
-                .SelectMany(s => dataset.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box))).ToArray();
+                .SelectMany(s => dataset.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
         }
         var result = AveragePrecision.Evaluate(truth, detections);
         if (a.Flag("--json", false))

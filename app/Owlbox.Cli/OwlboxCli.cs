@@ -44,6 +44,7 @@ public static class OwlboxCli
           owlbox proposals list <dataset-folder>
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
+          owlbox review <dataset-folder> [--port N]   (a web page on 127.0.0.1: see the boxes, accept or reject proposals)
           owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
           owlbox export <dataset-folder> --format coco|yolo --out <file-or-folder>
           owlbox import <coco-file-or-yolo-folder> --format coco|yolo --out <dataset-folder>
@@ -84,6 +85,7 @@ public static class OwlboxCli
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["review", .. var rest] => await Review.ReviewCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["export", .. var rest] => await FormatsCommand.ExportAsync(rest, stdout).ConfigureAwait(false),
                 ["import", .. var rest] => await FormatsCommand.ImportAsync(rest, stdout, cancellationToken).ConfigureAwait(false),

@@ -14,7 +14,7 @@ public static class ContractMapping
     public static DetectedObject ToContract(this DetectedBox d) => new(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
         Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence);
 
-    public static LabeledBox ToLabeledBox(this DetectedObject o) => new(o.Label, o.X, o.Y, o.Width, o.Height);
+    public static LabeledBox ToLabeledBox(this DetectedObject o) => new(o.Label, o.X, o.Y, o.Width, o.Height) { Score = o.Score };
 
     public static JobOptions ToContract(this LabelingOptions o) => new(
         o.ScoreFloor, o.Filter.Nms, o.Filter.NmsIouThreshold, o.Filter.ClassAgnosticNms,

@@ -435,7 +435,7 @@ public sealed class LabelsFile
     }
 
     /// <summary>A box the sample already had is written back as the file had it (its extra keys, its number text);
-    /// a new box with the five keys Edge Impulse reads.</summary>
+    /// a new box with the five keys Edge Impulse reads, and its <c>score</c> when a model made it.</summary>
     private static void WriteBoxes(Utf8JsonWriter w, Change change)
     {
         var stored = change.Stored.ToList();
@@ -456,6 +456,10 @@ public sealed class LabelsFile
             w.WriteNumber("y", b.Y);
             w.WriteNumber("width", b.Width);
             w.WriteNumber("height", b.Height);
+            if (b.Score is { } score)
+            {
+                w.WriteNumber("score", score);
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -510,7 +514,8 @@ public sealed class LabelsFile
                 ? (int)Math.Round(d, MidpointRounding.AwayFromZero)
                 : throw new DatasetException($"{where}: \"{name}\" is out of range");
         }
-        var box = new LabeledBox(label.GetString()!, Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height"));
+        double? score = o.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
+        var box = new LabeledBox(label.GetString()!, Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height")) { Score = score };
         if (box.Width <= 0 || box.Height <= 0)
         {
             throw new DatasetException($"{where}: width and height must be positive, got {box.Width.ToString(CultureInfo.InvariantCulture)}x{box.Height.ToString(CultureInfo.InvariantCulture)}");

@@ -87,8 +87,7 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
     {
         RequireOwnFiles();
         var store = new ProposalStore(Directory);
-        var path = store.PathFor(header.JobId);
-        await using var _ = await FileLock.AcquireAsync(path + ".lock", s_lockWait, cancellationToken).ConfigureAwait(false);
+        await using var _ = await store.LockAsync(header.JobId, cancellationToken).ConfigureAwait(false);
         var set = store.Exists(header.JobId)
             ? store.Load(header.JobId)
             : new ProposalSet

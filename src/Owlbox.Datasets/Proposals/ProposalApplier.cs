@@ -1,4 +1,5 @@
 using Owlbox.Datasets.Local;
+using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Datasets.Proposals;
 
@@ -24,7 +25,7 @@ public static class ProposalApplier
             }
             updates.Add(new LabelUpdate(sample.SampleId, current =>
             {
-                var proposed = new SampleLabels(sample.BoundingBoxes, sample.Metadata);
+                var proposed = new SampleLabels(Without(sample.BoundingBoxes, Decided(sample, ReviewDecision.Rejected)), sample.Metadata);
                 if (current.SameAs(proposed))
                 {
                     outcomes[sample.SampleId] = null; // applied before (an apply that stopped part-way, run again)
@@ -47,9 +48,34 @@ public static class ProposalApplier
         return new Result(outcomes.Count(o => o.Value is null), conflicts);
     }
 
+    /// <summary>The boxes a reviewer decided on the review page.</summary>
+    private static LabeledBox[] Decided(SampleProposal sample, ReviewDecision decision) =>
+        sample.Detections.Where(d => d.Decision == decision).Select(d => d.ToLabeledBox()).ToArray();
+
+    /// <summary><paramref name="boxes"/> less one occurrence of each of <paramref name="remove"/>.</summary>
+    private static LabeledBox[] Without(IReadOnlyList<LabeledBox> boxes, IReadOnlyList<LabeledBox> remove)
+    {
+        var left = boxes.ToList();
+        foreach (var r in remove)
+        {
+            left.Remove(r);
+        }
+        return [.. left];
+    }
+
+    /// <summary>The same boxes, each as often, in any order.</summary>
+    private static bool SameBoxes(IEnumerable<LabeledBox> a, IEnumerable<LabeledBox> b)
+    {
+        var counts = a.CountBy(x => x).ToDictionary();
+        var other = b.CountBy(x => x).ToDictionary();
+        return counts.Count == other.Count && counts.All(kv => other.TryGetValue(kv.Key, out var n) && n == kv.Value);
+    }
+
+    /// <summary>Boxes accepted on the review page are already in the labels (appended): those are not a change.</summary>
     private static string? Changed(SampleProposal sample, SampleLabels current)
     {
-        if (!current.Boxes.SequenceEqual(sample.ExistingBoxes))
+        var expected = sample.ExistingBoxes.Concat(Decided(sample, ReviewDecision.Accepted));
+        if (!SameBoxes(current.Boxes, expected))
         {
             return $"its boxes changed since the proposal was made ({sample.ExistingBoxes.Count} then, {current.Boxes.Count} now)";
         }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Provenance;
 
@@ -34,6 +35,21 @@ public sealed record SampleProposal(
     public IReadOnlyDictionary<string, string>? ExistingMetadata { get; init; }
 }
 
-public sealed record ProposedBox(string Label, int X, int Y, int Width, int Height, BoxProvenance Provenance);
+/// <summary>A new box, with why it exists and, once a person judged it on the review page, their decision.</summary>
+public sealed record ProposedBox(string Label, int X, int Y, int Width, int Height, BoxProvenance Provenance)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReviewDecision? Decision { get; init; }
+
+    public LabeledBox ToLabeledBox() => new(Label, X, Y, Width, Height) { Score = Provenance.Score };
+}
+
+/// <summary>A reviewer's decision on a proposed box: accepted boxes are in the labels file, rejected ones never go there.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReviewDecision>))]
+public enum ReviewDecision
+{
+    Accepted,
+    Rejected,
+}
 
 public sealed record FailedSample(string SampleId, string Reason);

@@ -17,6 +17,11 @@ public sealed partial class ProposalStore(string datasetDirectory)
 
     public string PathFor(string jobId) => Path.Combine(Folder, ValidateJobId(jobId) + ".json");
 
+    /// <summary>The lock every writer of one proposal set holds across its load, change and save (the writer adding a
+    /// batch, the review page recording a decision).</summary>
+    public Task<FileLock> LockAsync(string jobId, CancellationToken cancellationToken) =>
+        FileLock.AcquireAsync(PathFor(jobId) + ".lock", TimeSpan.FromSeconds(60), cancellationToken);
+
     public void Save(ProposalSet set) => AtomicFile.WriteAllText(PathFor(set.JobId), JsonSerializer.Serialize(set, s_json) + "\n");
 
     public bool Exists(string jobId) => File.Exists(PathFor(jobId));

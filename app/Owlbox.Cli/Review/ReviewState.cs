@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Owlbox.Datasets.Local;
+using Owlbox.Datasets.Proposals;
+using Owlbox.Labeling.Review;
+
+namespace Owlbox.Cli.Review;
+
+/// <summary>What the review page shows, read from the files as they are now: every image with its labels, one
+/// proposal set's boxes (pending and decided) and how each relates to the labels (<see cref="ReviewTriage"/>), the
+/// proposal sets there are, and the latest calibration of the dataset's prompt when <c>owlbox calibrate</c> wrote one.</summary>
+public static class ReviewState
+{
+    public sealed record LabelView(string Label, int X, int Y, int Width, int Height, double? Score, string Triage);
+
+    public sealed record ProposalView(int Index, string Label, int X, int Y, int Width, int Height, double Score, int Line,
+        string SearchText, string Decision, string? Triage);
+
+    public sealed record ImageView(string Id, IReadOnlyList<LabelView> Labels, IReadOnlyList<ProposalView> Proposals);
+
+    public sealed record SetView(string JobId, string Prompt, string ModelId, DateTimeOffset CreatedUtc, int Boxes, int Pending);
+
+    public sealed record State(string Dataset, IReadOnlyList<SetView> Sets, string? Set, IReadOnlyList<ImageView> Images,
+        bool CanUndo, JsonElement? Calibration);
+
+    /// <param name="setId">The proposal set to show; null: the newest, if any.</param>
+    public static State Build(string directory, ProposalStore store, string? setId, bool canUndo)
+    {
+        var dataset = LocalDataset.Open(directory);
+        var sets = store.List();
+        var set = setId is null ? sets.MaxBy(s => s.CreatedUtc) : sets.FirstOrDefault(s => s.JobId == setId);
+        var byImage = set?.Samples.ToDictionary(s => s.SampleId, StringComparer.Ordinal) ?? [];
+        var images = dataset.Samples.Select(s =>
+        {
+            var labels = dataset.Labels.GetBoxes(s.Id);
+            var detections = byImage.TryGetValue(s.Id, out var p) ? p.Detections : [];
+            // Pending boxes are judged against the labels; decided ones are labels already, or gone.
+            var pending = detections.Select((d, i) => (d, i)).Where(x => x.d.Decision is null).ToArray();
+            var triage = ReviewTriage.Classify(
+                pending.Select(x => new TriageBox(x.d.Label, new(x.d.X, x.d.Y, x.d.Width, x.d.Height), x.d.Provenance.Score)).ToArray(),
+                labels.Select(b => new TriageBox(b.Label, b.Box, b.Score ?? 1)).ToArray());
+            var triageOf = pending.Select((x, k) => (x.i, triage.Proposals[k])).ToDictionary(t => t.i, t => Name(t.Item2));
+            return new ImageView(
+                s.Id,
+                labels.Select((b, k) => new LabelView(b.Label, b.X, b.Y, b.Width, b.Height, b.Score,
+                    set is null ? "found" : triage.Labels[k] == LabelTriage.Missed ? "missed" : "found")).ToArray(),
+                detections.Select((d, i) => new ProposalView(i, d.Label, d.X, d.Y, d.Width, d.Height, d.Provenance.Score,
+                    d.Provenance.PromptLine, d.Provenance.SearchText,
+                    d.Decision switch { ReviewDecision.Accepted => "accepted", ReviewDecision.Rejected => "rejected", _ => "pending" },
+                    triageOf.GetValueOrDefault(i))).ToArray());
+        }).ToArray();
+        var calibrationPath = Path.Combine(directory, ".owlbox", "calibration.json");
+        JsonElement? calibration = File.Exists(calibrationPath) ? JsonDocument.Parse(File.ReadAllText(calibrationPath)).RootElement.Clone() : null;
+        return new State(
+            Path.GetFileName(directory.TrimEnd(Path.DirectorySeparatorChar)),
+            sets.Select(x => new SetView(x.JobId, x.Prompt, x.ModelId, x.CreatedUtc, x.Samples.Sum(p => p.Detections.Count),
+                x.Samples.Sum(p => p.Detections.Count(d => d.Decision is null)))).ToArray(),
+            set?.JobId,
+            images,
+            canUndo,
+            calibration);
+    }
+
+    private static string Name(ProposalTriage t) => t switch
+    {
+        ProposalTriage.Match => "match",
+        ProposalTriage.LowIoU => "low-iou",
+        _ => "extra",
+    };
+}
