@@ -6,9 +6,9 @@ using Owlbox.Detection.Imaging;
 namespace Owlbox.Cli;
 
 /// <summary>
-/// <c>owlbox export &lt;dataset&gt; --format coco|yolo --out &lt;path&gt;</c> and
-/// <c>owlbox import &lt;path&gt; --format coco|yolo --out &lt;dataset&gt;</c>: a local dataset's labels to and from COCO JSON
-/// or YOLO text files. Pixels are the labels file's (display orientation, EXIF applied); the class list is kept (sorted
+/// <c>owlbox export &lt;dataset&gt; --format coco|yolo|voc --out &lt;path&gt;</c> and
+/// <c>owlbox import &lt;path&gt; --format coco|yolo|voc --out &lt;dataset&gt;</c>: a local dataset's labels to and from COCO JSON,
+/// YOLO text files or Pascal VOC XML files. Pixels are the labels file's (display orientation, EXIF applied); the class list is kept (sorted
 /// on export, as read on import). Odd inputs are listed and the exit code is 2 then; nothing is dropped silently.
 /// An import replaces the boxes of the images it names, through the dataset's locked write path, and keeps metadata.
 /// </summary>
@@ -31,7 +31,7 @@ public static class FormatsCommand
         else
         {
             Directory.CreateDirectory(output);
-            var (files, classesText) = YoloFormat.Write(images, classes);
+            var (files, classesText) = format == "yolo" ? YoloFormat.Write(images, classes) : (VocFormat.Write(images), string.Concat(classes.Select(c => c + "\n")));
             foreach (var (name, text) in files)
             {
                 await File.WriteAllTextAsync(Path.Combine(output, name), text).ConfigureAwait(false);
@@ -50,6 +50,13 @@ public static class FormatsCommand
         if (format == "coco")
         {
             result = CocoFormat.Read(await File.ReadAllTextAsync(input, cancellationToken).ConfigureAwait(false));
+        }
+        else if (format == "voc")
+        {
+            var classes = Path.Combine(input, YoloFormat.ClassesFile);
+            result = VocFormat.Read(Directory.GetFiles(input, "*.xml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
+                File.Exists(classes) ? await File.ReadAllTextAsync(classes, cancellationToken).ConfigureAwait(false) : null);
+            result = result with { Problems = [.. result.Problems, .. SizeMismatches(result.Images, dataset)] };
         }
         else
         {
@@ -77,11 +84,26 @@ public static class FormatsCommand
     {
         var a = new ArgumentReader(args, new HashSet<string>(["--format", "--out"]), new HashSet<string>(), ignoreUnknown: false);
         var format = a.Get("--format");
-        if (a.Positionals.Count != 1 || a.Get("--out") is not { } output || format is not ("coco" or "yolo"))
+        if (a.Positionals.Count != 1 || a.Get("--out") is not { } output || format is not ("coco" or "yolo" or "voc"))
         {
-            throw new UsageException($"usage: owlbox {usage} --format coco|yolo --out <path>");
+            throw new UsageException($"usage: owlbox {usage} --format coco|yolo|voc --out <path>");
         }
         return (a.Positionals[0], format, output);
+    }
+
+    /// <summary>A size in the file that is not the image's as shown: most often a file written from the stored pixels of
+    /// an EXIF-rotated photo, whose boxes would land rotated. Listed, so the user checks before training on them.</summary>
+    private static IEnumerable<string> SizeMismatches(IEnumerable<AnnotatedImage> images, LocalDataset dataset)
+    {
+        var byName = dataset.Samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        foreach (var m in images.Where(m => m.Width > 0 && byName.ContainsKey(m.FileName)))
+        {
+            var (w, h) = SizeOf(byName[m.FileName].FullPath);
+            if ((w, h) != (m.Width, m.Height))
+            {
+                yield return $"{m.FileName}: the file says {m.Width}x{m.Height}, the image is {w}x{h} as shown{((h, w) == (m.Width, m.Height) ? " (rotated by its EXIF orientation: were the boxes drawn on the stored pixels?)" : "")}; boxes imported as written";
+            }
+        }
     }
 
     /// <summary>The image's size as shown (EXIF orientation applied), as the labels file's pixels are.</summary>

@@ -46,8 +46,8 @@ public static class OwlboxCli
           owlbox proposals discard <dataset-folder> <job-id>
           owlbox review <dataset-folder> [--port N]   (a web page on 127.0.0.1: see the boxes, accept or reject proposals)
           owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
-          owlbox export <dataset-folder> --format coco|yolo --out <file-or-folder>
-          owlbox import <coco-file-or-yolo-folder> --format coco|yolo --out <dataset-folder>
+          owlbox export <dataset-folder> --format coco|yolo|voc --out <file-or-folder>
+          owlbox import <coco-file-or-yolo-or-voc-folder> --format coco|yolo|voc --out <dataset-folder>
 
         label options (names follow the Edge Impulse OWL block):
           --prompt "<lines>"                        one query per line: search text (label, min_confidence); a literal \n separates lines

@@ -21,6 +21,7 @@ public sealed class FormatsCommandTests : IDisposable
     [Theory]
     [InlineData("coco", "export.json")]
     [InlineData("yolo", "yolo-labels")]
+    [InlineData("voc", "voc-labels")]
     public async Task ARoundTrip_ChangesNoBox(string format, string output)
     {
         var path = Path.Combine(_target.Root, output);
@@ -55,6 +56,51 @@ public sealed class FormatsCommandTests : IDisposable
         Assert.Contains("reaches outside", import.Out, StringComparison.Ordinal);
         var first = LocalDataset.Open(_target.Dataset).Samples[0].Id;
         Assert.Contains(LabelsFile.Load(_target.LabelsPath).GetBoxes(first), b => b.X == 5000); // kept, and reported
+    }
+
+    [Fact]
+    public async Task OddVocInput_IsListed_AndTheRestImported_WithoutReadingAnyDtd()
+    {
+        var path = Path.Combine(_target.Root, "voc");
+        await Workspace.RunAsync(CancellationToken.None, "export", _source.Dataset, "--format", "voc", "--out", path);
+        var exported = File.ReadAllText(Path.Combine(path, "labeled-600x400.xml"));
+        Assert.Contains("<xmin>", exported, StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(path, "labeled-600x400.xml"), exported
+            .Replace("</annotation>", "<object><name>zebra</name><bndbox><xmin>5</xmin><ymin>5</ymin><xmax>900</xmax><ymax>20</ymax></bndbox></object></annotation>", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(path, "broken.xml"), "<annotation><filename>wide-640x360.jpg</filename>");
+        // An external entity: refused, never resolved (no file of this machine reaches the labels).
+        File.WriteAllText(Path.Combine(path, "xxe.xml"), "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/hostname\">]><annotation><filename>tall-360x640.png</filename><object><name>&e;</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>");
+        // Drawn on the stored pixels of the EXIF-rotated photo: the size is the wrong way round, and the user is told.
+        var rotated = Path.Combine(path, "rotated-exif6.xml");
+        var size = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(rotated), "<width>(\\d+)</width>\\s*<height>(\\d+)</height>");
+        File.WriteAllText(rotated, File.ReadAllText(rotated).Replace(size.Value, $"<width>{size.Groups[2].Value}</width><height>{size.Groups[1].Value}</height>", StringComparison.Ordinal));
+
+        var import = await Workspace.RunAsync(CancellationToken.None, "import", path, "--format", "voc", "--out", _target.Dataset);
+
+        Assert.Equal(OwlboxCli.SamplesFailed, import.Exit);
+        Assert.Contains("'zebra', which classes.txt does not list", import.Out, StringComparison.Ordinal);
+        Assert.Contains("reaches outside the 600x400 image", import.Out, StringComparison.Ordinal);
+        Assert.Contains("broken.xml is not valid XML", import.Out, StringComparison.Ordinal);
+        Assert.Contains("xxe.xml is not valid XML", import.Out, StringComparison.Ordinal);
+        Assert.Contains("rotated by its EXIF orientation", import.Out, StringComparison.Ordinal);
+        Assert.Empty(LabelsFile.Load(_target.LabelsPath).GetBoxes("tall-360x640.png"));
+        Assert.Contains(LabelsFile.Load(_target.LabelsPath).GetBoxes("labeled-600x400.jpg"), b => b is { Label: "zebra", X: 4, Y: 4, Width: 896, Height: 16 });
+    }
+
+    [Fact]
+    public async Task AJobsScores_SurviveACocoRoundTrip_AndEvalReadsThem()
+    {
+        var job = await Workspace.RunAsync(CancellationToken.None, "label", _source.Dataset, "--model", Workspace.Owlv2Model, "--prompt-file", Workspace.PromptFile);
+        Assert.True(job.Exit == OwlboxCli.Ok, job.Out + job.Err);
+        var scored = LabelsFile.Load(_source.LabelsPath).GetBoxes("busy-800x450.jpg");
+        Assert.Contains(scored, b => b.Score is > 0 and < 1); // the labels file keeps each new box's score
+        var path = Path.Combine(_target.Root, "export.json");
+
+        await Workspace.RunAsync(CancellationToken.None, "export", _source.Dataset, "--format", "coco", "--out", path);
+        var import = await Workspace.RunAsync(CancellationToken.None, "import", path, "--format", "coco", "--out", _target.Dataset);
+
+        Assert.True(import.Exit == OwlboxCli.Ok, import.Out + import.Err);
+        Assert.Equal(scored.Select(b => b.Score), LabelsFile.Load(_target.LabelsPath).GetBoxes("busy-800x450.jpg").Select(b => b.Score));
     }
 
     private static string Boxes(Workspace ws)

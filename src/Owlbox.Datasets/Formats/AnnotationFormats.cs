@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Xml;
+using System.Xml.Linq;
 using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Datasets.Formats;
@@ -26,11 +28,16 @@ public static class CocoFormat
         {
             foreach (var b in images[i].Boxes)
             {
-                annotations.Add(new JsonObject
+                var annotation = new JsonObject
                 {
                     ["id"] = ++id, ["image_id"] = i + 1, ["category_id"] = IndexOf(classes, b.Label) + 1,
                     ["bbox"] = new JsonArray(b.X, b.Y, b.Width, b.Height), ["area"] = (long)b.Width * b.Height, ["iscrowd"] = 0,
-                });
+                };
+                if (b.Score is { } score)
+                {
+                    annotation["score"] = score; // as COCO detection results carry it: eval tools read it
+                }
+                annotations.Add(annotation);
             }
         }
         return new JsonObject
@@ -68,7 +75,10 @@ public static class CocoFormat
             }
             else
             {
-                list.Add(new LabeledBox(label, Round(bbox[0]), Round(bbox[1]), Round(bbox[2]), Round(bbox[3])));
+                list.Add(new LabeledBox(label, Round(bbox[0]), Round(bbox[1]), Round(bbox[2]), Round(bbox[3]))
+                {
+                    Score = a["score"] is JsonValue s && s.TryGetValue<double>(out var score) ? score : null,
+                });
             }
         }
         var result = images.Select(m => new AnnotatedImage(m.File, m.Width, m.Height, boxes[m.Id])).ToArray();
@@ -156,5 +166,89 @@ public static class YoloFormat
         }).ToArray();
         problems.AddRange(CocoFormat.Outside(result));
         return new ImportResult(result, classes, problems);
+    }
+}
+
+/// <summary>
+/// Pascal VOC XML: one <c>&lt;stem&gt;.xml</c> per image (<c>filename</c>, <c>size</c>, an <c>object</c> per box with
+/// <c>name</c> and <c>bndbox</c>), and <c>classes.txt</c> beside them to keep the class list (VOC has none of its own).
+/// Coordinates follow the VOC devkit: 1-based and inclusive, so a box at x with width w is <c>xmin = x + 1</c>,
+/// <c>xmax = x + w</c> (detectron2 and torchvision's VOC readers subtract the 1 again). DTDs are refused on read.
+/// </summary>
+public static class VocFormat
+{
+    public static IReadOnlyDictionary<string, string> Write(IReadOnlyList<AnnotatedImage> images) =>
+        images.ToDictionary(m => Path.GetFileNameWithoutExtension(m.FileName) + ".xml", m =>
+            new XDocument(new XElement("annotation",
+                new XElement("filename", m.FileName),
+                new XElement("size",
+                    new XElement("width", m.Width), new XElement("height", m.Height), new XElement("depth", 3)),
+                m.Boxes.Select(b => new XElement("object",
+                    new XElement("name", b.Label),
+                    new XElement("pose", "Unspecified"),
+                    new XElement("truncated", 0),
+                    new XElement("difficult", 0),
+                    new XElement("bndbox",
+                        new XElement("xmin", b.X + 1), new XElement("ymin", b.Y + 1),
+                        new XElement("xmax", b.X + b.Width), new XElement("ymax", b.Y + b.Height))))))
+            .ToString() + "\n", StringComparer.Ordinal);
+
+    /// <param name="files">Text of each <c>.xml</c> file, by file name.</param>
+    /// <param name="classesText"><c>classes.txt</c> when present: its order is kept; names not in it are added after, and listed.</param>
+    public static ImportResult Read(IReadOnlyDictionary<string, string> files, string? classesText)
+    {
+        var classes = (classesText ?? "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var declared = classes.Count > 0;
+        var problems = new List<string>();
+        var images = new List<AnnotatedImage>();
+        var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
+        foreach (var (name, text) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            XElement root;
+            try
+            {
+                using var reader = XmlReader.Create(new StringReader(text), settings);
+                root = XElement.Load(reader);
+            }
+            catch (XmlException e)
+            {
+                problems.Add($"{name} is not valid XML ({e.Message})");
+                continue;
+            }
+            var file = root.Element("filename")?.Value.Trim();
+            if (string.IsNullOrEmpty(file))
+            {
+                problems.Add($"{name} names no <filename>");
+                continue;
+            }
+            int Int(XElement? e) => e is not null && double.TryParse(e.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? CocoFormat.Round(v) : int.MinValue;
+            var (width, height) = (Int(root.Element("size")?.Element("width")), Int(root.Element("size")?.Element("height")));
+            var boxes = new List<LabeledBox>();
+            var n = 0;
+            foreach (var o in root.Elements("object"))
+            {
+                n++;
+                var label = o.Element("name")?.Value.Trim();
+                var box = o.Element("bndbox");
+                var (x0, y0, x1, y1) = (Int(box?.Element("xmin")), Int(box?.Element("ymin")), Int(box?.Element("xmax")), Int(box?.Element("ymax")));
+                if (string.IsNullOrEmpty(label) || new[] { x0, y0, x1, y1 }.Contains(int.MinValue) || x1 < x0 || y1 < y0)
+                {
+                    problems.Add($"{name}: object {n} has no name or no usable <bndbox> (xmin <= xmax, ymin <= ymax)");
+                    continue;
+                }
+                if (!classes.Contains(label))
+                {
+                    if (declared)
+                    {
+                        problems.Add($"{name}: object {n} is a '{label}', which {YoloFormat.ClassesFile} does not list; added to the class list");
+                    }
+                    classes.Add(label);
+                }
+                boxes.Add(new LabeledBox(label, x0 - 1, y0 - 1, x1 - x0 + 1, y1 - y0 + 1));
+            }
+            images.Add(new AnnotatedImage(file, Math.Max(0, width), Math.Max(0, height), boxes));
+        }
+        problems.AddRange(CocoFormat.Outside(images));
+        return new ImportResult(images, classes, problems);
     }
 }
