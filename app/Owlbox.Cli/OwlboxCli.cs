@@ -46,6 +46,8 @@ public static class OwlboxCli
           owlbox proposals discard <dataset-folder> <job-id>
           owlbox review <dataset-folder> [--port N]   (a web page on 127.0.0.1: see the boxes, accept or reject proposals)
           owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
+          owlbox calibrate <labeled-dataset> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [--target-precision 0.9] [--out <file>] [--json]
+                                                       (per-label thresholds from a few labeled images)
           owlbox export <dataset-folder> --format coco|yolo|voc --out <file-or-folder>
           owlbox import <coco-file-or-yolo-or-voc-folder> --format coco|yolo|voc --out <dataset-folder>
 
@@ -86,6 +88,7 @@ public static class OwlboxCli
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["review", .. var rest] => await Review.ReviewCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["calibrate", .. var rest] => await CalibrateCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["export", .. var rest] => await FormatsCommand.ExportAsync(rest, stdout).ConfigureAwait(false),
                 ["import", .. var rest] => await FormatsCommand.ImportAsync(rest, stdout, cancellationToken).ConfigureAwait(false),

@@ -71,13 +71,8 @@ public sealed class ReviewPageTests : IAsyncLifetime
         return page;
     }
 
-    private async Task ProposeAsync(string jobId)
-    {
-        using var output = new StringWriter();
-        var exit = await OwlboxCli.RunAsync(["label", _dataset, "--model", Path.Combine(s_root, "models", "owlv2-test"),
-            "--prompt-file", Path.Combine(s_root, "samples", "prompt.txt"), "--propose-actions", jobId], output, output);
-        Assert.True(exit == OwlboxCli.Ok, output.ToString());
-    }
+    private Task ProposeAsync(string jobId) => RunAsync("label", _dataset, "--model", Path.Combine(s_root, "models", "owlv2-test"),
+        "--prompt-file", Path.Combine(s_root, "samples", "prompt.txt"), "--propose-actions", jobId);
 
     private IReadOnlyList<LabeledBox> Labels(string image) => LabelsFile.Load(Path.Combine(_dataset, LabelsFile.FileName)).GetBoxes(image);
 
@@ -225,6 +220,34 @@ public sealed class ReviewPageTests : IAsyncLifetime
         Assert.Equal(before.Skip(1), Labels("labeled-600x400.jpg"));
         await page.Keyboard.PressAsync("u");
         await Eventually(() => Labels("labeled-600x400.jpg").SequenceEqual(before), "the label back in its place");
+    }
+
+    [SkippableFact]
+    public async Task ACalibration_IsShown_AndUsingItSetsTheLabelAndTheSlider()
+    {
+        File.Delete(Path.Combine(_dataset, LabelsFile.FileName));
+        await RunAsync("label", _dataset, "--model", Path.Combine(s_root, "models", "owlv2-test"), "--prompt-file", Path.Combine(s_root, "samples", "prompt.txt"));
+        await RunAsync("calibrate", _dataset, "--model", Path.Combine(s_root, "models", "owlv2-test"), "--prompt-file", Path.Combine(s_root, "samples", "prompt.txt"));
+        var calibration = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dataset, ".owlbox", "calibration.json"))).RootElement;
+        var red = calibration.GetProperty("labels").EnumerateArray().Single(l => l.GetProperty("label").GetString() == "red");
+        var page = await OpenAsync();
+
+        var section = page.GetByTestId("calibration");
+        await Assertions.Expect(section).ToBeVisibleAsync();
+        await Assertions.Expect(section.Locator("tr")).ToHaveCountAsync(1 + calibration.GetProperty("labels").GetArrayLength());
+        var row = section.Locator("tr", new() { HasText = "red" });
+        await Assertions.Expect(row).ToContainTextAsync(red.GetProperty("threshold").GetDouble().ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
+        await row.GetByRole(AriaRole.Button, new() { Name = "use" }).ClickAsync();
+
+        Assert.Equal("red", await page.GetByTestId("label").InputValueAsync());
+        Assert.Equal(red.GetProperty("threshold").GetDouble(), double.Parse(await page.GetByTestId("score").InputValueAsync(), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static async Task RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        var exit = await OwlboxCli.RunAsync(args, output, output);
+        Assert.True(exit == OwlboxCli.Ok, output.ToString());
     }
 
     [SkippableFact]

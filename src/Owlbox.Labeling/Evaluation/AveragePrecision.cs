@@ -38,33 +38,14 @@ public static class AveragePrecision
 
     public static LabelPrecision ForLabel(string label, IReadOnlyList<EvalBox> truth, IReadOnlyList<EvalBox> detections, double iouThreshold)
     {
-        var gt = truth.Where(t => t.Label == label).GroupBy(t => t.Image, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(t => t.Box).ToArray(), StringComparer.Ordinal);
-        var matched = gt.ToDictionary(g => g.Key, g => new bool[g.Value.Length], StringComparer.Ordinal);
-        var total = gt.Values.Sum(b => b.Length);
-        // Stable order on ties: COCO sorts with a stable mergesort over detections in input order.
-        var ordered = detections.Where(d => d.Label == label).Select((d, i) => (d, i)).OrderByDescending(x => x.d.Score).ThenBy(x => x.i).Select(x => x.d);
+        var (ranked, total) = Match(label, truth, detections, iouThreshold);
         var (tp, fp) = (0, 0);
         var precision = new List<double>();
         var recall = new List<double>();
-        foreach (var d in ordered)
+        foreach (var (_, truePositive) in ranked)
         {
-            var best = -1;
-            var bestIou = iouThreshold;
-            if (gt.TryGetValue(d.Image, out var boxes))
+            if (truePositive)
             {
-                for (var g = 0; g < boxes.Length; g++)
-                {
-                    var iou = boxes[g].IoU(d.Box);
-                    if (!matched[d.Image][g] && iou >= bestIou)
-                    {
-                        (best, bestIou) = (g, iou);
-                    }
-                }
-            }
-            if (best >= 0)
-            {
-                matched[d.Image][best] = true;
                 tp++;
             }
             else
@@ -85,5 +66,40 @@ public static class AveragePrecision
             sum += first < 0 ? 0 : precision[first];
         }
         return new LabelPrecision(label, total == 0 ? 0 : sum / 101, tp + fp == 0 ? 0 : (double)tp / (tp + fp), total == 0 ? 0 : (double)tp / total, tp, fp, total);
+    }
+
+    /// <summary>One label's detections in falling score order, each marked a true positive when it takes a still
+    /// unmatched ground-truth box of its image at or above the IoU threshold; and the label's ground-truth count.</summary>
+    public static (IReadOnlyList<(double Score, bool TruePositive)> Ranked, int GroundTruth) Match(
+        string label, IReadOnlyList<EvalBox> truth, IReadOnlyList<EvalBox> detections, double iouThreshold)
+    {
+        var gt = truth.Where(t => t.Label == label).GroupBy(t => t.Image, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(t => t.Box).ToArray(), StringComparer.Ordinal);
+        var matched = gt.ToDictionary(g => g.Key, g => new bool[g.Value.Length], StringComparer.Ordinal);
+        // Stable order on ties: COCO sorts with a stable mergesort over detections in input order.
+        var ordered = detections.Where(d => d.Label == label).Select((d, i) => (d, i)).OrderByDescending(x => x.d.Score).ThenBy(x => x.i).Select(x => x.d);
+        var ranked = new List<(double, bool)>();
+        foreach (var d in ordered)
+        {
+            var best = -1;
+            var bestIou = iouThreshold;
+            if (gt.TryGetValue(d.Image, out var boxes))
+            {
+                for (var g = 0; g < boxes.Length; g++)
+                {
+                    var iou = boxes[g].IoU(d.Box);
+                    if (!matched[d.Image][g] && iou >= bestIou)
+                    {
+                        (best, bestIou) = (g, iou);
+                    }
+                }
+            }
+            if (best >= 0)
+            {
+                matched[d.Image][best] = true;
+            }
+            ranked.Add((d.Score, best >= 0));
+        }
+        return (ranked, gt.Values.Sum(b => b.Length));
     }
 }

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text.Json;
+using Owlbox.Contracts.V1;
+using Owlbox.Datasets;
+using Owlbox.Datasets.Local;
+using Owlbox.Detection.Inference;
+using Owlbox.Labeling.Evaluation;
+using Owlbox.Labeling.Prompts;
+using Owlbox.Models;
+using Owlbox.ServiceDefaults;
+
+namespace Owlbox.Cli;
+
+/// <summary>
+/// <c>owlbox calibrate &lt;labeled-dataset&gt; --model &lt;dir&gt; (--prompt|--prompt-file) [--target-precision 0.9] [--out &lt;file&gt;]
+/// [--json]</c>: runs the detector over a small labeled set with every threshold at the score floor (the job's other
+/// filters as given) and proposes, per label, the lowest threshold whose precision meets the target
+/// (<see cref="ThresholdCalibration"/>). Prints the precision and recall each gives and the prompt with them filled in;
+/// <c>--out</c> writes that prompt (a new file, or the prompt file itself); the dataset's <c>.owlbox/calibration.json</c>
+/// keeps the result for the review page. The labels are never touched. The labeled set must carry every box of the
+/// prompt's labels: a box the labels lack counts against precision.
+/// </summary>
+public static class CalibrateCommand
+{
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var a = new ArgumentReader(args, new HashSet<string>([.. OwlboxCli.JobValueNames, "--target-precision", "--out", "--execution-provider"]),
+            new HashSet<string>([.. OwlboxCli.JobFlagNames, "--json"]));
+        if (a.Positionals.Count != 1)
+        {
+            throw new UsageException("calibrate takes one labeled dataset folder");
+        }
+        var target = a.Number("--target-precision", 0.9);
+        if (target is <= 0 or > 1)
+        {
+            throw new UsageException($"--target-precision must be above 0 and at most 1, got {target.ToString(CultureInfo.InvariantCulture)}");
+        }
+        var directory = Path.GetFullPath(a.Positionals[0]);
+        LocalDataset.CheckFolder(directory);
+        var dataset = LocalDataset.Open(directory);
+        var spec = OwlboxCli.ReadJobSpec(a, new DatasetReference("local", directory), Path.GetFullPath);
+        var output = a.Get("--out");
+        if (output is not null && File.Exists(output) && Path.GetFullPath(output) != (a.Get("--prompt-file") is { } pf ? Path.GetFullPath(pf) : null))
+        {
+            throw new UsageException($"--out '{output}' exists and is not the --prompt-file: Owlbox writes a calibrated prompt over its own prompt file only");
+        }
+        OwlModel model;
+        try
+        {
+            model = ModelDirectory.Load(spec.Model, spec.ModelVariant);
+        }
+        catch (ModelException e)
+        {
+            throw new JobSetupException(e.Message, e);
+        }
+        using var detector = new OwlDetector(model, new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto" });
+        LabelingPrompt prompt;
+        try
+        {
+            prompt = LabelingPrompt.Parse(spec.Prompt, detector.CountTokens, detector.Model.MaxTextTokens);
+        }
+        catch (InvalidPromptException e)
+        {
+            throw new JobSetupException(e.Message, e);
+        }
+        // Every threshold at the floor: one run ranks every box a threshold could keep.
+        var open = DetectionPlan.Create(detector, new LabelingPrompt(prompt.Text, [.. prompt.Lines.Select(l => l with { MinConfidence = 0 })]),
+            spec.Options.ToLabelingOptions());
+        var labels = prompt.Labels.ToHashSet(StringComparer.Ordinal);
+        var truth = new List<EvalBox>();
+        var detections = new List<EvalBox>();
+        var failed = new List<string>();
+        foreach (var sample in dataset.Samples)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var found = DetectionEngine.Detect(open, await File.ReadAllBytesAsync(sample.FullPath, cancellationToken).ConfigureAwait(false));
+                detections.AddRange(found.Result.Kept.Select(d => new EvalBox(sample.Id, d.Label, d.Box, d.Score)));
+                truth.AddRange(dataset.Labels.GetBoxes(sample.Id).Where(b => labels.Contains(b.Label)).Select(b => new EvalBox(sample.Id, b.Label, b.Box)));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed.Add($"{sample.Id}: {e.Message}"); // a corrupt image is left out, not the calibration
+            }
+        }
+        var thresholds = ThresholdCalibration.Calibrate(prompt.Labels, truth, detections, target);
+        var calibrated = ThresholdCalibration.WriteBack(prompt.Text, thresholds);
+        var report = new
+        {
+            targetPrecision = target,
+            images = dataset.Samples.Count - failed.Count,
+            model = spec.Model,
+            createdUtc = DateTimeOffset.UtcNow,
+            labels = thresholds,
+            prompt = calibrated,
+        };
+        AtomicFile.WriteAllText(Path.Combine(directory, ".owlbox", "calibration.json"), JsonSerializer.Serialize(report, s_json) + "\n");
+        if (output is not null)
+        {
+            AtomicFile.WriteAllText(output, calibrated.EndsWith('\n') ? calibrated : calibrated + "\n");
+        }
+        if (a.Flag("--json", false))
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(report, s_json)).ConfigureAwait(false);
+        }
+        else
+        {
+            string F(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "-";
+            await stdout.WriteLineAsync($"Calibrated on {report.images} labeled images, target precision {F(target)} (IoU 0.5):").ConfigureAwait(false);
+            foreach (var t in thresholds)
+            {
+                await stdout.WriteLineAsync(t.Threshold is null
+                    ? $"  {t.Label}: no threshold reaches precision {F(target)} ({t.GroundTruth} true boxes); its lines keep their thresholds"
+                    : $"  {t.Label}: threshold {t.Threshold.Value.ToString("0.######", CultureInfo.InvariantCulture)} gives precision {F(t.Precision)}, recall {F(t.Recall)} ({t.TruePositives} of {t.GroundTruth} found, {t.FalsePositives} wrong)").ConfigureAwait(false);
+            }
+            await stdout.WriteLineAsync(output is null ? "Calibrated prompt:" : $"Calibrated prompt written to {output}:").ConfigureAwait(false);
+            await stdout.WriteLineAsync(calibrated.TrimEnd('\n')).ConfigureAwait(false);
+        }
+        foreach (var f in failed)
+        {
+            await stdout.WriteLineAsync($"    left out {f}").ConfigureAwait(false);
+        }
+        return failed.Count == 0 ? OwlboxCli.Ok : OwlboxCli.SamplesFailed;
+    }
+}
