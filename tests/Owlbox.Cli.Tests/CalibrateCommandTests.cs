@@ -28,7 +28,7 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         var job = await Workspace.RunAsync("label", _labeled.Dataset, "--model", Workspace.Owlv2Model, "--prompt-file", Workspace.PromptFile);
         Assert.True(job.Exit == OwlboxCli.Ok, job.Out + job.Err);
-        var truth = Boxes(_labeled);
+        var truth = _labeled.Boxes();
         Assert.Contains("@", truth, StringComparison.Ordinal);
         var labelsBefore = File.ReadAllText(_labeled.LabelsPath);
         var output = Path.Combine(_labeled.Root, "calibrated.txt");
@@ -51,14 +51,9 @@ public sealed class CalibrateCommandTests : IDisposable
         var relabel = await Workspace.RunAsync("label", _fresh.Dataset, "--model", Workspace.Owlv2Model, "--prompt-file", output);
 
         Assert.True(relabel.Exit == OwlboxCli.Ok, relabel.Out + relabel.Err);
-        Assert.Equal(truth, Boxes(_fresh));
+        Assert.Equal(truth, _fresh.Boxes());
     }
 
-    private static string Boxes(Workspace ws)
-    {
-        var labels = LabelsFile.Load(ws.LabelsPath);
-        return string.Join("\n", ws.Images.Select(i => $"{i}: {string.Join(" ", labels.GetBoxes(i).Select(b => $"{b.Label}@{b.X},{b.Y},{b.Width},{b.Height}").Order(StringComparer.Ordinal))}"));
-    }
 
     [Fact]
     public async Task ABoxTheLabelsLack_CountsAgainstPrecision_AndAnUnreachableTargetKeepsTheLine()

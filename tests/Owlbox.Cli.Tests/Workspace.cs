@@ -61,6 +61,13 @@ public sealed class Workspace : IDisposable
             + $" | {string.Join(" ", (labels.GetMetadata(i) ?? new Dictionary<string, string>()).Select(kv => $"{kv.Key}={kv.Value}").Order(StringComparer.Ordinal))}"));
     }
 
+    /// <summary>Every image's boxes only, sorted (no metadata: a prompt in it spans lines).</summary>
+    public string Boxes()
+    {
+        var labels = LabelsFile.Load(LabelsPath);
+        return string.Join("\n", Images.Select(i => $"{i}: {string.Join(" ", labels.GetBoxes(i).Select(b => $"{b.Label}@{b.X},{b.Y},{b.Width},{b.Height}").Order(StringComparer.Ordinal))}"));
+    }
+
     public string Write(string name, string content)
     {
         var path = Path.Combine(Root, name);

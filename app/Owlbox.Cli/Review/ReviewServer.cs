@@ -78,15 +78,19 @@ public sealed class ReviewServer : IAsyncDisposable
             }
         });
         app.MapGet("/", () => Results.Content(ReviewPage.Html, "text/html; charset=utf-8"));
-        app.MapGet("/api/state", (string? set) => Results.Json(ReviewState.Build(directory, review.Proposals, set, review.CanUndo), s_json));
-        app.MapGet("/api/image", (string id) =>
+        // The images the page was last told about: a thumbnail request is a set lookup, not a scan of the folder.
+        var images = LocalDataset.Open(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
+        app.MapGet("/api/state", (string? set) =>
         {
-            // Only the dataset's own images, by exact name: never a path a request makes up.
-            var sample = LocalDataset.Open(directory).Samples.FirstOrDefault(s => s.Id == id);
-            return sample is null
-                ? Results.NotFound()
-                : Results.File(sample.FullPath, ContentTypes.GetValueOrDefault(Path.GetExtension(sample.Id).ToLowerInvariant(), "application/octet-stream"));
+            var dataset = LocalDataset.Open(directory);
+            Volatile.Write(ref images, dataset.Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
+            return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo), s_json);
         });
+        app.MapGet("/api/image", (string id) =>
+            // Only the dataset's own images, by exact name: never a path a request makes up.
+            Volatile.Read(ref images).TryGetValue(id, out var path) && File.Exists(path)
+                ? Results.File(path, ContentTypes.GetValueOrDefault(Path.GetExtension(id).ToLowerInvariant(), "application/octet-stream"))
+                : Results.NotFound());
         app.MapPost("/api/decide", async (DecideRequest request, CancellationToken ct) =>
         {
             if (request.Boxes.Count > MaxBoxesPerRequest)

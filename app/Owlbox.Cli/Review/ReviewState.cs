@@ -23,9 +23,9 @@ public static class ReviewState
         bool CanUndo, JsonElement? Calibration);
 
     /// <param name="setId">The proposal set to show; null: the newest, if any.</param>
-    public static State Build(string directory, ProposalStore store, string? setId, bool canUndo)
+    public static State Build(LocalDataset dataset, ProposalStore store, string? setId, bool canUndo)
     {
-        var dataset = LocalDataset.Open(directory);
+        var directory = dataset.Directory;
         var sets = store.List();
         var set = setId is null ? sets.MaxBy(s => s.CreatedUtc) : sets.FirstOrDefault(s => s.JobId == setId);
         var byImage = set?.Samples.ToDictionary(s => s.SampleId, StringComparer.Ordinal) ?? [];
