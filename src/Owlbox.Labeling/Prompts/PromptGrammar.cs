@@ -6,7 +6,8 @@ namespace Owlbox.Labeling.Prompts;
 /// The original Edge Impulse block's prompt grammar: one query per line, split at the line's last parentheses into
 /// <c>search text (label, min_confidence)</c> or <c>search text (label)</c>; a line without parentheses is its own
 /// label with confidence 0; blank lines are ignored. Unlike the original block, anything it would silently misread
-/// (a third field, text after the closing parenthesis, unbalanced parentheses, a bad number) is an error naming the line.
+/// (a third field, text after the closing parenthesis, unbalanced parentheses, a bad number, CLIP's special-token text)
+/// is an error naming the line.
 /// </summary>
 public static class PromptGrammar
 {
@@ -55,9 +56,20 @@ public static class PromptGrammar
         return (lines, errors);
     }
 
+    private static readonly (string Marker, string Name)[] s_specialTokens = [("<|startoftext|>", "start-of-text"), ("<|endoftext|>", "end-of-text")];
+
     private static bool TryParseLine(string line, int lineNumber, out PromptLine parsed, out string problem)
     {
         parsed = null!;
+        foreach (var (marker, name) in s_specialTokens)
+        {
+            // The text encoder reads these as its own sequence markers (HF's tokenizer gives their ids), not as words.
+            if (line.Contains(marker, StringComparison.OrdinalIgnoreCase))
+            {
+                problem = $"\"{marker}\" is CLIP's {name} marker: the model would read the query as {(name == "end-of-text" ? "ending" : "starting")} there; remove it";
+                return false;
+            }
+        }
         var open = line.LastIndexOf('(');
         var close = line.LastIndexOf(')');
         if (open < 0 && close < 0)

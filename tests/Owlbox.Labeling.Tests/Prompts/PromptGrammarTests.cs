@@ -44,6 +44,8 @@ public class PromptGrammarTests
     [InlineData("thing (x, 0.2", "unbalanced")]
     [InlineData("thing x, 0.2)", "unbalanced")]
     [InlineData("thing )x( ", "unbalanced")]
+    [InlineData("cat<|endoftext|> (cat)", "CLIP's end-of-text marker")]
+    [InlineData("<|StartOfText|> cat", "CLIP's start-of-text marker")]
     public void Parse_MalformedLine_NamesTheLineAndTheProblem(string line, string problem)
     {
         var (lines, errors) = PromptGrammar.Parse("dog\n" + line);
