@@ -32,7 +32,7 @@ public static class OwlboxCli
 
     private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--concurrent-runs", "--max-image-pixels"];
 
-    private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames, "--fresh", "--replace-proposals"];
+    private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames, "--fresh", "--replace-proposals", "--no-embedding-cache"];
 
     public const string Usage = """
         usage:
@@ -69,6 +69,7 @@ public static class OwlboxCli
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
           --fresh                                   start a new job instead of resuming an interrupted run of this same job
           --replace-proposals                       with --propose-actions: replace an existing proposal set of that id
+          --no-embedding-cache                      do not keep image encodings in <dataset>/.owlbox/embeddings for the next prompt
         """;
 
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
@@ -161,6 +162,8 @@ public static class OwlboxCli
             AllowModelDirectories = true,
             Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
             Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs },
+            // A later run with another prompt re-uses this run's image encodings (split-form models).
+            EmbeddingCacheDirectory = a.Flag("--no-embedding-cache", false) ? null : Path.Combine(dataset, ".owlbox", "embeddings"),
             Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
         };
         var destination = proposeId is null

@@ -61,6 +61,13 @@ public sealed class OwlboxOptions
     /// <summary>Memory for encoded images of split models, reused when a seen image is prompted again (default 1 GiB; 0 disables).</summary>
     public long EmbeddingCacheBytes { get; set; } = 1L << 30;
 
+    /// <summary>A folder for encoded images on disk, kept across restarts and shared by the detectors that mount it
+    /// (unset: memory only). <c>owlbox label</c> uses the dataset's <c>.owlbox/embeddings</c>.</summary>
+    public string? EmbeddingCacheDirectory { get; set; }
+
+    /// <summary>Bound of <see cref="EmbeddingCacheDirectory"/> (default 16 GiB); least recently used files go first.</summary>
+    public long EmbeddingCacheDiskBytes { get; set; } = 16L << 30;
+
     public Writer.WriterOptions Writer { get; set; } = new();
 
     /// <summary>Retries for a failing message before it faults (default 5, exponential from 200 ms to 10 s).</summary>
@@ -130,7 +137,7 @@ public sealed class OwlboxOptions
         foreach (var (name, value, min) in new (string, long, long)[]
         {
             ("Owlbox:RetryLimit", RetryLimit, 0), ("Owlbox:InfrastructureRetryLimit", InfrastructureRetryLimit, 0),
-            ("Owlbox:InlineImageBytes", InlineImageBytes, 0), ("Owlbox:EmbeddingCacheBytes", EmbeddingCacheBytes, 0),
+            ("Owlbox:InlineImageBytes", InlineImageBytes, 0), ("Owlbox:EmbeddingCacheBytes", EmbeddingCacheBytes, 0), ("Owlbox:EmbeddingCacheDiskBytes", EmbeddingCacheDiskBytes, 1),
             ("Owlbox:Writer:BatchMessageLimit", Writer.BatchMessageLimit, 1), ("Owlbox:Detector:BatchMessageLimit", Detector.BatchMessageLimit, 1), ("Owlbox:Engine:Threads", Engine.Threads, 0),
             ("Owlbox:Engine:ConcurrentRuns", Engine.ConcurrentRuns, 1), ("Owlbox:Fetcher:Concurrency", Fetcher.Concurrency, 1),
         })

@@ -1,3 +1,4 @@
+using Owlbox.Detection.Inference;
 using Microsoft.Extensions.DependencyInjection;
 using Owlbox.Datasets;
 using Owlbox.Detector;
@@ -47,7 +48,8 @@ public static class OwlboxServiceCollectionExtensions
             }
             if (options.Has(Role.Detector))
             {
-                services.AddDetector(bus, options.Detector, options.Engine, options.EmbeddingCacheBytes);
+                services.AddDetector(bus, options.Detector, options.Engine, new ImageEmbeddingCache(options.EmbeddingCacheBytes,
+                    string.IsNullOrWhiteSpace(options.EmbeddingCacheDirectory) ? null : new EmbeddingStore(options.EmbeddingCacheDirectory, options.EmbeddingCacheDiskBytes)));
             }
             if (options.Has(Role.Writer))
             {

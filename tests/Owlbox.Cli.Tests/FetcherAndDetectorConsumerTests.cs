@@ -62,7 +62,7 @@ public sealed class FetcherAndDetectorConsumerTests
     public async Task Detect_FindsTheDrawnObjects_AndFailsACorruptImage()
     {
         await using var h = await ConsumerHarness.StartAsync(
-            (services, bus) => services.AddDetector(bus, new DetectorServiceOptions(), new DetectorOptions { ExecutionProvider = "cpu", ConcurrentRuns = 1 }, 0),
+            (services, bus) => services.AddDetector(bus, new DetectorServiceOptions(), new DetectorOptions { ExecutionProvider = "cpu", ConcurrentRuns = 1 }, new ImageEmbeddingCache(0)),
             prompt: "red (red, 0.5)\nblue (blue, 0.5)",
             services: s => s.AddSingleton(new ModelCatalog(new Dictionary<string, string>(), allowDirectories: true)));
         await h.RegisterAllImagesAsync();

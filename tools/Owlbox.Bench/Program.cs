@@ -17,6 +17,7 @@ using Owlbox.ModelTool.Onnx;
 using SkiaSharp;
 
 // owlbox-bench [--model owlvit-base-patch32|owlv2-base-patch16] [--images 24] [--threads N] [--runs 5] [--skip-tjs]
+//              [--reprompt-processes 200]   (two `owlbox label` processes: encode, then a new prompt from the disk cache)
 var model = Arg("--model") ?? "owlvit-base-patch32";
 var imageCount = int.Parse(Arg("--images") ?? "24", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -57,6 +58,40 @@ if (Arg("--memory") is { } sizes)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n,6} | {seconds,7:0.0} | {n / seconds,8:0.0} | {peakMb,11:0} | {heapMb,23:0}"));
     }
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"largest / smallest job's peak: {peaks[^1] / peaks[0]:0.00}"));
+    return 0;
+}
+if (Arg("--reprompt-processes") is { } repromptCount)
+{
+    // What a user runs: `owlbox label` on a dataset, then again in a new process with a new 10-line prompt; the second
+    // reads the first's image encodings from <dataset>/.owlbox/embeddings. Rates are the CLI's own (the job, model
+    // loading excluded); wall seconds include the process start and the model load.
+    var n = int.Parse(repromptCount, CultureInfo.InvariantCulture);
+    var owlbox = Path.Combine(root, "app", "Owlbox.Cli", "bin", "Release", "net10.0", "owlbox.dll");
+    var dataset = Path.Combine(Path.GetTempPath(), $"owlbox-reprompt-{Environment.ProcessId}");
+    Directory.CreateDirectory(dataset);
+    foreach (var f in Directory.GetFiles(MakeImages(Path.Combine(cache, "bench", $"images-{n}"), n)))
+    {
+        File.Copy(f, Path.Combine(dataset, Path.GetFileName(f)), overwrite: true);
+    }
+    string[] secondQueries = ["a dog", "traffic light", "a red car", "bicycle", "green bottle", "a chair", "laptop", "black cat", "blue sky", "a tree"];
+    (double Wall, double Rate, string Line) Label(string[] queries)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var output = Exec("dotnet", [owlbox, "label", dataset, "--model", modelDir, "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            "--prompt", string.Join("\n", queries.Select(q => $"{q} ({q}, 0.3)"))], null);
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("Labeled ", StringComparison.Ordinal)) ?? throw new InvalidOperationException(output);
+        var rate = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @"\(([0-9.]+) images/s\)").Groups[1].Value, CultureInfo.InvariantCulture);
+        return (wall, rate, line.Trim());
+    }
+    Console.WriteLine($"Re-prompt across processes: {model} (split form), {n} images, 10 queries, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    var first = Label(allQueries);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first process (encodes, writes .owlbox/embeddings): {first.Rate:0.00} img/s, {first.Wall:0.0} s wall | {first.Line}"));
+    var second = Label(secondQueries);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"second process, new prompt (reads them):            {second.Rate:0.00} img/s, {second.Wall:0.0} s wall | {second.Line}"));
+    var embeddings = Directory.GetFiles(Path.Combine(dataset, ".owlbox", "embeddings"), "*.emb", SearchOption.AllDirectories);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"re-prompt / fresh: {second.Rate / first.Rate:0}x by the CLI's rate, {first.Wall / second.Wall:0.0}x by wall time; {embeddings.Length} encodings, {embeddings.Sum(f => new FileInfo(f).Length) / 1e6:0} MB on disk"));
+    Directory.Delete(dataset, recursive: true);
     return 0;
 }
 if (Arg("--e2e-only") is { } reps)

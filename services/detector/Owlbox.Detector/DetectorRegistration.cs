@@ -12,10 +12,10 @@ namespace Owlbox.Detector;
 public static class DetectorRegistration
 {
     public static IServiceCollection AddDetector(this IServiceCollection services, IBusRegistrationConfigurator bus, DetectorServiceOptions options,
-        DetectorOptions engine, long embeddingCacheBytes)
+        DetectorOptions engine, ImageEmbeddingCache embeddingCache)
     {
         services.AddSingleton(options);
-        services.AddSingleton(new ImageEmbeddingCache(embeddingCacheBytes));
+        services.AddSingleton(embeddingCache);
         services.AddSingleton(sp => new DetectorPool(sp.GetRequiredService<ModelCatalog>(), engine));
         services.AddSingleton(_ => new InferenceWorkers(engine.EffectiveConcurrentRuns(Environment.ProcessorCount)));
         services.AddSingleton(sp => new DetectionEngine(sp.GetRequiredService<DetectorPool>(), sp.GetRequiredService<InferenceWorkers>(),

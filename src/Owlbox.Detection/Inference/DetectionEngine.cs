@@ -58,7 +58,7 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
     {
         var started = Stopwatch.GetTimestamp();
         var detector = plan.Detector;
-        var key = detector.Model.IsSplit && cache is { MaxBytes: > 0 } ? ImageEmbeddingCache.Key(detector.Model.ImageEncoderPath!, image) : null;
+        var key = detector.Model.IsSplit && cache is { Enabled: true } ? ImageEmbeddingCache.Key(detector.EncodingIdentity, image) : null;
         DetectorOutput output;
         int width, height;
         CachedImage? cached = null;

@@ -11,9 +11,10 @@ public sealed record CachedImage(int Width, int Height, float[] Boxes, ImageFeat
 /// <summary>
 /// Encoded images, keyed by model and image content (SHA-256 of the bytes as stored), least recently used evicted
 /// beyond a byte bound. With the split form, re-prompting a seen dataset is then a class-head product per image
-/// and no forward pass. OWL-ViT B/32 needs about 1.2 MB per image, OWLv2 B/16 about 7.5 MB.
+/// and no forward pass. OWL-ViT B/32 needs about 1.2 MB per image, OWLv2 B/16 about 7.5 MB. With a
+/// <see cref="EmbeddingStore"/> the encodings also go to disk (about half that), and a later process finds them there.
 /// </summary>
-public sealed class ImageEmbeddingCache(long maxBytes)
+public sealed class ImageEmbeddingCache(long maxBytes, EmbeddingStore? disk = null)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, LinkedListNode<(string Key, CachedImage Value)>> _entries = new(StringComparer.Ordinal);
@@ -21,6 +22,11 @@ public sealed class ImageEmbeddingCache(long maxBytes)
     private long _bytes;
 
     public long MaxBytes => maxBytes;
+
+    public EmbeddingStore? Disk => disk;
+
+    /// <summary>Whether anything is kept at all: memory, disk or both.</summary>
+    public bool Enabled => maxBytes > 0 || disk is not null;
 
     public long Bytes
     {
@@ -44,6 +50,7 @@ public sealed class ImageEmbeddingCache(long maxBytes)
         }
     }
 
+    /// <param name="model">What makes an encoding: the encoder file and the preprocessing (<see cref="OwlDetector.EncodingIdentity"/>).</param>
     public static string Key(string model, ReadOnlySpan<byte> image) => model + "|" + Convert.ToHexString(SHA256.HashData(image));
 
     public bool TryGet(string key, out CachedImage image)
@@ -58,11 +65,22 @@ public sealed class ImageEmbeddingCache(long maxBytes)
                 return true;
             }
         }
+        if (disk is not null && disk.TryRead(key, out image))
+        {
+            AddToMemory(key, image);
+            return true;
+        }
         image = null!;
         return false;
     }
 
     public void Add(string key, CachedImage image)
+    {
+        disk?.Write(key, image);
+        AddToMemory(key, image);
+    }
+
+    private void AddToMemory(string key, CachedImage image)
     {
         if (image.Bytes > maxBytes)
         {

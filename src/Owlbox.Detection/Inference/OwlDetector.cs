@@ -35,6 +35,8 @@ public sealed class OwlDetector : IDisposable
         ExecutionProvider = provider;
         if (model.IsSplit)
         {
+            var encoder = new FileInfo(model.ImageEncoderPath!);
+            EncodingIdentity = string.Join('|', "v1", encoder.FullName, encoder.Length, encoder.LastWriteTimeUtc.Ticks, model.TypeName, options.Owlv2Padding);
             _imageEncoder = Load(model.ImageEncoderPath!, sessionOptions);
             _textEncoder = Load(model.TextEncoderPath!, sessionOptions);
             ImageBatchSize = 1;
@@ -47,6 +49,10 @@ public sealed class OwlDetector : IDisposable
     }
 
     public OwlModel Model { get; }
+
+    /// <summary>What an image's encoding depends on besides its bytes: the encoder file (path, size, time written: a
+    /// re-exported model is a new one) and the preprocessing (model type, OWLv2 padding). Keys the embedding cache.</summary>
+    public string EncodingIdentity { get; } = "";
 
     public DetectorOptions Options { get; }
     public ClipTokenizer Tokenizer { get; }

@@ -1,0 +1,168 @@
+using Owlbox.Detection.Imaging;
+using Owlbox.Detection.Inference;
+using Owlbox.Labeling;
+using Owlbox.Labeling.Prompts;
+using Owlbox.Models;
+using Owlbox.ModelTool;
+
+namespace Owlbox.Detection.Tests;
+
+/// <summary>Image encodings on disk: a later process (here, a new cache over the same folder) re-prompts a seen image
+/// with the class head only and finds the boxes a fresh run finds; torn and damaged files are misses; the folder
+/// stays within its bound, least recently used first; concurrent writers never expose half a file.</summary>
+public sealed class EmbeddingStoreTests : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("owlbox-embeddings-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    private string SplitModel()
+    {
+        var dir = Path.Combine(_temp, "model");
+        if (!Directory.Exists(dir))
+        {
+            FullSizeModels.Write(OwlArchitecture.Tiny("owlv2"), dir);
+        }
+        return dir;
+    }
+
+    private static CachedImage Sample(int seed, int patches = 64, int dimension = 16)
+    {
+        var random = new Random(seed);
+        float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        return new CachedImage(640, 480, Values(patches * 4), new ImageFeatures(Values(patches * dimension), Values(patches), Values(patches), dimension));
+    }
+
+    [Fact]
+    public void ANewProcess_RePromptsASeenImageFromDisk_AndFindsWhatAFreshRunFinds()
+    {
+        var options = new DetectorOptions { ExecutionProvider = "cpu" };
+        using var detector = new OwlDetector(ModelDirectory.Load(SplitModel()), options);
+        var image = File.ReadAllBytes(Path.Combine(TestSupport.RepoRoot, "samples", "shapes", "busy-800x450.jpg"));
+        var folder = Path.Combine(_temp, "embeddings");
+        DetectionPlan Plan(string prompt) => DetectionPlan.Create(detector, LabelingPrompt.Parse(prompt), new LabelingOptions { ScoreFloor = 0 });
+        var first = DetectionEngine.Detect(Plan("red\nblue"), image, new ImageEmbeddingCache(1L << 30, new EmbeddingStore(folder, 1L << 30)));
+        Assert.False(first.FromCache);
+
+        // A later process: nothing in memory, the same folder.
+        var later = new ImageEmbeddingCache(0, new EmbeddingStore(folder, 1L << 30));
+        var newPrompt = Plan("a green block\na person\nyellow thing");
+        var reprompted = DetectionEngine.Detect(newPrompt, image, later);
+        var fresh = DetectionEngine.Detect(newPrompt, image);
+
+        Assert.True(reprompted.FromCache);
+        Assert.True(fresh.Result.Kept.Count > 0, "the tiny model's random weights still keep boxes at score floor 0");
+        Assert.Equal(fresh.Result.Kept.Count, reprompted.Result.Kept.Count);
+        foreach (var (a, b) in fresh.Result.Kept.OrderBy(k => k.Label).ThenBy(k => k.Box.X).ThenBy(k => k.Box.Y)
+            .Zip(reprompted.Result.Kept.OrderBy(k => k.Label).ThenBy(k => k.Box.X).ThenBy(k => k.Box.Y)))
+        {
+            Assert.Equal((a.Label, a.Box), (b.Label, b.Box)); // boxes are stored as fp32: exact
+            Assert.True(Math.Abs(a.Score - b.Score) < 5e-3, $"{a.Score} vs {b.Score}: class embeddings are fp16 on disk");
+        }
+    }
+
+    [Fact]
+    public void AnotherPaddingOrAnotherModelFile_IsAnotherEncoding()
+    {
+        var dir = SplitModel();
+        using var black = new OwlDetector(ModelDirectory.Load(dir), new DetectorOptions { ExecutionProvider = "cpu" });
+        using var grey = new OwlDetector(ModelDirectory.Load(dir), new DetectorOptions { ExecutionProvider = "cpu", Owlv2Padding = Owlv2Padding.Grey });
+        var blackIdentity = black.EncodingIdentity;
+        File.SetLastWriteTimeUtc(black.Model.ImageEncoderPath!, DateTime.UtcNow.AddMinutes(1)); // re-exported in place
+        using var reexported = new OwlDetector(ModelDirectory.Load(dir), new DetectorOptions { ExecutionProvider = "cpu" });
+
+        Assert.NotEqual(blackIdentity, grey.EncodingIdentity);
+        Assert.NotEqual(blackIdentity, reexported.EncodingIdentity);
+    }
+
+    [Fact]
+    public void RoundTrip_KeepsBoxesShiftAndScaleExact_AndEmbeddingsToHalfPrecision()
+    {
+        var store = new EmbeddingStore(Path.Combine(_temp, "e"), 1L << 30);
+        var image = Sample(1, patches: 32, dimension: 512); // a real class-embedding width
+
+        store.Write("k", image);
+        Assert.True(new EmbeddingStore(store.Directory, 1L << 30).TryRead("k", out var read));
+
+        Assert.Equal((image.Width, image.Height, image.Features.Dimension), (read.Width, read.Height, read.Features.Dimension));
+        Assert.Equal(image.Boxes, read.Boxes);
+        Assert.Equal(image.Features.Shift, read.Features.Shift);
+        Assert.Equal(image.Features.Scale, read.Features.Scale);
+        Assert.All(image.Features.ClassEmbeddings.Zip(read.Features.ClassEmbeddings), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-3, $"{p.First} vs {p.Second}"));
+        Assert.True(new FileInfo(store.PathFor("k")).Length < image.Bytes * 0.6, "fp16 embeddings: about half the bytes of the memory form");
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("flipped byte")]
+    [InlineData("empty")]
+    public void ATornOrDamagedFile_IsAMiss_AndIsRemoved(string damage)
+    {
+        var store = new EmbeddingStore(Path.Combine(_temp, "e"), 1L << 30);
+        store.Write("k", Sample(2));
+        var path = store.PathFor("k");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, damage switch
+        {
+            "truncated" => bytes[..(bytes.Length / 2)],
+            "flipped byte" => bytes.Select((b, i) => i == bytes.Length / 3 ? (byte)(b ^ 0x40) : b).ToArray(),
+            _ => [],
+        });
+
+        Assert.False(store.TryRead("k", out _));
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void TheFolderStaysWithinItsBound_LeastRecentlyUsedGoingFirst()
+    {
+        var size = EmbeddingStore.Encode(Sample(0)).Length;
+        var store = new EmbeddingStore(Path.Combine(_temp, "e"), 4L * size + size / 2); // room for four
+        var start = DateTime.UtcNow.AddHours(-1);
+        for (var i = 0; i < 4; i++)
+        {
+            store.Write($"k{i}", Sample(i));
+            File.SetLastWriteTimeUtc(store.PathFor($"k{i}"), start.AddMinutes(i)); // k0 oldest
+        }
+        Assert.True(store.TryRead("k0", out _)); // used now: k1 is the least recently used
+
+        store.Write("k4", Sample(4));
+
+        var left = Enumerable.Range(0, 5).Where(i => File.Exists(store.PathFor($"k{i}"))).ToArray();
+        Assert.DoesNotContain(1, left);
+        Assert.Contains(0, left);
+        Assert.Contains(4, left);
+        var total = Directory.GetFiles(store.Directory, "*.emb", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.True(total <= store.MaxBytes, $"{total} bytes on disk, bound {store.MaxBytes}");
+    }
+
+    [Fact]
+    public async Task ConcurrentWritersAndReaders_NeverSeeHalfAFile()
+    {
+        var folder = Path.Combine(_temp, "e");
+        var image = Sample(3, patches: 2048);
+        var expected = EmbeddingStore.Encode(image);
+        var reads = 0;
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(() =>
+        {
+            var store = new EmbeddingStore(folder, 1L << 30); // each its own instance, as separate processes
+            for (var i = 0; i < 25; i++)
+            {
+                if (w % 2 == 0)
+                {
+                    store.Write("shared", image);
+                }
+                else if (store.TryRead("shared", out var read))
+                {
+                    Assert.Equal(expected, EmbeddingStore.Encode(read));
+                    Interlocked.Increment(ref reads);
+                }
+            }
+        })));
+
+        Assert.True(reads > 0, "some reads found the file");
+        Assert.Equal(expected, File.ReadAllBytes(new EmbeddingStore(folder, 1L << 30).PathFor("shared")));
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp", SearchOption.AllDirectories));
+    }
+}
