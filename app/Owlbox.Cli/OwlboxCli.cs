@@ -45,6 +45,7 @@ public static class OwlboxCli
           owlbox proposals apply <dataset-folder> <job-id> [--force]
           owlbox proposals discard <dataset-folder> <job-id>
           owlbox review <dataset-folder> [--port N]   (a web page on 127.0.0.1: see the boxes, accept or reject proposals)
+          owlbox models prepare <model-folder> [--model-variant v]   (the fast form of a published export, checked, beside it)
           owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
           owlbox calibrate <labeled-dataset> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [--target-precision 0.9] [--out <file>] [--json]
                                                        (per-label thresholds from a few labeled images)
@@ -90,6 +91,7 @@ public static class OwlboxCli
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["review", .. var rest] => await Review.ReviewCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["calibrate", .. var rest] => await CalibrateCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
+                ["models", .. var rest] => await ModelsCommand.RunAsync(rest, stdout).ConfigureAwait(false),
                 ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["export", .. var rest] => await FormatsCommand.ExportAsync(rest, stdout).ConfigureAwait(false),
                 ["import", .. var rest] => await FormatsCommand.ImportAsync(rest, stdout, cancellationToken).ConfigureAwait(false),

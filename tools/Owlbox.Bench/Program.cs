@@ -81,14 +81,15 @@ if (Arg("--reprompt-processes") is { } repromptCount)
             "--prompt", string.Join("\n", queries.Select(q => $"{q} ({q}, 0.3)"))], null);
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var line = output.Split('\n').LastOrDefault(l => l.StartsWith("Labeled ", StringComparison.Ordinal)) ?? throw new InvalidOperationException(output);
-        var rate = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @"\(([0-9.]+) images/s\)").Groups[1].Value, CultureInfo.InvariantCulture);
-        return (wall, rate, line.Trim());
+        // From the job's seconds, not its printed rate (one decimal: 0.3 img/s could be 0.25 or 0.35).
+        var seconds = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" in ([0-9.]+) s \(").Groups[1].Value, CultureInfo.InvariantCulture);
+        return (wall, n / seconds, line.Trim());
     }
     Console.WriteLine($"Re-prompt across processes: {model} (split form), {n} images, 10 queries, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
     var first = Label(allQueries);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first process (encodes, writes .owlbox/embeddings): {first.Rate:0.00} img/s, {first.Wall:0.0} s wall | {first.Line}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first process (encodes, writes .owlbox/embeddings): {first.Rate:0.000} img/s, {first.Wall:0.0} s wall | {first.Line}"));
     var second = Label(secondQueries);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"second process, new prompt (reads them):            {second.Rate:0.00} img/s, {second.Wall:0.0} s wall | {second.Line}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"second process, new prompt (reads them):            {second.Rate:0.0} img/s, {second.Wall:0.0} s wall | {second.Line}"));
     var embeddings = Directory.GetFiles(Path.Combine(dataset, ".owlbox", "embeddings"), "*.emb", SearchOption.AllDirectories);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"re-prompt / fresh: {second.Rate / first.Rate:0}x by the CLI's rate, {first.Wall / second.Wall:0.0}x by wall time; {embeddings.Length} encodings, {embeddings.Sum(f => new FileInfo(f).Length) / 1e6:0} MB on disk"));
     Directory.Delete(dataset, recursive: true);

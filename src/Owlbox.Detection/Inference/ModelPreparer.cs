@@ -1,0 +1,259 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+using Owlbox.Models;
+using Owlbox.Models.Onnx;
+using Owlbox.Models.Text;
+
+namespace Owlbox.Detection.Inference;
+
+/// <summary>What <c>owlbox models prepare</c> wrote and how closely it matches the single graph.</summary>
+public sealed record PreparedModel(string ImageEncoderPath, string TextEncoderPath, HeadRoles Roles, int HeadNodes,
+    int ReshapesMadeDynamic, double MaxLogitDifference, double MaxBoxDifference);
+
+/// <summary>
+/// Turns a published single-graph export (<c>onnx/model.onnx</c>, image batch possibly baked at 1) into the engine's
+/// fast form beside it: <c>image_encoder.onnx</c> (dynamic batch; boxes, class embeddings, shift, scale) and
+/// <c>text_encoder.onnx</c> (query embeddings), the class head left to the engine. The graph is split by data flow
+/// (<see cref="GraphPartition"/>) and the head's operands found by role (<see cref="HeadRoleFinder"/>), so exports
+/// from other tools split too. Before anything is written, two random images run through the single graph one at a
+/// time and through the prepared form as one batch of two must agree (logits within 1e-3 relative, boxes within 1e-4);
+/// otherwise nothing is written and the reason is given.
+/// </summary>
+public static class ModelPreparer
+{
+    public const double LogitTolerance = 1e-3;
+    public const double BoxTolerance = 1e-4;
+
+    public static PreparedModel Prepare(string modelDirectory, string variant = "model")
+    {
+        var model = ModelDirectory.Load(modelDirectory, variant);
+        var fileName = ModelDirectory.VariantFileName(variant);
+        var singlePath = Path.Combine(modelDirectory, "onnx", fileName);
+        ModelProto source;
+        try
+        {
+            source = ModelProto.Parser.ParseFrom(File.ReadAllBytes(singlePath));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new ModelException($"{singlePath} is not an ONNX model ({e.Message})", e);
+        }
+        var parts = GraphPartition.Split(source.Graph, new HashSet<string>(["pixel_values"]), new HashSet<string>(["input_ids", "attention_mask"]));
+        var roles = HeadRoleFinder.Find(parts);
+        var image = PartModels.Build(source, parts.Image, "image_encoder", null,
+            [(roles.Boxes, "pred_boxes"), (roles.ClassEmbeddings, "class_embeds"),
+             .. roles.ShiftIsConstant ? [] : new[] { (roles.Shift, "logit_shift") }, .. roles.ScaleIsConstant ? [] : new[] { (roles.Scale, "logit_scale") }]);
+        BroadcastConstant(source, image, roles.ShiftIsConstant ? roles.Shift : null, "logit_shift");
+        BroadcastConstant(source, image, roles.ScaleIsConstant ? roles.Scale : null, "logit_scale");
+        var rewritten = MakeBatchDynamic(image);
+        var text = PartModels.Build(source, parts.Text, "text_encoder", null, [(roles.QueryEmbeddings, "text_embeds")]);
+        foreach (var input in source.Graph.Input.Where(i => i.Name is "input_ids" or "attention_mask" && !text.Graph.Input.Any(t => t.Name == i.Name)))
+        {
+            text.Graph.Input.Add(input); // the engine feeds both; a graph that ignores the mask still accepts it
+        }
+        var suffix = fileName["model".Length..];
+        var imagePath = Path.Combine(modelDirectory, "onnx", "image_encoder" + suffix);
+        var textPath = Path.Combine(modelDirectory, "onnx", "text_encoder" + suffix);
+        // Written beside the export under temporary names (weights stored as external data resolve from there), checked
+        // from those files, then renamed: the image encoder last, as the engine takes the split form only when both exist.
+        var (imageTemp, textTemp) = (imagePath + $".{Environment.ProcessId}.tmp", textPath + $".{Environment.ProcessId}.tmp");
+        try
+        {
+            Write(imageTemp, image);
+            Write(textTemp, text);
+            var (logitDiff, boxDiff) = Verify(model, singlePath, imageTemp, textTemp);
+            File.Move(textTemp, textPath, overwrite: true);
+            File.Move(imageTemp, imagePath, overwrite: true);
+            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff);
+        }
+        finally
+        {
+            File.Delete(imageTemp);
+            File.Delete(textTemp);
+        }
+    }
+
+    /// <summary>A per-patch output [B, N, 1] holding a constant the export's head applies to every patch (the test
+    /// models' shift and scale): Expand of the constant to the class embeddings' first two dimensions.</summary>
+    private static void BroadcastConstant(ModelProto source, ModelProto image, string? constant, string output)
+    {
+        if (constant is null)
+        {
+            return;
+        }
+        var g = image.Graph;
+        if (source.Graph.Initializer.FirstOrDefault(i => i.Name == constant) is { } initializer)
+        {
+            g.Initializer.Add(initializer);
+        }
+        else
+        {
+            g.Node.Add(source.Graph.Node.First(n => n.OpType == "Constant" && n.Output.Contains(constant)));
+        }
+        TensorProto Longs(string name, params long[] values)
+        {
+            var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+            t.Dims.Add(values.Length);
+            t.Int64Data.AddRange(values);
+            return t;
+        }
+        var prefix = "owlbox_" + output;
+        g.Initializer.Add(Longs(prefix + "_start", 0));
+        g.Initializer.Add(Longs(prefix + "_end", 2));
+        g.Initializer.Add(Longs(prefix + "_one", 1));
+        NodeProto Node(string op, string name, string[] inputs, string result)
+        {
+            var node = new NodeProto { Name = prefix + "_" + name, OpType = op };
+            node.Input.AddRange(inputs);
+            node.Output.Add(result);
+            return node;
+        }
+        g.Node.Add(Node("Shape", "shape", ["class_embeds"], prefix + "_shape"));
+        g.Node.Add(Node("Slice", "bn", [prefix + "_shape", prefix + "_start", prefix + "_end"], prefix + "_bn"));
+        var concat = Node("Concat", "bn1", [prefix + "_bn", prefix + "_one"], prefix + "_bn1");
+        concat.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+        g.Node.Add(concat);
+        g.Node.Add(Node("Expand", "expand", [constant, prefix + "_bn1"], output));
+        g.Output.Add(new ValueInfoProto { Name = output });
+    }
+
+    /// <summary><c>pixel_values</c>' first dimension named, and reshape constants whose first entry is the baked image
+    /// batch of 1 changed to 0 (copy the input's first dimension). The check afterwards runs a batch of two.</summary>
+    private static int MakeBatchDynamic(ModelProto image)
+    {
+        var pixels = image.Graph.Input.Single(i => i.Name == "pixel_values").Clone();
+        var dims = pixels.Type.TensorType.Shape.Dim;
+        dims[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
+        var at = image.Graph.Input.IndexOf(image.Graph.Input.Single(i => i.Name == "pixel_values"));
+        image.Graph.Input[at] = pixels;
+        var constants = image.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var node in image.Graph.Node.Where(n => n.OpType == "Constant"))
+        {
+            if (node.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { } value)
+            {
+                constants[node.Output[0]] = value;
+            }
+        }
+        var rewritten = 0;
+        foreach (var reshape in image.Graph.Node.Where(n => n.OpType == "Reshape" && n.Input.Count == 2))
+        {
+            if (reshape.Attribute.Any(a => a.Name == "allowzero" && a.I == 1) || !constants.TryGetValue(reshape.Input[1], out var shape)
+                || shape.DataType != (int)TensorProto.Types.DataType.Int64)
+            {
+                continue;
+            }
+            var values = shape.RawData.Length > 0
+                ? Enumerable.Range(0, shape.RawData.Length / 8).Select(i => BinaryPrimitives.ReadInt64LittleEndian(shape.RawData.Span[(8 * i)..])).ToArray()
+                : shape.Int64Data.ToArray();
+            if (values.Length < 2 || values[0] != 1)
+            {
+                continue;
+            }
+            values[0] = 0;
+            var copy = shape.Clone();
+            copy.Int64Data.Clear();
+            copy.RawData = ByteString.CopyFrom(values.SelectMany(v => BitConverter.GetBytes(v)).ToArray());
+            var name = reshape.Input[1] + "_owlbox_batch";
+            copy.Name = name;
+            image.Graph.Initializer.Add(copy);
+            reshape.Input[1] = name;
+            rewritten++;
+        }
+        return rewritten;
+    }
+
+    private static (double Logits, double Boxes) Verify(OwlModel model, string singlePath, string imageModel, string textModel)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount };
+        InferenceSession Open(Func<InferenceSession> open, string what)
+        {
+            try
+            {
+                return open();
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelException($"the prepared {what} does not load in ONNX Runtime ({e.Message}); nothing was written", e);
+            }
+        }
+        using var single = Open(() => new InferenceSession(singlePath, options), "single graph");
+        using var image = Open(() => new InferenceSession(imageModel, options), "image encoder");
+        using var text = Open(() => new InferenceSession(textModel, options), "text encoder");
+        var s = model.ImageSize;
+        var random = new Random(7);
+        var pixels = Enumerable.Range(0, 2 * 3 * s * s).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
+        string[] queries = ["a photo of a cat", "red square", "yellow"];
+        var length = model.MaxTextTokens;
+        var ids = new long[queries.Length * length];
+        var mask = new long[ids.Length];
+        Array.Fill(ids, tokenizer.PadId);
+        for (var q = 0; q < queries.Length; q++)
+        {
+            var encoded = tokenizer.Encode(queries[q], length);
+            for (var t = 0; t < encoded.Length; t++)
+            {
+                (ids[q * length + t], mask[q * length + t]) = (encoded[t], 1);
+            }
+        }
+        using var idv = OrtValue.CreateTensorValueFromMemory(ids, [queries.Length, length]);
+        using var mv = OrtValue.CreateTensorValueFromMemory(mask, [queries.Length, length]);
+        using var both = OrtValue.CreateTensorValueFromMemory(pixels, [2, 3, s, s]);
+        using var encoded2 = Run(image, ["pixel_values"], [both], ["pred_boxes", "class_embeds", "logit_shift", "logit_scale"], "image encoder");
+        using var queryOut = Run(text, ["input_ids", "attention_mask"], [idv, mv], ["text_embeds"], "text encoder");
+        var boxes = encoded2[0].GetTensorDataAsSpan<float>().ToArray();
+        var features = new ImageFeatures(encoded2[1].GetTensorDataAsSpan<float>().ToArray(), encoded2[2].GetTensorDataAsSpan<float>().ToArray(),
+            encoded2[3].GetTensorDataAsSpan<float>().ToArray(), 0);
+        features = features with { Dimension = features.ClassEmbeddings.Length / features.Shift.Length };
+        var queryEmbeddings = queryOut[0].GetTensorDataAsSpan<float>().ToArray();
+        var patches = features.Shift.Length / 2;
+        var logits = new float[2 * patches * queries.Length];
+        ClassHead.Logits(features, queryEmbeddings, queries.Length, new bool[queries.Length], logits);
+        var (logitDiff, boxDiff) = (0.0, 0.0);
+        for (var b = 0; b < 2; b++)
+        {
+            using var one = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels.AsMemory(b * 3 * s * s, 3 * s * s), [1, 3, s, s]);
+            using var expected = Run(single, ["pixel_values", "input_ids", "attention_mask"], [one, idv, mv], ["logits", "pred_boxes"], "single graph");
+            var want = expected[0].GetTensorDataAsSpan<float>();
+            var wantBoxes = expected[1].GetTensorDataAsSpan<float>();
+            if (want.Length != patches * queries.Length || wantBoxes.Length != patches * 4)
+            {
+                throw new ModelException($"the prepared form gives {patches} patches per image, the single graph {want.Length / queries.Length}; nothing was written");
+            }
+            for (var i = 0; i < want.Length; i++)
+            {
+                logitDiff = Math.Max(logitDiff, Math.Abs(want[i] - logits[b * want.Length + i]) / (1 + Math.Abs(want[i])));
+            }
+            for (var i = 0; i < wantBoxes.Length; i++)
+            {
+                boxDiff = Math.Max(boxDiff, Math.Abs(wantBoxes[i] - boxes[b * wantBoxes.Length + i]));
+            }
+        }
+        if (logitDiff > LogitTolerance || boxDiff > BoxTolerance)
+        {
+            throw new ModelException($"the prepared form differs from {Path.GetFileName(singlePath)} on random inputs (logits by {logitDiff:G3} relative, tolerance {LogitTolerance}; boxes by {boxDiff:G3}, tolerance {BoxTolerance}): the batch could not be made dynamic or the head was not recognised; nothing was written");
+        }
+        return (logitDiff, boxDiff);
+    }
+
+    private static IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, string[] names, OrtValue[] values, string[] outputs, string what)
+    {
+        try
+        {
+            using var runOptions = new RunOptions();
+            return session.Run(runOptions, names, values, outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelException($"the {what} failed on the check's random inputs ({e.Message}); nothing was written", e);
+        }
+    }
+
+    private static void Write(string path, ModelProto model)
+    {
+        using var stream = File.Create(path);
+        model.WriteTo(stream);
+    }
+}

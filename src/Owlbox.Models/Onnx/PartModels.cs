@@ -1,0 +1,82 @@
+using Onnx;
+
+namespace Owlbox.Models.Onnx;
+
+/// <summary>
+/// A <see cref="GraphPart"/> as a model of its own: the part's nodes, the initializers they read (shared with the
+/// source, not copied: a published export's weights are hundreds of megabytes), the source's opsets and IR version.
+/// Inputs that are the source graph's keep their declared types; an input that was an inner tensor takes the type
+/// given for it (<paramref name="innerTypes"/>: what ONNX Runtime reports for the part that produces it). Outputs
+/// the source declares keep their types; the others are left for ONNX Runtime to infer.
+/// </summary>
+public static class PartModels
+{
+    public static ModelProto Build(ModelProto source, GraphPart part, string name, IReadOnlyDictionary<string, TypeProto>? innerTypes = null) =>
+        Build(source, part, name, innerTypes, renames: null);
+
+    /// <param name="renames">Outputs to keep, each under the name the engine reads (inner name → published name);
+    /// the nodes no kept output needs are left out.</param>
+    public static ModelProto Build(ModelProto source, GraphPart part, string name, IReadOnlyDictionary<string, TypeProto>? innerTypes,
+        IReadOnlyList<(string Inner, string Published)>? renames)
+    {
+        if (renames is not null)
+        {
+            part = Prune(part, renames.Select(r => r.Inner).ToArray());
+            var identities = renames.Where(r => r.Inner != r.Published).Select(r =>
+            {
+                var node = new NodeProto { Name = "owlbox_" + r.Published, OpType = "Identity" };
+                node.Input.Add(r.Inner);
+                node.Output.Add(r.Published);
+                return node;
+            });
+            part = part with { Nodes = [.. part.Nodes, .. identities], Outputs = renames.Select(r => r.Published).ToArray() };
+        }
+        var declared = source.Graph.Input.Concat(source.Graph.Output).Concat(source.Graph.ValueInfo)
+            .GroupBy(v => v.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var initializers = part.Initializers.ToHashSet(StringComparer.Ordinal);
+        var graph = new GraphProto { Name = name };
+        graph.Node.AddRange(part.Nodes);
+        graph.Initializer.AddRange(source.Graph.Initializer.Where(i => initializers.Contains(i.Name)));
+        foreach (var input in part.Inputs)
+        {
+            graph.Input.Add(declared.TryGetValue(input, out var known) && known.Type is not null ? known
+                : innerTypes is not null && innerTypes.TryGetValue(input, out var type) ? new ValueInfoProto { Name = input, Type = type }
+                : throw new ArgumentException($"no type for '{input}', an input of the {name} part: give the type its producer has", nameof(innerTypes)));
+        }
+        foreach (var output in part.Outputs)
+        {
+            graph.Output.Add(declared.TryGetValue(output, out var known) && source.Graph.Output.Contains(known) ? known : new ValueInfoProto { Name = output });
+        }
+        var model = new ModelProto { IrVersion = source.IrVersion, ProducerName = "owlbox models prepare", Graph = graph };
+        model.OpsetImport.AddRange(source.OpsetImport);
+        return model;
+    }
+
+    /// <summary>The part cut down to what <paramref name="outputs"/> need.</summary>
+    public static GraphPart Prune(GraphPart part, IReadOnlyList<string> outputs)
+    {
+        var needed = outputs.ToHashSet(StringComparer.Ordinal);
+        var kept = new List<NodeProto>();
+        foreach (var node in part.Nodes.Reverse())
+        {
+            if (node.Output.Any(needed.Contains))
+            {
+                kept.Add(node);
+                needed.UnionWith(GraphPartition.Reads(node));
+            }
+        }
+        kept.Reverse();
+        return new GraphPart(kept, part.Inputs.Where(needed.Contains).ToArray(), outputs, part.Initializers.Where(needed.Contains).ToArray());
+    }
+
+    /// <summary>An ONNX tensor type of the given element type and rank, every dimension unnamed.</summary>
+    public static TypeProto Tensor(int elementType, int rank)
+    {
+        var shape = new TensorShapeProto();
+        for (var i = 0; i < rank; i++)
+        {
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension());
+        }
+        return new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = elementType, Shape = shape } };
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Owlbox.Cli.Tests;
+
+/// <summary><c>owlbox models prepare</c> on a published-layout single graph: the split form appears beside it with a
+/// dynamic image batch, and labeling with it gives the boxes the single graph gives.</summary>
+public sealed class ModelsPrepareTests : IDisposable
+{
+    private readonly Workspace _single = new();
+    private readonly Workspace _prepared = new();
+    private readonly string _models = Directory.CreateTempSubdirectory("owlbox-prepare-").FullName;
+
+    public void Dispose()
+    {
+        _single.Dispose();
+        _prepared.Dispose();
+        Directory.Delete(_models, recursive: true);
+    }
+
+    private string CopyOf(string model)
+    {
+        var target = Path.Combine(_models, model);
+        foreach (var f in Directory.GetFiles(Path.Combine(Workspace.RepoRoot, "models", model), "*", SearchOption.AllDirectories))
+        {
+            var to = Path.Combine(target, Path.GetRelativePath(Path.Combine(Workspace.RepoRoot, "models", model), f));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(f, to);
+        }
+        return target;
+    }
+
+    [Theory]
+    [InlineData("owlv2-test")]
+    [InlineData("owlvit-test")]
+    public async Task Prepare_WritesADynamicBatchImageEncoder_AndLabelingWithItGivesTheSameBoxes(string name)
+    {
+        var model = CopyOf(name);
+
+        var prepare = await Workspace.RunAsync("models", "prepare", model);
+
+        Assert.True(prepare.Exit == OwlboxCli.Ok, prepare.Out + prepare.Err);
+        Assert.Contains("the head is", prepare.Out, StringComparison.Ordinal);
+        using (var encoder = new InferenceSession(Path.Combine(model, "onnx", "image_encoder.onnx")))
+        {
+            Assert.True(encoder.InputMetadata["pixel_values"].Dimensions[0] < 0, "the image batch is dynamic");
+        }
+        Assert.True(File.Exists(Path.Combine(model, "onnx", "text_encoder.onnx")));
+
+        var single = await Workspace.RunAsync("label", _single.Dataset, "--model", Path.Combine(Workspace.RepoRoot, "models", name), "--prompt-file", Workspace.PromptFile);
+        var split = await Workspace.RunAsync("label", _prepared.Dataset, "--model", model, "--prompt-file", Workspace.PromptFile);
+
+        Assert.True(single.Exit == OwlboxCli.Ok && split.Exit == OwlboxCli.Ok, single.Out + single.Err + split.Out + split.Err);
+        Assert.Contains("@", _single.Boxes(), StringComparison.Ordinal);
+        Assert.Equal(_single.Boxes(), _prepared.Boxes());
+    }
+
+    [Fact]
+    public async Task Prepare_OnSomethingThatIsNotAnOwlGraph_SaysWhy_AndWritesNothing()
+    {
+        var model = CopyOf("owlv2-test");
+        File.WriteAllBytes(Path.Combine(model, "onnx", "model.onnx"), [1, 2, 3, 4]);
+
+        var prepare = await Workspace.RunAsync("models", "prepare", model);
+
+        Assert.Equal(OwlboxCli.SetupError, prepare.Exit);
+        Assert.Contains("is not an ONNX model", prepare.Err, StringComparison.Ordinal);
+        Assert.Equal(["model.onnx"], Directory.GetFiles(Path.Combine(model, "onnx")).Select(Path.GetFileName));
+    }
+}
