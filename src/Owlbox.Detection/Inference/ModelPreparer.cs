@@ -128,6 +128,15 @@ public static class ModelPreparer
         dims[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
         var at = image.Graph.Input.IndexOf(image.Graph.Input.Single(i => i.Name == "pixel_values"));
         image.Graph.Input[at] = pixels;
+        for (var o = 0; o < image.Graph.Output.Count; o++)
+        {
+            if (image.Graph.Output[o].Type?.TensorType?.Shape is { Dim.Count: > 0 } declared && declared.Dim[0].DimValue == 1)
+            {
+                var output = image.Graph.Output[o].Clone(); // an output declared with the baked batch
+                output.Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
+                image.Graph.Output[o] = output;
+            }
+        }
         var constants = image.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         foreach (var node in image.Graph.Node.Where(n => n.OpType == "Constant"))
         {

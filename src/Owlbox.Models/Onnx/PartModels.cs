@@ -19,6 +19,8 @@ public static class PartModels
     public static ModelProto Build(ModelProto source, GraphPart part, string name, IReadOnlyDictionary<string, TypeProto>? innerTypes,
         IReadOnlyList<(string Inner, string Published)>? renames)
     {
+        var declared = source.Graph.Input.Concat(source.Graph.Output).Concat(source.Graph.ValueInfo)
+            .GroupBy(v => v.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         if (renames is not null)
         {
             part = Prune(part, renames.Select(r => r.Inner).ToArray());
@@ -30,9 +32,13 @@ public static class PartModels
                 return node;
             });
             part = part with { Nodes = [.. part.Nodes, .. identities], Outputs = renames.Select(r => r.Published).ToArray() };
+            // A published name given to another tensor (text_embeds is the export's [B, Q, D] output, here [Q, D]) must not
+            // take the export's declaration: its type is left to inference.
+            foreach (var r in renames.Where(r => r.Inner != r.Published))
+            {
+                declared.Remove(r.Published);
+            }
         }
-        var declared = source.Graph.Input.Concat(source.Graph.Output).Concat(source.Graph.ValueInfo)
-            .GroupBy(v => v.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var initializers = part.Initializers.ToHashSet(StringComparer.Ordinal);
         var graph = new GraphProto { Name = name };
         graph.Node.AddRange(part.Nodes);
