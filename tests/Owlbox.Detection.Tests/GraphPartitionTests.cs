@@ -80,6 +80,22 @@ public class GraphPartitionTests
         Assert.Equal(["use"], p.Head.Nodes.Select(n => n.Name));
     }
 
+    [Fact]
+    public void AHeadComputedInInt8_IsRefusedWithTheWayToPrepareIt()
+    {
+        var graph = Graph(
+        [
+            Node("image", "Relu", ["pixel_values"], "a"),
+            Node("text", "Relu", ["input_ids"], "t"),
+            Node("qa", "DynamicQuantizeLinear", ["a"], "qa", "sa", "za"),
+            Node("product", "MatMulInteger", ["qa", "t"], "logits"),
+        ], ["logits"]);
+
+        var e = Assert.Throws<Owlbox.Models.ModelException>(() => HeadRoleFinder.Find(GraphPartition.Split(graph, s_image, s_text)));
+
+        Assert.Contains("class head is quantized (MatMulInteger): prepare the fp32 export", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("owlvit-test")]
     [InlineData("owlv2-test")]

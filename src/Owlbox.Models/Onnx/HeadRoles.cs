@@ -39,6 +39,11 @@ public static class HeadRoleFinder
             }
             return side.Contains(tensor) ? tensor : null;
         }
+        if (parts.Head.Nodes.FirstOrDefault(n => n.OpType is "MatMulInteger" or "QLinearMatMul" or "DynamicQuantizeLinear") is { } quantized)
+        {
+            // The engine's class head is float: a head computed in int8 cannot be matched within tolerance.
+            throw new ModelException($"the graph's class head is quantized ({quantized.OpType}): prepare the fp32 export (onnx/model.onnx); the int8 form comes from quantizing the prepared encoders, not from splitting a quantized graph");
+        }
         var product = parts.Head.Nodes.FirstOrDefault(n => n.OpType is "MatMul" or "Einsum" && n.Input.Count == 2
             && n.Input.Any(i => Origin(i, imageOut) is not null) && n.Input.Any(i => Origin(i, textOut) is not null))
             ?? throw new ModelException("the graph's head has no product of an image tensor and a text tensor: not an OWL class head");
