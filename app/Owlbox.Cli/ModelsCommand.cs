@@ -28,6 +28,10 @@ public static class ModelsCommand
         await stdout.WriteLineAsync($"Split by data flow: the head is {prepared.HeadNodes} nodes; class embeddings '{prepared.Roles.ClassEmbeddings}', shift '{prepared.Roles.Shift}', scale '{prepared.Roles.Scale}', queries '{prepared.Roles.QueryEmbeddings}'").ConfigureAwait(false);
         await stdout.WriteLineAsync($"Image batch made dynamic ({prepared.ReshapesMadeDynamic} reshape constants rewritten); checked on two random images as one batch against the single graph: logits within {G(prepared.MaxLogitDifference)} (relative), boxes within {G(prepared.MaxBoxDifference)}").ConfigureAwait(false);
         await stdout.WriteLineAsync($"Wrote {prepared.ImageEncoderPath} and {prepared.TextEncoderPath}; owlbox runs this model in its split form from now on").ConfigureAwait(false);
+        if (prepared.Int8Correlation is { } correlation)
+        {
+            await stdout.WriteLineAsync($"Wrote their int8 form (image_encoder_quantized.onnx, text_encoder_quantized.onnx; --model-variant quantized): logits correlate with fp32's at {correlation.ToString("0.0000", CultureInfo.InvariantCulture)}").ConfigureAwait(false);
+        }
         return OwlboxCli.Ok;
     }
 }

@@ -52,6 +52,14 @@ public static class ModelDirectory
         }
         var onnxDir = Path.Combine(directory, "onnx");
         var onnx = Path.Combine(onnxDir, VariantFileName(variant));
+        var preparedOnly = !File.Exists(onnx) && Path.GetFileName(onnx).StartsWith("model", StringComparison.Ordinal)
+            && File.Exists(Path.Combine(onnxDir, "image_encoder" + Path.GetFileName(onnx)["model".Length..]))
+            && File.Exists(Path.Combine(onnxDir, "text_encoder" + Path.GetFileName(onnx)["model".Length..]));
+        if (preparedOnly)
+        {
+            // The variant exists only as `owlbox models prepare` wrote it (its int8 encoders, from the fp32 export).
+            onnx = Path.Combine(onnxDir, "image_encoder" + Path.GetFileName(onnx)["model".Length..]);
+        }
         if (!File.Exists(onnx))
         {
             var available = System.IO.Directory.Exists(onnxDir)
@@ -63,10 +71,11 @@ public static class ModelDirectory
         var id = config["_name_or_path"]?.GetValue<string>();
         var fileName = Path.GetFileName(onnx);
         string? imageEncoder = null, textEncoder = null;
-        if (fileName.StartsWith("model", StringComparison.Ordinal))
+        if (fileName.StartsWith("model", StringComparison.Ordinal) || preparedOnly)
         {
-            var image = Path.Combine(onnxDir, "image_encoder" + fileName["model".Length..]);
-            var text = Path.Combine(onnxDir, "text_encoder" + fileName["model".Length..]);
+            var suffix = preparedOnly ? fileName["image_encoder".Length..] : fileName["model".Length..];
+            var image = Path.Combine(onnxDir, "image_encoder" + suffix);
+            var text = Path.Combine(onnxDir, "text_encoder" + suffix);
             if (File.Exists(image) && File.Exists(text))
             {
                 RequireModelFile(image, directory);

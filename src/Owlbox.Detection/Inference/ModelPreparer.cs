@@ -10,7 +10,12 @@ namespace Owlbox.Detection.Inference;
 
 /// <summary>What <c>owlbox models prepare</c> wrote and how closely it matches the single graph.</summary>
 public sealed record PreparedModel(string ImageEncoderPath, string TextEncoderPath, HeadRoles Roles, int HeadNodes,
-    int ReshapesMadeDynamic, double MaxLogitDifference, double MaxBoxDifference);
+    int ReshapesMadeDynamic, double MaxLogitDifference, double MaxBoxDifference)
+{
+    /// <summary>Pearson correlation of the int8 encoders' logits with the fp32 ones on the check's inputs (null: no
+    /// int8 form written, as for a variant other than fp32).</summary>
+    public double? Int8Correlation { get; init; }
+}
 
 /// <summary>
 /// Turns a published single-graph export (<c>onnx/model.onnx</c>, image batch possibly baked at 1) into the engine's
@@ -25,6 +30,7 @@ public static class ModelPreparer
 {
     public const double LogitTolerance = 1e-3;
     public const double BoxTolerance = 1e-4;
+    public const double MinimumInt8Correlation = 0.95;
 
     public static PreparedModel Prepare(string modelDirectory, string variant = "model")
     {
@@ -66,7 +72,22 @@ public static class ModelPreparer
             var (logitDiff, boxDiff) = Verify(model, singlePath, imageTemp, textTemp);
             File.Move(textTemp, textPath, overwrite: true);
             File.Move(imageTemp, imagePath, overwrite: true);
-            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff);
+            double? int8Correlation = null;
+            if (suffix == ".onnx")
+            {
+                // The int8 variant of each encoder, beside (`--model-variant quantized`); its logits must follow fp32's.
+                var (qImage, qText) = (Path.Combine(modelDirectory, "onnx", "image_encoder_quantized.onnx"), Path.Combine(modelDirectory, "onnx", "text_encoder_quantized.onnx"));
+                Write(imageTemp, DynamicQuantizer.Apply(image.Clone()));
+                Write(textTemp, DynamicQuantizer.Apply(text.Clone()));
+                int8Correlation = Correlate(model, imagePath, textPath, imageTemp, textTemp);
+                if (int8Correlation < MinimumInt8Correlation)
+                {
+                    throw new ModelException($"the int8 encoders' logits follow the fp32 ones with correlation {int8Correlation:0.000} (at least {MinimumInt8Correlation} wanted): the fp32 form was written, the int8 form was not");
+                }
+                File.Move(textTemp, qText, overwrite: true);
+                File.Move(imageTemp, qImage, overwrite: true);
+            }
+            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff) { Int8Correlation = int8Correlation };
         }
         finally
         {
@@ -245,6 +266,54 @@ public static class ModelPreparer
             throw new ModelException($"the prepared form differs from {Path.GetFileName(singlePath)} on random inputs (logits by {logitDiff:G3} relative, tolerance {LogitTolerance}; boxes by {boxDiff:G3}, tolerance {BoxTolerance}): the batch could not be made dynamic or the head was not recognised; nothing was written");
         }
         return (logitDiff, boxDiff);
+    }
+
+    /// <summary>Logits of the fp32 and int8 encoder pairs on the check's random image and queries, correlated.</summary>
+    private static double Correlate(OwlModel model, string image, string text, string int8Image, string int8Text)
+    {
+        var (fp32, int8) = (Logits(model, image, text), Logits(model, int8Image, int8Text));
+        var (ma, mb) = (fp32.Average(), int8.Average());
+        double sab = 0, saa = 0, sbb = 0;
+        for (var i = 0; i < fp32.Length; i++)
+        {
+            (sab, saa, sbb) = (sab + (fp32[i] - ma) * (int8[i] - mb), saa + (fp32[i] - ma) * (fp32[i] - ma), sbb + (int8[i] - mb) * (int8[i] - mb));
+        }
+        return saa == 0 || sbb == 0 ? (fp32.SequenceEqual(int8) ? 1 : 0) : sab / Math.Sqrt(saa * sbb);
+    }
+
+    private static float[] Logits(OwlModel model, string imagePath, string textPath)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount };
+        using var image = new InferenceSession(imagePath, options);
+        using var text = new InferenceSession(textPath, options);
+        var s = model.ImageSize;
+        var random = new Random(7);
+        var pixels = Enumerable.Range(0, 3 * s * s).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
+        string[] queries = ["a photo of a cat", "red square", "yellow"];
+        var length = model.MaxTextTokens;
+        var ids = new long[queries.Length * length];
+        var mask = new long[ids.Length];
+        Array.Fill(ids, tokenizer.PadId);
+        for (var q = 0; q < queries.Length; q++)
+        {
+            var encoded = tokenizer.Encode(queries[q], length);
+            for (var t = 0; t < encoded.Length; t++)
+            {
+                (ids[q * length + t], mask[q * length + t]) = (encoded[t], 1);
+            }
+        }
+        using var pv = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, s, s]);
+        using var idv = OrtValue.CreateTensorValueFromMemory(ids, [queries.Length, length]);
+        using var mv = OrtValue.CreateTensorValueFromMemory(mask, [queries.Length, length]);
+        using var encoded1 = Run(image, ["pixel_values"], [pv], ["class_embeds", "logit_shift", "logit_scale"], "int8 check");
+        using var queryOut = Run(text, ["input_ids", "attention_mask"], [idv, mv], ["text_embeds"], "int8 check");
+        var features = new ImageFeatures(encoded1[0].GetTensorDataAsSpan<float>().ToArray(), encoded1[1].GetTensorDataAsSpan<float>().ToArray(),
+            encoded1[2].GetTensorDataAsSpan<float>().ToArray(), 0);
+        features = features with { Dimension = features.ClassEmbeddings.Length / features.Shift.Length };
+        var logits = new float[features.Shift.Length * queries.Length];
+        ClassHead.Logits(features, queryOut[0].GetTensorDataAsSpan<float>().ToArray(), queries.Length, new bool[queries.Length], logits);
+        return logits;
     }
 
     private static IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, string[] names, OrtValue[] values, string[] outputs, string what)
