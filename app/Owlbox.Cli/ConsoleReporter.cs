@@ -13,6 +13,10 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
             output.WriteLine($"Resuming interrupted job {r.JobId}: {r.Written} of {r.Total} samples already written, skipping them (--fresh starts afresh)");
         }
         output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType})");
+        if (plan.Form is { } form)
+        {
+            output.WriteLine($"    Model form: {form}");
+        }
         output.WriteLine();
         output.WriteLine("Detecting objects:");
         output.WriteLine("    Prompts:");

@@ -70,7 +70,12 @@ public static class LocalJobRunner
             var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
             var total = accepted.Samples ?? 0; // this process holds every credential, so it listed the dataset
             var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0);
-            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed));
+            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed)
+            {
+                Form = model.IsSplit
+                    ? $"prepared form ({Path.GetFileName(model.ImageEncoderPath)}): the prompt is encoded once, image encodings are kept for the next prompt"
+                    : $"single graph as published ({Path.GetFileName(model.OnnxPath)}): `owlbox models prepare {model.Directory}` writes the faster form",
+            });
             var started = Stopwatch.StartNew();
             var done = resumed?.Written ?? 0;
             var seen = new HashSet<string>(StringComparer.Ordinal);

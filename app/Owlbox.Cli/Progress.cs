@@ -4,7 +4,11 @@ using Owlbox.Labeling.Prompts;
 namespace Owlbox.Cli;
 
 /// <summary>What a job is about to do, once it has been accepted.</summary>
-public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<PromptLine> Lines, int SampleCount, string Destination, ResumedJob? Resumed = null);
+public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<PromptLine> Lines, int SampleCount, string Destination, ResumedJob? Resumed = null)
+{
+    /// <summary>Which form of the model runs, said at the start (in process only: a fleet's detectors may differ).</summary>
+    public string? Form { get; init; }
+}
 
 /// <summary>An interrupted job this run resumes, with what it had written before.</summary>
 public sealed record ResumedJob(Guid JobId, int Written, int Total);

@@ -52,6 +52,8 @@ public sealed class ModelsPrepareTests : IDisposable
         var split = await Workspace.RunAsync("label", _prepared.Dataset, "--model", model, "--prompt-file", Workspace.PromptFile);
 
         Assert.True(single.Exit == OwlboxCli.Ok && split.Exit == OwlboxCli.Ok, single.Out + single.Err + split.Out + split.Err);
+        Assert.Contains("Model form: single graph as published (model.onnx): `owlbox models prepare", single.Out, StringComparison.Ordinal);
+        Assert.Contains("Model form: prepared form (image_encoder.onnx)", split.Out, StringComparison.Ordinal);
         Assert.Contains("@", _single.Boxes(), StringComparison.Ordinal);
         Assert.Equal(_single.Boxes(), _prepared.Boxes());
 
