@@ -16,7 +16,10 @@ public sealed class MultiProcessTests(Infrastructure infra) : IClassFixture<Infr
         Datasets.Copy(source, Path.Combine(_root, "one"));
         Datasets.Copy(source, Path.Combine(_root, "four"));
         var expected = await Datasets.OneProcessBoxesAsync(Path.Combine(_root, "one"), "matching-prompt");
-        await using var d = await Deployment.StartAsync(infra, _root);
+        // Small writer batches, so "written" moves while the detector works: with the default (up to 256 results a
+        // batch, filled while results keep coming) the first write can land after the last detection, and the kill
+        // below would come after the job (seen once in CI).
+        await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string> { ["Owlbox__Writer__BatchMessageLimit"] = "8" });
 
         var job = await d.SubmitAsync(Path.Combine(_root, "four"), Datasets.Prompt);
         await d.WaitAsync(job, s => Deployment.Written(s) >= 20, TimeSpan.FromMinutes(2));
