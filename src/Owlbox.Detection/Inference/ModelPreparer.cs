@@ -212,24 +212,9 @@ public static class ModelPreparer
         using var image = Open(() => new InferenceSession(imageModel, options), "image encoder");
         using var text = Open(() => new InferenceSession(textModel, options), "text encoder");
         var s = model.ImageSize;
-        var random = new Random(7);
-        var pixels = Enumerable.Range(0, 2 * 3 * s * s).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
-        var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
-        string[] queries = ["a photo of a cat", "red square", "yellow"];
-        var length = model.MaxTextTokens;
-        var ids = new long[queries.Length * length];
-        var mask = new long[ids.Length];
-        Array.Fill(ids, tokenizer.PadId);
-        for (var q = 0; q < queries.Length; q++)
-        {
-            var encoded = tokenizer.Encode(queries[q], length);
-            for (var t = 0; t < encoded.Length; t++)
-            {
-                (ids[q * length + t], mask[q * length + t]) = (encoded[t], 1);
-            }
-        }
-        using var idv = OrtValue.CreateTensorValueFromMemory(ids, [queries.Length, length]);
-        using var mv = OrtValue.CreateTensorValueFromMemory(mask, [queries.Length, length]);
+        var (pixels, tokens) = CheckInputs(model, images: 2);
+        using var idv = OrtValue.CreateTensorValueFromMemory(tokens.InputIds, [tokens.Count, tokens.Length]);
+        using var mv = OrtValue.CreateTensorValueFromMemory(tokens.AttentionMask, [tokens.Count, tokens.Length]);
         using var both = OrtValue.CreateTensorValueFromMemory(pixels, [2, 3, s, s]);
         using var encoded2 = Run(image, ["pixel_values"], [both], ["pred_boxes", "class_embeds", "logit_shift", "logit_scale"], "image encoder");
         using var queryOut = Run(text, ["input_ids", "attention_mask"], [idv, mv], ["text_embeds"], "text encoder");
@@ -239,8 +224,8 @@ public static class ModelPreparer
         features = features with { Dimension = features.ClassEmbeddings.Length / features.Shift.Length };
         var queryEmbeddings = queryOut[0].GetTensorDataAsSpan<float>().ToArray();
         var patches = features.Shift.Length / 2;
-        var logits = new float[2 * patches * queries.Length];
-        ClassHead.Logits(features, queryEmbeddings, queries.Length, new bool[queries.Length], logits);
+        var logits = new float[2 * patches * tokens.Count];
+        ClassHead.Logits(features, queryEmbeddings, tokens.Count, new bool[tokens.Count], logits);
         var (logitDiff, boxDiff) = (0.0, 0.0);
         for (var b = 0; b < 2; b++)
         {
@@ -248,9 +233,9 @@ public static class ModelPreparer
             using var expected = Run(single, ["pixel_values", "input_ids", "attention_mask"], [one, idv, mv], ["logits", "pred_boxes"], "single graph");
             var want = expected[0].GetTensorDataAsSpan<float>();
             var wantBoxes = expected[1].GetTensorDataAsSpan<float>();
-            if (want.Length != patches * queries.Length || wantBoxes.Length != patches * 4)
+            if (want.Length != patches * tokens.Count || wantBoxes.Length != patches * 4)
             {
-                throw new ModelException($"the prepared form gives {patches} patches per image, the single graph {want.Length / queries.Length}; nothing was written");
+                throw new ModelException($"the prepared form gives {patches} patches per image, the single graph {want.Length / tokens.Count}; nothing was written");
             }
             for (var i = 0; i < want.Length; i++)
             {
@@ -287,33 +272,28 @@ public static class ModelPreparer
         using var image = new InferenceSession(imagePath, options);
         using var text = new InferenceSession(textPath, options);
         var s = model.ImageSize;
-        var random = new Random(7);
-        var pixels = Enumerable.Range(0, 3 * s * s).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
-        var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
-        string[] queries = ["a photo of a cat", "red square", "yellow"];
-        var length = model.MaxTextTokens;
-        var ids = new long[queries.Length * length];
-        var mask = new long[ids.Length];
-        Array.Fill(ids, tokenizer.PadId);
-        for (var q = 0; q < queries.Length; q++)
-        {
-            var encoded = tokenizer.Encode(queries[q], length);
-            for (var t = 0; t < encoded.Length; t++)
-            {
-                (ids[q * length + t], mask[q * length + t]) = (encoded[t], 1);
-            }
-        }
+        var (pixels, tokens) = CheckInputs(model, images: 1);
         using var pv = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, s, s]);
-        using var idv = OrtValue.CreateTensorValueFromMemory(ids, [queries.Length, length]);
-        using var mv = OrtValue.CreateTensorValueFromMemory(mask, [queries.Length, length]);
+        using var idv = OrtValue.CreateTensorValueFromMemory(tokens.InputIds, [tokens.Count, tokens.Length]);
+        using var mv = OrtValue.CreateTensorValueFromMemory(tokens.AttentionMask, [tokens.Count, tokens.Length]);
         using var encoded1 = Run(image, ["pixel_values"], [pv], ["class_embeds", "logit_shift", "logit_scale"], "int8 check");
         using var queryOut = Run(text, ["input_ids", "attention_mask"], [idv, mv], ["text_embeds"], "int8 check");
         var features = new ImageFeatures(encoded1[0].GetTensorDataAsSpan<float>().ToArray(), encoded1[1].GetTensorDataAsSpan<float>().ToArray(),
             encoded1[2].GetTensorDataAsSpan<float>().ToArray(), 0);
         features = features with { Dimension = features.ClassEmbeddings.Length / features.Shift.Length };
-        var logits = new float[features.Shift.Length * queries.Length];
-        ClassHead.Logits(features, queryOut[0].GetTensorDataAsSpan<float>().ToArray(), queries.Length, new bool[queries.Length], logits);
+        var logits = new float[features.Shift.Length * tokens.Count];
+        ClassHead.Logits(features, queryOut[0].GetTensorDataAsSpan<float>().ToArray(), tokens.Count, new bool[tokens.Count], logits);
         return logits;
+    }
+
+    /// <summary>The checks' inputs: random pixels for <paramref name="images"/> images (the same first image each time)
+    /// and three queries, tokenized as the engine tokenizes them.</summary>
+    private static (float[] Pixels, QueryTokens Tokens) CheckInputs(OwlModel model, int images)
+    {
+        var random = new Random(7);
+        var pixels = Enumerable.Range(0, images * 3 * model.ImageSize * model.ImageSize).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
+        return (pixels, QueryTokens.Create(tokenizer, ["a photo of a cat", "red square", "yellow"], model.MaxTextTokens));
     }
 
     private static IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, string[] names, OrtValue[] values, string[] outputs, string what)

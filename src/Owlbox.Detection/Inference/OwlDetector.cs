@@ -86,23 +86,7 @@ public sealed class OwlDetector : IDisposable
         return tokens with { Embeddings = embeddings, EmbeddingSize = embeddings.Length / tokens.Count };
     }
 
-    private QueryTokens Tokenize(IReadOnlyList<string> texts)
-    {
-        var encoded = texts.Select(t => Tokenizer.Encode(t, Model.MaxTextTokens)).ToArray();
-        var length = encoded.Max(e => e.Length);
-        var ids = new long[texts.Count * length];
-        var mask = new long[texts.Count * length];
-        Array.Fill(ids, Tokenizer.PadId);
-        for (var q = 0; q < encoded.Length; q++)
-        {
-            for (var t = 0; t < encoded[q].Length; t++)
-            {
-                ids[q * length + t] = encoded[q][t];
-                mask[q * length + t] = 1;
-            }
-        }
-        return new QueryTokens(texts.Count, length, ids, mask);
-    }
+    private QueryTokens Tokenize(IReadOnlyList<string> texts) => QueryTokens.Create(Tokenizer, texts, Model.MaxTextTokens);
 
     /// <summary>Runs <see cref="ImageBatchSize"/> preprocessed images against the queries.</summary>
     /// <returns>Logits [B, N, Q] and boxes [B, N, 4] (normalised cx, cy, w, h of the model input), N patches, in

@@ -9,4 +9,23 @@ public sealed record QueryTokens(int Count, int Length, long[] InputIds, long[] 
     public float[]? Embeddings { get; init; }
 
     public int EmbeddingSize { get; init; }
+
+    /// <summary>The queries tokenized (truncated to <paramref name="maxTokens"/>, EOS kept) and padded to the longest.</summary>
+    public static QueryTokens Create(Owlbox.Models.Text.ClipTokenizer tokenizer, IReadOnlyList<string> texts, int maxTokens)
+    {
+        var encoded = texts.Select(t => tokenizer.Encode(t, maxTokens)).ToArray();
+        var length = encoded.Max(e => e.Length);
+        var ids = new long[texts.Count * length];
+        var mask = new long[texts.Count * length];
+        Array.Fill(ids, tokenizer.PadId);
+        for (var q = 0; q < encoded.Length; q++)
+        {
+            for (var t = 0; t < encoded[q].Length; t++)
+            {
+                ids[q * length + t] = encoded[q][t];
+                mask[q * length + t] = 1;
+            }
+        }
+        return new QueryTokens(texts.Count, length, ids, mask);
+    }
 }
