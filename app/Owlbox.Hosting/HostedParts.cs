@@ -7,9 +7,26 @@ using Owlbox.Jobs;
 
 namespace Owlbox.Hosting;
 
-internal sealed class DetectorPoolPreflight(DetectorPool pool) : IModelPreflight
+internal sealed class DetectorPoolPreflight(DetectionEngine engine) : IModelPreflight
     {
-        public void Check(string model, string variant) => pool.Get(model, variant);
+        public void Check(Contracts.V1.JobSpec spec)
+        {
+            engine.Load(spec.Model, spec.ModelVariant);
+            // The prompt's text encoding starts now, beside the dataset's expansion and first fetches, not when the
+            // first images reach the detector (on a re-prompt from cached encodings it was a fifth of the job).
+            var (prompt, options) = (Labeling.Prompts.LabelingPrompt.Parse(spec.Prompt), spec.Options.ToLabelingOptions());
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    engine.Plan(spec.Model, spec.ModelVariant, prompt, options);
+                }
+                catch (Exception e) when (e is Models.ModelException or ArgumentException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+                {
+                    // The detector plans again for the first images and reports it there, per sample.
+                }
+            });
+        }
     }
 
     /// <summary>Ready only while the job store answers (MassTransit adds the bus's own check, also tagged ready).</summary>

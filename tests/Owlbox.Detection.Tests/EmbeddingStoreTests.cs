@@ -76,7 +76,22 @@ public sealed class EmbeddingStoreTests : IDisposable
     }
 
     [Fact]
-    public void RoundTrip_KeepsBoxesShiftAndScaleExact_AndEmbeddingsToHalfPrecision()
+    public void AKeptEncoding_HoldsClassEmbeddingsToHalfPrecision_AndTheRestExactly()
+    {
+        var random = new Random(3);
+        var embeddings = Enumerable.Range(0, 8 * 512).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var features = new ImageFeatures(embeddings, [.. Enumerable.Range(0, 8).Select(i => -i - 0.1f)], [.. Enumerable.Range(0, 8).Select(i => i + 0.7f)], 512);
+
+        var kept = new CachedImage(640, 480, new float[4 * 8], features);
+
+        Assert.All(embeddings.Zip(kept.ClassEmbeddings), p => Assert.True(Math.Abs(p.First - (float)p.Second) <= 5e-4, $"{p.First} vs {p.Second}"));
+        Assert.Equal(features.Shift, kept.Shift);
+        Assert.Equal(features.Scale, kept.Scale);
+        Assert.Equal(4L * (32 + 8 + 8) + 2L * embeddings.Length, kept.Bytes);
+    }
+
+    [Fact]
+    public void RoundTrip_KeepsEveryValueExactly()
     {
         var store = new EmbeddingStore(Path.Combine(_temp, "e"), 1L << 30);
         var image = Sample(1, patches: 32, dimension: 512); // a real class-embedding width
@@ -84,12 +99,13 @@ public sealed class EmbeddingStoreTests : IDisposable
         store.Write("k", image);
         Assert.True(new EmbeddingStore(store.Directory, 1L << 30).TryRead("k", out var read));
 
-        Assert.Equal((image.Width, image.Height, image.Features.Dimension), (read.Width, read.Height, read.Features.Dimension));
+        Assert.Equal((image.Width, image.Height, image.Dimension), (read.Width, read.Height, read.Dimension));
         Assert.Equal(image.Boxes, read.Boxes);
-        Assert.Equal(image.Features.Shift, read.Features.Shift);
-        Assert.Equal(image.Features.Scale, read.Features.Scale);
-        Assert.All(image.Features.ClassEmbeddings.Zip(read.Features.ClassEmbeddings), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-3, $"{p.First} vs {p.Second}"));
-        Assert.True(new FileInfo(store.PathFor("k")).Length < image.Bytes * 0.6, "fp16 embeddings: about half the bytes of the memory form");
+        Assert.Equal(image.Shift, read.Shift);
+        Assert.Equal(image.Scale, read.Scale);
+        Assert.Equal(image.ClassEmbeddings, read.ClassEmbeddings);
+        var fp32Bytes = 4L * (image.Boxes.Length + image.ClassEmbeddings.Length + image.Shift.Length + image.Scale.Length);
+        Assert.True(new FileInfo(store.PathFor("k")).Length < fp32Bytes * 0.6, "fp16 embeddings: about half the bytes of the encoder's fp32 form");
     }
 
     [Theory]

@@ -67,14 +67,17 @@ public sealed class SplitModelTests : IDisposable
         var newPrompt = detector.PrepareQueries(["green block", "a person", "white square", "magenta sign"]);
 
         Assert.True(cache.TryGet("img", out var cached));
-        using var rescored = OwlDetector.Score(cached.Boxes, cached.Features, newPrompt);
+        using var rescored = OwlDetector.Score(cached, newPrompt);
         using var fresh = detector.Run(pixels, newPrompt);
 
         var (freshLogits, rescoredLogits) = (fresh.Logits.ToArray(), rescored.Logits.ToArray());
         Assert.Equal(freshLogits.Length, rescoredLogits.Length);
         for (var i = 0; i < freshLogits.Length; i++)
         {
-            Assert.True(Math.Abs(freshLogits[i] - rescoredLogits[i]) < 1e-4, $"logit {i}");
+            // The cache keeps the (unit-length) class embeddings in fp16, 2^-11 relative per value: the dot product
+            // moves by about 1e-3, the logit by that times the patch's scale.
+            var scale = Math.Abs(features.Scale[i / newPrompt.Count]);
+            Assert.True(Math.Abs(freshLogits[i] - rescoredLogits[i]) < 2e-3 * Math.Max(1, scale), $"logit {i}: {freshLogits[i]} vs {rescoredLogits[i]} (scale {scale})");
         }
         Assert.Equal(fresh.Boxes.ToArray(), rescored.Boxes.ToArray());
         rescored.Dispose(); // its pooled buffers go back: reading them now would read another image's outputs

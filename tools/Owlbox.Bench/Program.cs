@@ -18,6 +18,7 @@ using SkiaSharp;
 
 // owlbox-bench [--model owlvit-base-patch32|owlv2-base-patch16] [--images 24] [--threads N] [--runs 5] [--skip-tjs]
 //              [--reprompt-processes 200]   (two `owlbox label` processes: encode, then a new prompt from the disk cache)
+//              [--published]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs transformers.js)
 var model = Arg("--model") ?? "owlvit-base-patch32";
 var imageCount = int.Parse(Arg("--images") ?? "24", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -93,6 +94,93 @@ if (Arg("--reprompt-processes") is { } repromptCount)
     var embeddings = Directory.GetFiles(Path.Combine(dataset, ".owlbox", "embeddings"), "*.emb", SearchOption.AllDirectories);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"re-prompt / fresh: {second.Rate / first.Rate:0}x by the CLI's rate, {first.Wall / second.Wall:0.0}x by wall time; {embeddings.Length} encodings, {embeddings.Sum(f => new FileInfo(f).Length) / 1e6:0} MB on disk"));
     Directory.Delete(dataset, recursive: true);
+    return 0;
+}
+if (args.Contains("--published"))
+{
+    // What a user runs on a downloaded export: `owlbox label` (a process of its own, as typed) on the single graph as
+    // published, then on what `owlbox models prepare` writes beside it, fp32 and int8, 1 and 10 queries, against
+    // transformers.js on the same files. Rates are the CLI's job seconds (model loading excluded; the job's first
+    // images included) and transformers.js's loop after one warm-up image; peak memory is each process's own VmHWM.
+    var owlbox = Path.Combine(root, "app", "Owlbox.Cli", "bin", "Release", "net10.0", "owlbox.dll");
+    if (!File.Exists(Path.Combine(modelDir, "onnx", "model_quantized.onnx")))
+    {
+        FullSizeModels.WriteQuantized(arch, modelDir);
+    }
+    var published = Path.Combine(cache, "published", model);
+    if (Directory.Exists(published))
+    {
+        Directory.Delete(published, recursive: true);
+    }
+    Directory.CreateDirectory(Path.Combine(published, "onnx"));
+    foreach (var f in Directory.GetFiles(modelDir))
+    {
+        File.Copy(f, Path.Combine(published, Path.GetFileName(f)));
+    }
+    foreach (var name in new[] { "model.onnx", "model_quantized.onnx" })
+    {
+        File.Copy(Path.Combine(modelDir, "onnx", name), Path.Combine(published, "onnx", name)); // as downloaded: these two only
+    }
+    Console.WriteLine($"Published layout vs `owlbox models prepare`: {model}, {imageCount} images, {threads} threads, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    (double Rate, double PeakMb) Label(string variant, string[] queries)
+    {
+        var dataset = Path.Combine(Path.GetTempPath(), $"owlbox-published-{Environment.ProcessId}");
+        if (Directory.Exists(dataset))
+        {
+            Directory.Delete(dataset, recursive: true);
+        }
+        Directory.CreateDirectory(dataset);
+        foreach (var f in Directory.GetFiles(images))
+        {
+            File.Copy(f, Path.Combine(dataset, Path.GetFileName(f)));
+        }
+        var (output, peakMb) = ExecMeasured("dotnet", [owlbox, "label", dataset, "--model", published, "--model-variant", variant, "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            "--no-embedding-cache", "--prompt", string.Join("\n", queries.Select(q => $"{q} ({q}, 0.1)"))]);
+        Directory.Delete(dataset, recursive: true);
+        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("Labeled ", StringComparison.Ordinal)) ?? throw new InvalidOperationException(output);
+        var seconds = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" in ([0-9.]+) s \(").Groups[1].Value, CultureInfo.InvariantCulture);
+        return (imageCount / seconds, peakMb);
+    }
+    var rows = new List<(string Form, string Variant, int Queries, double Rate, double PeakMb)>();
+    void Measure(string form)
+    {
+        foreach (var variant in new[] { "model", "quantized" })
+        {
+            foreach (var q in new[] { 1, 10 })
+            {
+                var (rate, peakMb) = Label(variant, allQueries[..q]);
+                rows.Add((form, variant, q, rate, peakMb));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {form,-10} {(variant == "model" ? "fp32" : "int8"),-5} {q,2} queries: {rate:0.000} img/s, peak {peakMb:0} MB"));
+            }
+        }
+    }
+    Measure("published");
+    var (prepareOutput, preparePeak) = ExecMeasured("dotnet", [owlbox, "models", "prepare", published]);
+    Console.WriteLine($"  owlbox models prepare: peak {preparePeak:0} MB; {prepareOutput.Trim().Split('\n').LastOrDefault()}");
+    Measure("prepared");
+    var tjsRates = new Dictionary<(string, int), (double Rate, double RssMb)?>();
+    foreach (var dtype in new[] { "fp32", "q8" })
+    {
+        foreach (var q in new[] { 1, 10 })
+        {
+            var t = args.Contains("--skip-tjs") ? null : TransformersJs(Path.Combine(cache, "published"), model, images, allQueries[..q], threads, root, dtype);
+            tjsRates[(dtype, q)] = t;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  transformers.js {dtype,-4} {q,2} queries: {(t is { } x ? $"{x.Rate:0.000} img/s, peak {x.RssMb:0} MB" : "-")}"));
+        }
+    }
+    Console.WriteLine();
+    Console.WriteLine("| form | dtype | queries | Owlbox img/s | peak MB | transformers.js img/s | tjs peak MB | Owlbox/tjs | vs published |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    foreach (var r in rows)
+    {
+        var t = tjsRates[(r.Variant == "model" ? "fp32" : "q8", r.Queries)];
+        var before = rows.First(x => x.Form == "published" && x.Variant == r.Variant && x.Queries == r.Queries).Rate;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Form} | {(r.Variant == "model" ? "fp32" : "int8")} | {r.Queries} | {r.Rate:0.000} | {r.PeakMb:0} | {(t is { } a ? a.Rate.ToString("0.000", CultureInfo.InvariantCulture) : "-")} | {(t is { } b ? b.RssMb.ToString("0", CultureInfo.InvariantCulture) : "-")} | {(t is { } c ? (r.Rate / c.Rate).ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {r.Rate / before:0.00}x |"));
+    }
+    var fp32Prepared10 = rows.First(r => r.Form == "prepared" && r.Variant == "model" && r.Queries == 10).Rate;
+    var int8Prepared10 = rows.First(r => r.Form == "prepared" && r.Variant == "quantized" && r.Queries == 10).Rate;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"int8 prepared / fp32 prepared, 10 queries: {int8Prepared10 / fp32Prepared10:0.00}x"));
     return 0;
 }
 if (Arg("--e2e-only") is { } reps)
@@ -274,11 +362,12 @@ static (double Fresh, double Cached)? RepromptEngine(string modelDir, string ima
         return ImageDetection.Filter(detector, output, image.Width, image.Height, parsed.Lines, options);
     }))).Wait();
     var fresh = freshRuns / sw.Elapsed.TotalSeconds;
+    var cached = new CachedImage(image.Width, image.Height, encoded.Boxes, encoded.Features);
     sw.Restart();
     const int cachedImages = 200;
     for (var i = 0; i < cachedImages; i++)
     {
-        using var output = OwlDetector.Score(encoded.Boxes, encoded.Features, queries);
+        using var output = OwlDetector.Score(cached, queries);
         ImageDetection.Filter(detector, output, image.Width, image.Height, parsed.Lines, options);
     }
     return (fresh, cachedImages / sw.Elapsed.TotalSeconds);
@@ -381,6 +470,34 @@ static string Exec(string file, string[] arguments, string? workingDirectory)
     var stderr = p.StandardError.ReadToEndAsync();
     p.WaitForExit();
     return stdout.Result + stderr.Result;
+}
+
+/// <summary>Runs a process to its end; its peak resident set (VmHWM, polled while it runs) in MB.</summary>
+static (string Output, double PeakMb) ExecMeasured(string file, string[] arguments)
+{
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in arguments)
+    {
+        info.ArgumentList.Add(a);
+    }
+    using var p = Process.Start(info)!;
+    var stdout = p.StandardOutput.ReadToEndAsync();
+    var stderr = p.StandardError.ReadToEndAsync();
+    var peak = 0L;
+    while (!p.WaitForExit(100))
+    {
+        try
+        {
+            p.Refresh();
+            peak = Math.Max(peak, p.PeakWorkingSet64);
+        }
+        catch (InvalidOperationException)
+        {
+            break; // exited between the two calls
+        }
+    }
+    p.WaitForExit();
+    return (stdout.Result + stderr.Result, peak / 1048576.0);
 }
 
 static async Task<int> MemoryChildAsync(int count, int threads)

@@ -11,7 +11,7 @@ public sealed class DetectorServiceOptions
     public int BatchMessageLimit { get; set; } = 16;
 
     /// <summary>How long a batch waits to fill (default 50 ms): the latency a lone image pays.</summary>
-    public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(20);
 
     public DecodeLimits DecodeLimits { get; set; } = new();
 }

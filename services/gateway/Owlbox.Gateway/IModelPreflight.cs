@@ -7,6 +7,7 @@ namespace Owlbox.Gateway;
 /// </summary>
 public interface IModelPreflight
 {
-    /// <summary>Throws <see cref="Detection.Models.ModelException"/> when the model cannot run here.</summary>
-    void Check(string model, string variant);
+    /// <summary>Throws <see cref="Detection.Models.ModelException"/> when the job's model cannot run here. May start
+    /// the job's own preparation (encoding its prompt) in the background.</summary>
+    void Check(Contracts.V1.JobSpec spec);
 }

@@ -116,7 +116,7 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
             {
                 foreach (var preflight in preflights)
                 {
-                    preflight.Check(spec.Model, spec.ModelVariant); // the costliest check, so the last
+                    preflight.Check(spec); // the costliest check, so the last
                 }
             }
             catch (ModelException e)

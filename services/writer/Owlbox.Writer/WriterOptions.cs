@@ -11,5 +11,5 @@ public sealed class WriterOptions
     /// <summary>A batch is written once no result has arrived for this long (default 100 ms), or when it holds
     /// <see cref="BatchMessageLimit"/>: results arriving in a stream (a GPU detector) fill batches, so the local
     /// backend does not rewrite the labels file once per image, while the last result of a job waits only this long.</summary>
-    public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(50);
 }

@@ -29,22 +29,39 @@ public sealed record ImageDetections(FilterResult Result, int Width, int Height,
 /// </summary>
 public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers, ImageEmbeddingCache cache, DecodeLimits limits)
 {
-    private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt, LabelingOptions Options), DetectionPlan> _plans = new();
+    private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt, LabelingOptions Options), Lazy<DetectionPlan>> _plans = new();
 
-    /// <summary>The plan for a model and prompt, built once while the pool keeps that model's session.</summary>
+    /// <summary>Loads the model's session (the pool keeps it): throws <see cref="Models.ModelException"/> when it
+    /// cannot run here.</summary>
+    public OwlDetector Load(string model, string variant) => pool.Get(model, variant);
+
+    /// <summary>The plan for a model and prompt, built once while the pool keeps that model's session; callers asking
+    /// at the same time (a warm-up at submission and the first images) wait for the one encoding of the prompt.</summary>
     public DetectionPlan Plan(string model, string variant, LabelingPrompt prompt, LabelingOptions options)
     {
         var detector = pool.Get(model, variant);
         var key = (model, variant, prompt.Text, options);
-        if (_plans.TryGetValue(key, out var plan) && ReferenceEquals(plan.Detector, detector))
-        {
-            return plan;
-        }
         if (_plans.Count > 256)
         {
             _plans.Clear(); // plans are cheap to rebuild; this only bounds a long-running process
         }
-        return _plans[key] = DetectionPlan.Create(detector, prompt, options);
+        var lazy = _plans.GetOrAdd(key, _ => new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options)));
+        try
+        {
+            var plan = lazy.Value;
+            if (ReferenceEquals(plan.Detector, detector))
+            {
+                return plan;
+            }
+            // Made for a session the pool has since replaced.
+            var fresh = new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options));
+            return (_plans.TryUpdate(key, fresh, lazy) ? fresh : _plans[key]).Value;
+        }
+        catch
+        {
+            _plans.TryRemove(KeyValuePair.Create(key, lazy)); // a failed encoding is not kept: the next caller tries again
+            throw;
+        }
     }
 
     /// <summary>Queues the image behind those already queued; the workers take them in order, one each at a time.</summary>
@@ -62,14 +79,15 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         DetectorOutput output;
         int width, height;
         CachedImage? cached = null;
-        if (key is not null && cache!.TryGet(key, out var hit))
+        if (key is not null && cache!.TryGet(key, out var hit, out var borrowed))
         {
             cached = hit;
-        }
-        if (cached is not null)
-        {
             (width, height) = (cached.Width, cached.Height);
-            output = OwlDetector.Score(cached.Boxes, cached.Features, plan.Queries);
+            output = OwlDetector.Score(cached, plan.Queries); // copies what it keeps
+            if (borrowed)
+            {
+                cache.Release(cached);
+            }
         }
         else
         {

@@ -38,20 +38,24 @@ public sealed class EmbeddingStore
         return Path.Combine(Directory, name[..2], name + ".emb");
     }
 
+    /// <summary>Reads a kept encoding. Give it back with <see cref="Return"/> once scored, unless it is kept
+    /// elsewhere: its arrays then hold the next image read (at the speed of a re-prompt, fresh arrays for every image
+    /// cost more than reading them: page faults and full collections).</summary>
     public bool TryRead(string key, out CachedImage image)
     {
         image = null!;
         var path = PathFor(key);
-        byte[] bytes;
+        CachedImage? read;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            read = Read(file);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
             return false;
         }
-        if (Decode(bytes) is not { } decoded)
+        if (read is null)
         {
             TryDelete(path); // torn or damaged: recomputed and rewritten by the caller
             return false;
@@ -63,7 +67,7 @@ public sealed class EmbeddingStore
         catch (IOException)
         {
         }
-        image = decoded;
+        image = read;
         return true;
     }
 
@@ -148,69 +152,120 @@ public sealed class EmbeddingStore
     /// (fp16), shift and scale (fp32), then the XxHash3 of everything before it.</summary>
     public static byte[] Encode(CachedImage image)
     {
-        var f = image.Features;
-        var length = Magic.Length + 4 * HeaderInts + 4 * image.Boxes.Length + 2 * f.ClassEmbeddings.Length + 4 * f.Shift.Length + 4 * f.Scale.Length + 8;
+        var length = HeaderBytes + 4 * image.Boxes.Length + 2 * image.ClassEmbeddings.Length + 4 * image.Shift.Length + 4 * image.Scale.Length + 8;
         var bytes = new byte[length];
         var span = bytes.AsSpan();
-        Magic.CopyTo(span);
-        var at = Magic.Length;
-        foreach (var v in new[] { image.Width, image.Height, f.Dimension, image.Boxes.Length, f.ClassEmbeddings.Length, f.Shift.Length, f.Scale.Length })
+        WriteHeader(span, image);
+        var at = HeaderBytes;
+        for (var i = 0; i < PartCount; i++)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(span[at..], v);
-            at += 4;
+            var part = Part(image, i);
+            part.CopyTo(span[at..]);
+            at += part.Length;
         }
-        at = Put(span, at, image.Boxes);
-        var halves = MemoryMarshal.Cast<byte, Half>(span.Slice(at, 2 * f.ClassEmbeddings.Length));
-        for (var i = 0; i < f.ClassEmbeddings.Length; i++)
-        {
-            halves[i] = (Half)f.ClassEmbeddings[i];
-        }
-        at += 2 * f.ClassEmbeddings.Length;
-        at = Put(span, at, f.Shift);
-        at = Put(span, at, f.Scale);
         BinaryPrimitives.WriteUInt64LittleEndian(span[at..], XxHash3.HashToUInt64(span[..at]));
         return bytes;
     }
 
-    public static CachedImage? Decode(byte[] bytes)
+    private static int HeaderBytes => Magic.Length + 4 * HeaderInts;
+
+    private static void WriteHeader(Span<byte> span, CachedImage image)
     {
-        var span = bytes.AsSpan();
-        var headerEnd = Magic.Length + 4 * HeaderInts;
-        if (span.Length < headerEnd + 8 || !span.StartsWith(Magic)
-            || BinaryPrimitives.ReadUInt64LittleEndian(span[^8..]) != XxHash3.HashToUInt64(span[..^8]))
+        Magic.CopyTo(span);
+        var at = Magic.Length;
+        foreach (var v in new[] { image.Width, image.Height, image.Dimension, image.Boxes.Length, image.ClassEmbeddings.Length, image.Shift.Length, image.Scale.Length })
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[at..], v);
+            at += 4;
+        }
+    }
+
+    private const int PartCount = 4;
+
+    /// <summary>The arrays in file order, as bytes: read and written in place, no intermediate copy.</summary>
+    private static Span<byte> Part(CachedImage image, int index) => index switch
+    {
+        0 => MemoryMarshal.AsBytes(image.Boxes.AsSpan()),
+        1 => MemoryMarshal.AsBytes(image.ClassEmbeddings.AsSpan()),
+        2 => MemoryMarshal.AsBytes(image.Shift.AsSpan()),
+        _ => MemoryMarshal.AsBytes(image.Scale.AsSpan()),
+    };
+
+    private const int SpareLimit = 16;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<CachedImage> _spares = new();
+
+    /// <summary>The arrays of an image read by <see cref="TryRead"/>, free for the next read.</summary>
+    public void Return(CachedImage image)
+    {
+        if (_spares.Count < SpareLimit)
+        {
+            _spares.Enqueue(image);
+        }
+    }
+
+    private CachedImage Arrays(int width, int height, int boxes, int embeddings, int patches, int dimension)
+    {
+        // Every image of one model has the same shape, so a spare almost always fits.
+        if (_spares.TryDequeue(out var spare) && spare.Boxes.Length == boxes && spare.ClassEmbeddings.Length == embeddings && spare.Shift.Length == patches)
+        {
+            return spare with { Width = width, Height = height, Dimension = dimension };
+        }
+        return new CachedImage(width, height, new float[boxes], new Half[embeddings], new float[patches], new float[patches], dimension);
+    }
+
+    /// <summary>Reads a file straight into the arrays it describes, hashing as it goes: null when the header, the
+    /// length or the hash does not check out.</summary>
+    private CachedImage? Read(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        var length = RandomAccess.GetLength(file);
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        if (length < HeaderBytes + 8 || !ReadExactly(file, header, 0) || !header.StartsWith(Magic))
         {
             return null;
         }
-        var h = MemoryMarshal.Cast<byte, int>(span[Magic.Length..headerEnd]).ToArray();
+        var h = MemoryMarshal.Cast<byte, int>(header[Magic.Length..]);
         var (width, height, dimension, boxes, embeddings, shift, scale) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
-        if (headerEnd + 4L * boxes + 2L * embeddings + 4L * shift + 4L * scale + 8 != span.Length)
+        if (boxes < 0 || embeddings < 0 || shift <= 0 || scale != shift || dimension <= 0 || boxes != 4 * shift || embeddings != (long)shift * dimension
+            || HeaderBytes + 4L * boxes + 2L * embeddings + 4L * shift + 4L * scale + 8 != length)
         {
             return null;
         }
-        var at = headerEnd;
-        var boxValues = Take(span, ref at, boxes);
-        var halves = MemoryMarshal.Cast<byte, Half>(span.Slice(at, 2 * embeddings));
-        var embeddingValues = new float[embeddings];
-        for (var i = 0; i < embeddings; i++)
+        var image = Arrays(width, height, boxes, embeddings, shift, dimension);
+        var hash = new XxHash3();
+        hash.Append(header);
+        long at = HeaderBytes;
+        for (var i = 0; i < PartCount; i++)
         {
-            embeddingValues[i] = (float)halves[i];
+            var part = Part(image, i);
+            if (!ReadExactly(file, part, at))
+            {
+                Return(image);
+                return null;
+            }
+            hash.Append(part);
+            at += part.Length;
         }
-        at += 2 * embeddings;
-        var shiftValues = Take(span, ref at, shift);
-        var scaleValues = Take(span, ref at, scale);
-        return new CachedImage(width, height, boxValues, new ImageFeatures(embeddingValues, shiftValues, scaleValues, dimension));
+        Span<byte> stored = stackalloc byte[8];
+        if (ReadExactly(file, stored, at) && BinaryPrimitives.ReadUInt64LittleEndian(stored) == hash.GetCurrentHashAsUInt64())
+        {
+            return image;
+        }
+        Return(image);
+        return null;
     }
 
-    private static int Put(Span<byte> span, int at, float[] values)
+    private static bool ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle file, Span<byte> buffer, long offset)
     {
-        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(span[at..]);
-        return at + 4 * values.Length;
-    }
-
-    private static float[] Take(ReadOnlySpan<byte> span, ref int at, int count)
-    {
-        var values = MemoryMarshal.Cast<byte, float>(span.Slice(at, 4 * count)).ToArray();
-        at += 4 * count;
-        return values;
+        while (buffer.Length > 0)
+        {
+            var n = RandomAccess.Read(file, buffer, offset);
+            if (n <= 0)
+            {
+                return false;
+            }
+            buffer = buffer[n..];
+            offset += n;
+        }
+        return true;
     }
 }

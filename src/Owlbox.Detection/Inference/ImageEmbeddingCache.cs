@@ -2,17 +2,31 @@ using System.Security.Cryptography;
 
 namespace Owlbox.Detection.Inference;
 
-/// <summary>An encoded image: its display size, per-patch boxes and class-head inputs.</summary>
-public sealed record CachedImage(int Width, int Height, float[] Boxes, ImageFeatures Features)
+/// <summary>An encoded image as the cache keeps it, in memory and on disk alike: its display size, per-patch boxes,
+/// shift and scale (fp32: boxes come back exact) and class embeddings in fp16 (half the bytes; a logit moves by about
+/// 1e-3 of its value).</summary>
+public sealed record CachedImage(int Width, int Height, float[] Boxes, Half[] ClassEmbeddings, float[] Shift, float[] Scale, int Dimension)
 {
-    public long Bytes => 4L * (Boxes.Length + Features.ClassEmbeddings.Length + Features.Shift.Length + Features.Scale.Length);
+    public CachedImage(int width, int height, float[] boxes, ImageFeatures features)
+        : this(width, height, boxes, Narrow(features.ClassEmbeddings), features.Shift, features.Scale, features.Dimension)
+    {
+    }
+
+    public long Bytes => 4L * (Boxes.Length + Shift.Length + Scale.Length) + 2L * ClassEmbeddings.Length;
+
+    private static Half[] Narrow(float[] values)
+    {
+        var halves = new Half[values.Length];
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(values, halves);
+        return halves;
+    }
 }
 
 /// <summary>
 /// Encoded images, keyed by model and image content (SHA-256 of the bytes as stored), least recently used evicted
 /// beyond a byte bound. With the split form, re-prompting a seen dataset is then a class-head product per image
-/// and no forward pass. OWL-ViT B/32 needs about 1.2 MB per image, OWLv2 B/16 about 7.5 MB. With a
-/// <see cref="EmbeddingStore"/> the encodings also go to disk (about half that), and a later process finds them there.
+/// and no forward pass. OWL-ViT B/32 needs about 0.6 MB per image, OWLv2 B/16 about 3.7 MB. With a
+/// <see cref="EmbeddingStore"/> the encodings also go to disk in the same form, and a later process finds them there.
 /// </summary>
 public sealed class ImageEmbeddingCache(long maxBytes, EmbeddingStore? disk = null)
 {
@@ -53,8 +67,13 @@ public sealed class ImageEmbeddingCache(long maxBytes, EmbeddingStore? disk = nu
     /// <param name="model">What makes an encoding: the encoder file and the preprocessing (<see cref="OwlDetector.EncodingIdentity"/>).</param>
     public static string Key(string model, ReadOnlySpan<byte> image) => model + "|" + Convert.ToHexString(SHA256.HashData(image));
 
-    public bool TryGet(string key, out CachedImage image)
+    public bool TryGet(string key, out CachedImage image) => TryGet(key, out image, out _);
+
+    /// <param name="borrowed">The image came from disk into the store's reusable arrays and is kept nowhere else:
+    /// <see cref="Release"/> it once scored.</param>
+    public bool TryGet(string key, out CachedImage image, out bool borrowed)
     {
+        borrowed = false;
         lock (_lock)
         {
             if (_entries.TryGetValue(key, out var node))
@@ -67,12 +86,22 @@ public sealed class ImageEmbeddingCache(long maxBytes, EmbeddingStore? disk = nu
         }
         if (disk is not null && disk.TryRead(key, out image))
         {
-            AddToMemory(key, image);
+            if (image.Bytes <= maxBytes)
+            {
+                AddToMemory(key, image);
+            }
+            else
+            {
+                borrowed = true;
+            }
             return true;
         }
         image = null!;
         return false;
     }
+
+    /// <summary>Gives a borrowed image's arrays back for the next disk read.</summary>
+    public void Release(CachedImage image) => disk?.Return(image);
 
     public void Add(string key, CachedImage image)
     {

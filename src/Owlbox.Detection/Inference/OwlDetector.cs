@@ -149,14 +149,21 @@ public sealed class OwlDetector : IDisposable
         return (outputs[0].GetTensorDataAsSpan<float>().ToArray(), new ImageFeatures(embeddings, shift, outputs[3].GetTensorDataAsSpan<float>().ToArray(), embeddings.Length / shift.Length));
     }
 
-    /// <summary>The class head over encoded images: a re-prompt of a seen image costs only this.</summary>
-    public static DetectorOutput Score(float[] boxes, ImageFeatures features, QueryTokens queries)
+    /// <summary>The class head over images fresh from the image encoder.</summary>
+    public static DetectorOutput Score(float[] boxes, ImageFeatures features, QueryTokens queries) =>
+        Score<float>(boxes, features.ClassEmbeddings, features.Shift, features.Scale, features.Dimension, queries);
+
+    /// <summary>The class head over a kept encoding: a re-prompt of a seen image costs only this.</summary>
+    public static DetectorOutput Score(CachedImage image, QueryTokens queries) =>
+        Score<Half>(image.Boxes, image.ClassEmbeddings, image.Shift, image.Scale, image.Dimension, queries);
+
+    private static DetectorOutput Score<T>(float[] boxes, T[] embeddings, float[] shift, float[] scale, int dimension, QueryTokens queries) where T : unmanaged
     {
         var q = queries.Embeddings ?? throw new InvalidOperationException("queries were prepared without text embeddings");
-        var patchesInBatch = features.Shift.Length;
+        var patchesInBatch = shift.Length;
         var images = boxes.Length / 4 / patchesInBatch;
         var output = new DetectorOutput(images, patchesInBatch / images, queries.Count);
-        ClassHead.Logits(features, q, queries.Count, PaddedQueries(queries), output.WritableLogits.Span);
+        ClassHead.Logits<T>(embeddings, shift, scale, dimension, q, queries.Count, PaddedQueries(queries), output.WritableLogits.Span);
         boxes.CopyTo(output.WritableBoxes);
         return output;
     }

@@ -11,6 +11,6 @@ public sealed class WriteSamplesConsumerDefinition(WriterOptions options) : Cons
         consumerConfigurator.Options<BatchOptions>(b => b
             .SetMessageLimit(options.BatchMessageLimit)
             .SetTimeLimit(options.BatchTimeLimit)
-            .SetTimeLimitStart(BatchTimeLimitStart.FromLast)
+            .SetTimeLimitStart(BatchTimeLimitStart.FromFirst)
             .SetConcurrencyLimit(1));
 }
