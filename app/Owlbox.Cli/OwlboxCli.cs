@@ -30,7 +30,7 @@ public static class OwlboxCli
     /// <summary>Images in the session at once: past a few a GPU gains nothing and memory grows with each.</summary>
     private const int MaxConcurrentRuns = 8;
 
-    private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--concurrent-runs", "--max-image-pixels"];
+    private static readonly HashSet<string> s_labelValues = [.. JobValueNames, "--execution-provider", "--threads", "--concurrent-runs", "--image-batch", "--max-image-pixels"];
 
     private static readonly HashSet<string> s_labelFlags = [.. JobFlagNames, "--fresh", "--replace-proposals", "--no-embedding-cache"];
 
@@ -67,6 +67,7 @@ public static class OwlboxCli
           --execution-provider <p>                  auto (default) | cpu | cuda
           --threads <n>                             CPU threads for inference (default: all cores)
           --concurrent-runs <n>                     images in the session at once, each decoded by its own worker (default 2)
+          --image-batch <n>                         images per run of a prepared model's image encoder (default: 1 on CPU, what fits on a GPU)
           --max-image-pixels <n>                    larger images fail as possible decompression bombs (default 67108864)
           --fresh                                   start a new job instead of resuming an interrupted run of this same job
           --replace-proposals                       with --propose-actions: replace an existing proposal set of that id
@@ -142,10 +143,11 @@ public static class OwlboxCli
         var proposeId = spec.ProposeJobId;
         var threads = (int)a.Number("--threads", 0);
         var runs = (int)a.Number("--concurrent-runs", 2);
+        var imageBatch = (int)a.Number("--image-batch", 0);
         var maxPixels = (long)a.Number("--max-image-pixels", new DecodeLimits().MaxPixels);
-        if (threads < 0 || runs < 1 || maxPixels < 1)
+        if (threads < 0 || runs < 1 || maxPixels < 1 || imageBatch is < 0 or > DetectorOptions.MaxImageBatchSize)
         {
-            throw new UsageException("--threads must be 0 or more, --concurrent-runs 1 or more and --max-image-pixels positive");
+            throw new UsageException($"--threads must be 0 or more, --concurrent-runs 1 or more, --image-batch 0 to {DetectorOptions.MaxImageBatchSize} and --max-image-pixels positive");
         }
         if (threads > Environment.ProcessorCount || runs > Math.Max(Environment.ProcessorCount, MaxConcurrentRuns))
         {
@@ -163,7 +165,7 @@ public static class OwlboxCli
             SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
             AllowModelDirectories = true,
             Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
-            Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs },
+            Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs, ImageBatchSize = imageBatch },
             // A later run with another prompt re-uses this run's image encodings (split-form models).
             EmbeddingCacheDirectory = a.Flag("--no-embedding-cache", false) ? null : Path.Combine(dataset, ".owlbox", "embeddings"),
             // One job sees each image once: with the encodings on disk, keeping them in memory as well only grows the

@@ -9,6 +9,7 @@ public sealed class ModelsPrepareTests : IDisposable
     private readonly Workspace _single = new();
     private readonly Workspace _prepared = new();
     private readonly Workspace _int8 = new();
+    private readonly Workspace _batched = new();
     private readonly string _models = Directory.CreateTempSubdirectory("owlbox-prepare-").FullName;
 
     public void Dispose()
@@ -16,6 +17,7 @@ public sealed class ModelsPrepareTests : IDisposable
         _single.Dispose();
         _prepared.Dispose();
         _int8.Dispose();
+        _batched.Dispose();
         Directory.Delete(_models, recursive: true);
     }
 
@@ -63,6 +65,12 @@ public sealed class ModelsPrepareTests : IDisposable
         var int8 = await Workspace.RunAsync("label", _int8.Dataset, "--model", model, "--model-variant", "quantized", "--prompt-file", Workspace.PromptFile);
         Assert.True(int8.Exit == OwlboxCli.Ok, int8.Out + int8.Err);
         Assert.Equal(_single.Boxes(), _int8.Boxes());
+
+        // Three images per run of the image encoder (as on a GPU; six samples: two runs, one image that fails alone
+        // is not among them): the same boxes through the detector service's batched path.
+        var batched = await Workspace.RunAsync("label", _batched.Dataset, "--model", model, "--image-batch", "3", "--prompt-file", Workspace.PromptFile);
+        Assert.True(batched.Exit == OwlboxCli.Ok, batched.Out + batched.Err);
+        Assert.Equal(_single.Boxes(), _batched.Boxes());
     }
 
     [Fact]

@@ -14,6 +14,10 @@ public static class DetectorRegistration
     public static IServiceCollection AddDetector(this IServiceCollection services, IBusRegistrationConfigurator bus, DetectorServiceOptions options,
         DetectorOptions engine, ImageEmbeddingCache embeddingCache)
     {
+        if (engine.ImageBatchSize > options.BatchMessageLimit)
+        {
+            options.BatchMessageLimit = engine.ImageBatchSize; // a run of N images needs N in the consumer's batch
+        }
         services.AddSingleton(options);
         services.AddSingleton(embeddingCache);
         services.AddSingleton(sp => new DetectorPool(sp.GetRequiredService<ModelCatalog>(), engine));

@@ -7,10 +7,12 @@ namespace Owlbox.Detector;
 public sealed class DetectorServiceOptions
 {
     /// <summary>Images per consumed batch (default 16). Only the images on the inference workers are decoded at a
-    /// time, so a batch costs its compressed bytes; fewer batch boundaries mean fewer pauses of the session.</summary>
+    /// time, so a batch costs its compressed bytes; fewer batch boundaries mean fewer pauses of the session. With
+    /// several images per session run (<c>Owlbox:Engine:ImageBatchSize</c>, a GPU) a run never spans two consumer
+    /// batches: raised to a configured image batch, and worth 64 where the batch is sized from device memory.</summary>
     public int BatchMessageLimit { get; set; } = 16;
 
-    /// <summary>How long a batch waits to fill (default 50 ms): the latency a lone image pays.</summary>
+    /// <summary>How long a batch waits to fill (default 20 ms): the latency a lone image pays.</summary>
     public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(20);
 
     public DecodeLimits DecodeLimits { get; set; } = new();

@@ -8,8 +8,9 @@ public sealed class WriterOptions
     /// with the dataset; at a slow stream the quiet window closes batches long before they fill.</summary>
     public int BatchMessageLimit { get; set; } = 256;
 
-    /// <summary>A batch is written once no result has arrived for this long (default 100 ms), or when it holds
-    /// <see cref="BatchMessageLimit"/>: results arriving in a stream (a GPU detector) fill batches, so the local
-    /// backend does not rewrite the labels file once per image, while the last result of a job waits only this long.</summary>
+    /// <summary>A batch is written this long after its first result (default 50 ms), or when it holds
+    /// <see cref="BatchMessageLimit"/>: results arriving in a stream (a GPU detector, a re-prompt from cached
+    /// encodings) are written while more are detected, in batches that grow while a write is slow, so the local backend
+    /// neither rewrites the labels file once per image nor leaves every write to the end of the job.</summary>
     public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(50);
 }

@@ -22,6 +22,9 @@ public sealed record DetectionPlan(OwlDetector Detector, LabelingPrompt Prompt, 
 /// queue; <see cref="FromCache"/> when the embedding cache spared the decode and the image encoder.</summary>
 public sealed record ImageDetections(FilterResult Result, int Width, int Height, double Milliseconds, bool FromCache);
 
+/// <summary>One image of a batch: its detections, or why it could not be read.</summary>
+public sealed record ImageOutcome(ImageDetections? Detections, ImageDecodeException? Failure);
+
 /// <summary>
 /// The one way an image becomes boxes, for the detector service, the tools and the tests alike: decode → embedding
 /// cache lookup → session → post-processing → filters. The service runs it on the <see cref="InferenceWorkers"/>
@@ -68,6 +71,91 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
     public Task<ImageDetections> DetectAsync(DetectionPlan plan, byte[] image, CancellationToken cancellationToken) =>
         workers.RunAsync(() => Detect(plan, image, cache, limits), cancellationToken);
 
+    /// <summary>
+    /// A consumer batch's images with the split form at <see cref="OwlDetector.ImageBatchSize"/> &gt; 1 (a GPU): each
+    /// image's cache lookup, decode and preprocessing on the thread pool, then each group of up to that many decoded
+    /// images in one run of the image encoder on an inference worker (while the next group decodes), then the class
+    /// head and filters per image. The same boxes as <see cref="Detect"/> image by image. One outcome per image, in order.
+    /// </summary>
+    public async Task<IReadOnlyList<ImageOutcome>> DetectBatchAsync(DetectionPlan plan, IReadOnlyList<byte[]> images, CancellationToken cancellationToken)
+    {
+        var perRun = plan.Detector.ImageBatchSize;
+        if (!plan.Detector.Model.IsSplit || perRun < 2)
+        {
+            throw new InvalidOperationException("DetectBatchAsync needs the split form and an image batch above 1; use DetectAsync");
+        }
+        var outcomes = new ImageOutcome[images.Count];
+        var groups = Enumerable.Range(0, images.Count).Chunk(perRun);
+        await Task.WhenAll(groups.Select(async group =>
+        {
+            var decoded = await Task.WhenAll(group.Select(i => Task.Run(() => LookUpOrDecode(plan, images[i], i, outcomes), cancellationToken))).ConfigureAwait(false);
+            var toRun = decoded.OfType<Decoded>().ToArray();
+            if (toRun.Length > 0)
+            {
+                await workers.RunAsync(() => { RunGroup(plan, toRun, outcomes); return true; }, cancellationToken).ConfigureAwait(false);
+            }
+        })).ConfigureAwait(false);
+        return outcomes;
+    }
+
+    private sealed record Decoded(int Index, string? Key, PreparedImage Image, long Started);
+
+    /// <summary>A cached image is scored here and needs no run (null); an image that cannot be read fails here (null).</summary>
+    private Decoded? LookUpOrDecode(DetectionPlan plan, byte[] image, int index, ImageOutcome[] outcomes)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var key = cache.Enabled ? ImageEmbeddingCache.Key(plan.Detector.EncodingIdentity, image) : null;
+        if (key is not null && cache.TryGet(key, out var hit, out var borrowed))
+        {
+            using var output = OwlDetector.Score(hit, plan.Queries);
+            var (width, height) = (hit.Width, hit.Height);
+            if (borrowed)
+            {
+                cache.Release(hit);
+            }
+            outcomes[index] = new ImageOutcome(Finish(plan, output, width, height, started, fromCache: true), null);
+            return null;
+        }
+        try
+        {
+            return new Decoded(index, key, ImageDetection.Prepare(image, plan.Preprocessor, limits), started);
+        }
+        catch (ImageDecodeException e)
+        {
+            outcomes[index] = new ImageOutcome(null, e);
+            return null;
+        }
+    }
+
+    private void RunGroup(DetectionPlan plan, Decoded[] group, ImageOutcome[] outcomes)
+    {
+        try
+        {
+            var encoded = plan.Detector.EncodeBatch([.. group.Select(d => (ReadOnlyMemory<float>)d.Image.Pixels)]);
+            for (var i = 0; i < group.Length; i++)
+            {
+                var (d, (boxes, features)) = (group[i], encoded[i]);
+                if (d.Key is not null)
+                {
+                    cache.Add(d.Key, new CachedImage(d.Image.Width, d.Image.Height, boxes, features));
+                }
+                using var output = OwlDetector.Score(boxes, features, plan.Queries);
+                outcomes[d.Index] = new ImageOutcome(Finish(plan, output, d.Image.Width, d.Image.Height, d.Started, fromCache: false), null);
+            }
+        }
+        finally
+        {
+            foreach (var d in group)
+            {
+                d.Image.Dispose();
+            }
+        }
+    }
+
+    private static ImageDetections Finish(DetectionPlan plan, DetectorOutput output, int width, int height, long started, bool fromCache) =>
+        new(ImageDetection.Filter(plan.Detector, output, width, height, plan.Prompt.Lines, plan.Options), width, height,
+            Stopwatch.GetElapsedTime(started).TotalMilliseconds, fromCache);
+
     /// <summary>On the calling thread. Throws <see cref="ImageDecodeException"/> for an image that cannot be read.</summary>
     /// <param name="cache">With the split form, an image seen before (same bytes, same model) skips decoding and the
     /// image encoder; null or empty: no cache.</param>
@@ -106,8 +194,7 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         }
         using (output)
         {
-            var result = ImageDetection.Filter(detector, output, width, height, plan.Prompt.Lines, plan.Options);
-            return new ImageDetections(result, width, height, Stopwatch.GetElapsedTime(started).TotalMilliseconds, cached is not null);
+            return Finish(plan, output, width, height, started, cached is not null);
         }
     }
 }

@@ -39,7 +39,8 @@ public sealed class OwlDetector : IDisposable
             EncodingIdentity = string.Join('|', "v1", encoder.FullName, encoder.Length, encoder.LastWriteTimeUtc.Ticks, model.TypeName, options.Owlv2Padding);
             _imageEncoder = Load(model.ImageEncoderPath!, sessionOptions);
             _textEncoder = Load(model.TextEncoderPath!, sessionOptions);
-            ImageBatchSize = 1;
+            ImageBatchSize = options.ImageBatchSize > 0 ? options.ImageBatchSize
+                : provider == "CUDA" ? SizeBatchFromDeviceMemory() : 1;
             return;
         }
         _session = Load(model.OnnxPath, sessionOptions);
@@ -65,7 +66,14 @@ public sealed class OwlDetector : IDisposable
 
     private long _sessionTicks;
 
-    /// <summary>Images per <see cref="Run"/>.</summary>
+    /// <summary>Runs of the split form's image encoder so far (a run of a batch counts once).</summary>
+    public long ImageEncoderRuns => Interlocked.Read(ref _imageEncoderRuns);
+
+    private long _imageEncoderRuns;
+
+    /// <summary>Images per run of the session: the single graph's baked batch (1 as published); with the split form
+    /// <see cref="DetectorOptions.ImageBatchSize"/>, or on CUDA what fits in the device's free memory (see
+    /// <see cref="EncodeBatch"/>), else 1.</summary>
     public int ImageBatchSize { get; }
 
     /// <summary>Token count of a query including BOS/EOS, for the prompt grammar's length check.</summary>
@@ -144,9 +152,91 @@ public sealed class OwlDetector : IDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var outputs = encoder.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
         Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+        Interlocked.Increment(ref _imageEncoderRuns);
         var embeddings = outputs[1].GetTensorDataAsSpan<float>().ToArray();
         var shift = outputs[2].GetTensorDataAsSpan<float>().ToArray();
         return (outputs[0].GetTensorDataAsSpan<float>().ToArray(), new ImageFeatures(embeddings, shift, outputs[3].GetTensorDataAsSpan<float>().ToArray(), embeddings.Length / shift.Length));
+    }
+
+    /// <summary>Split models only: up to <see cref="ImageBatchSize"/> preprocessed images in one run of the image
+    /// encoder, through a <see cref="BoundImageEncoder"/> (input and outputs bound once, pinned host buffers on CUDA).
+    /// The same per-image outputs as <see cref="EncodeImages"/> one image at a time.</summary>
+    public (float[] Boxes, ImageFeatures Features)[] EncodeBatch(IReadOnlyList<ReadOnlyMemory<float>> images)
+    {
+        if (_imageEncoder is null)
+        {
+            throw new InvalidOperationException("EncodeBatch needs the split form of the model");
+        }
+        if (images.Count < 1 || images.Count > ImageBatchSize)
+        {
+            throw new ArgumentException($"{images.Count} images for runs of at most {ImageBatchSize}", nameof(images));
+        }
+        var encoder = RentBoundEncoder();
+        try
+        {
+            for (var i = 0; i < images.Count; i++)
+            {
+                images[i].Span.CopyTo(encoder.Input(i));
+            }
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            encoder.Run(images.Count);
+            Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+            Interlocked.Increment(ref _imageEncoderRuns);
+            var results = new (float[] Boxes, ImageFeatures Features)[images.Count];
+            for (var i = 0; i < images.Count; i++)
+            {
+                var embeddings = encoder.Output(1, i).ToArray();
+                var shift = encoder.Output(2, i).ToArray();
+                results[i] = (encoder.Output(0, i).ToArray(), new ImageFeatures(embeddings, shift, encoder.Output(3, i).ToArray(), embeddings.Length / shift.Length));
+            }
+            return results;
+        }
+        finally
+        {
+            _boundEncoders.Add(encoder);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<BoundImageEncoder> _boundEncoders = [];
+    private readonly List<BoundImageEncoder> _allBoundEncoders = [];
+    private (string Name, long[] Shape)[]? _imageOutputShapes;
+
+    /// <summary>One bound encoder per concurrent run, made on first use (each holds its batch's host buffers).</summary>
+    private BoundImageEncoder RentBoundEncoder()
+    {
+        if (_boundEncoders.TryTake(out var encoder))
+        {
+            return encoder;
+        }
+        lock (_allBoundEncoders)
+        {
+            _imageOutputShapes ??= ImageOutputShapes();
+            encoder = new BoundImageEncoder(_imageEncoder!, ImageBatchSize, Model.ImageSize, _imageOutputShapes, ExecutionProvider == "CUDA", Options.DeviceId);
+            _allBoundEncoders.Add(encoder);
+            return encoder;
+        }
+    }
+
+    /// <summary>Each image output's shape for one image, from a run on a blank image.</summary>
+    private (string Name, long[] Shape)[] ImageOutputShapes()
+    {
+        var s = Model.ImageSize;
+        using var pv = OrtValue.CreateTensorValueFromMemory(new float[3 * s * s], [1, 3, s, s]);
+        using var outputs = _imageEncoder!.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
+        return [.. s_imageOutputs.Select((name, i) => (name, outputs[i].GetTensorTypeAndShape().Shape))];
+    }
+
+    /// <summary>On CUDA without a configured batch: runs one blank image, then two, and sizes the batch by what the
+    /// second image cost the device against what is free (at least 64 MB an image is assumed: an arena that had room
+    /// for the second image says nothing). Eight when the CUDA runtime cannot be asked.</summary>
+    private int SizeBatchFromDeviceMemory()
+    {
+        var pixels = 3 * Model.ImageSize * Model.ImageSize;
+        EncodeImages(new float[pixels]);
+        var one = CudaMemory.FreeBytes(Options.DeviceId);
+        EncodeImages(new float[2 * pixels]);
+        var two = CudaMemory.FreeBytes(Options.DeviceId);
+        return one is { } a && two is { } b ? ImageBatchSizing.FromFreeMemory(b, Math.Max(a - b, 64L << 20)) : 8;
     }
 
     /// <summary>The class head over images fresh from the image encoder.</summary>
@@ -195,6 +285,10 @@ public sealed class OwlDetector : IDisposable
 
     public void Dispose()
     {
+        foreach (var encoder in _allBoundEncoders)
+        {
+            encoder.Dispose();
+        }
         _session?.Dispose();
         _imageEncoder?.Dispose();
         _textEncoder?.Dispose();

@@ -21,23 +21,46 @@ public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, Detect
         return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, plans, (job, images) =>
         {
             var plan = engine.Plan(job.Spec.Model, job.Spec.ModelVariant, job.Prompt, job.Options);
+            if (plan.Detector.Model.IsSplit && plan.Detector.ImageBatchSize > 1)
+            {
+                return DetectInRunsAsync(context, plan, images); // a device: several images per session run
+            }
             // All of the batch's images are queued at once; the engine's workers take them in order.
             return Task.WhenAll(images.Select(m => DetectAsync(context, plan, m)));
         }, context.CancellationToken);
     }
 
+    private async Task DetectInRunsAsync(ConsumeContext context, DetectionPlan plan, IReadOnlyList<ImageFetched> images)
+    {
+        var bytes = await Task.WhenAll(images.Select(m => m.Image.Value)).ConfigureAwait(false);
+        var outcomes = await engine.DetectBatchAsync(plan, bytes, context.CancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < images.Count; i++)
+        {
+            await PublishAsync(context, plan, images[i], outcomes[i]).ConfigureAwait(false);
+        }
+    }
+
     private async Task DetectAsync(ConsumeContext context, DetectionPlan plan, ImageFetched message)
     {
-        var ct = context.CancellationToken;
         var bytes = await message.Image.Value.ConfigureAwait(false);
-        ImageDetections detected;
+        ImageOutcome outcome;
         try
         {
-            detected = await engine.DetectAsync(plan, bytes, ct).ConfigureAwait(false);
+            outcome = new ImageOutcome(await engine.DetectAsync(plan, bytes, context.CancellationToken).ConfigureAwait(false), null);
         }
         catch (ImageDecodeException e)
         {
-            await context.Publish(new SampleFailed(message.JobId, message.SampleId, Stage.Detect, e.Message), ct).ConfigureAwait(false);
+            outcome = new ImageOutcome(null, e);
+        }
+        await PublishAsync(context, plan, message, outcome).ConfigureAwait(false);
+    }
+
+    private static async Task PublishAsync(ConsumeContext context, DetectionPlan plan, ImageFetched message, ImageOutcome outcome)
+    {
+        var ct = context.CancellationToken;
+        if (outcome.Detections is not { } detected)
+        {
+            await context.Publish(new SampleFailed(message.JobId, message.SampleId, Stage.Detect, outcome.Failure!.Message), ct).ConfigureAwait(false);
             return;
         }
         var model = plan.Detector.Model;
