@@ -32,6 +32,10 @@ public static class ModelsCommand
         {
             await stdout.WriteLineAsync($"Wrote their int8 form (image_encoder_quantized.onnx, text_encoder_quantized.onnx; --model-variant quantized): logits correlate with fp32's at {correlation.ToString("0.0000", CultureInfo.InvariantCulture)}").ConfigureAwait(false);
         }
+        if (prepared.Fp16Check is { } fp16)
+        {
+            await stdout.WriteLineAsync($"Wrote their fp16 form for GPUs (image_encoder_fp16.onnx, text_encoder_fp16.onnx; --model-variant fp16; float32 in and out, the class head in fp32): scores within {fp16.Score.ToString("0.0000", CultureInfo.InvariantCulture)} of fp32's, boxes within {fp16.BoxPixels.ToString("0.00", CultureInfo.InvariantCulture)} px").ConfigureAwait(false);
+        }
         return OwlboxCli.Ok;
     }
 }

@@ -19,6 +19,7 @@ using SkiaSharp;
 // owlbox-bench [--model owlvit-base-patch32|owlv2-base-patch16] [--images 24] [--threads N] [--runs 5] [--skip-tjs]
 //              [--reprompt-processes 200]   (two `owlbox label` processes: encode, then a new prompt from the disk cache)
 //              [--bare dir1,dir2 [--variant quantized]]   (bare sessions of model folders, alternating)
+//              [--gpu]   (a CUDA machine: tools/gpu-bench.sh)
 //              [--published]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs transformers.js)
 var model = Arg("--model") ?? "owlvit-base-patch32";
 var imageCount = int.Parse(Arg("--images") ?? "24", CultureInfo.InvariantCulture);
@@ -201,6 +202,44 @@ if (Arg("--bare") is { } bareDirs)
         foreach (var dir in bareDirs.Split(','))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bare {dir} ({Arg("--variant") ?? "model"}): {BareRate(dir, images, allQueries, threads, 3, Arg("--variant") ?? "model"):0.000} img/s"));
+        }
+    }
+    return 0;
+}
+if (args.Contains("--gpu"))
+{
+    // The device rows (tools/gpu-bench.sh builds with the GPU ONNX Runtime and runs this): for OWL-ViT B/32 and OWLv2
+    // B/16, fp32 and fp16, the image encoder at 1, 8, 32 and 64 images per run: bare (EncodeBatch on one
+    // preprocessed image, repeated; class head and filters excluded) and end to end (the one-process mode labeling 200
+    // images: decode on the CPU cores, runs of N on the device, 10 queries).
+    Console.WriteLine($"Owlbox GPU benchmark, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    Console.WriteLine("model | dtype | images per run | bare img/s | e2e img/s (200 images, 10 queries)");
+    foreach (var name in new[] { "owlvit-base-patch32", "owlv2-base-patch16" })
+    {
+        var dir = Path.Combine(cache, "models", name);
+        if (!FullSizeModels.IsCurrent(dir))
+        {
+            FullSizeModels.Write(name, dir);
+        }
+        foreach (var part in new[] { "image_encoder", "text_encoder" })
+        {
+            var fp16 = Path.Combine(dir, "onnx", part + "_fp16.onnx");
+            if (!File.Exists(fp16))
+            {
+                var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir, "onnx", part + ".onnx")));
+                File.WriteAllBytes(fp16, Google.Protobuf.MessageExtensions.ToByteArray(Owlbox.Models.Onnx.Float16Converter.Apply(proto)));
+            }
+        }
+        var gpuImages = MakeImages(Path.Combine(cache, "bench", "images-200"), 200);
+        foreach (var variant in new[] { "model", "fp16" })
+        {
+            foreach (var perRun in new[] { 1, 8, 32, 64 })
+            {
+                var engine = new DetectorOptions { ExecutionProvider = "cuda", ImageBatchSize = perRun };
+                var bare = GpuBare(dir, variant, gpuImages, engine);
+                var (e2e, _) = await EndToEndAsync(dir, gpuImages, allQueries, Environment.ProcessorCount, null, variant, engine);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} | {(variant == "model" ? "fp32" : "fp16")} | {perRun} | {bare:0.0} | {e2e:0.0}"));
+            }
         }
     }
     return 0;
@@ -395,6 +434,28 @@ static (double Fresh, double Cached)? RepromptEngine(string modelDir, string ima
     return (fresh, cachedImages / sw.Elapsed.TotalSeconds);
 }
 
+/// <summary>The image encoder alone on the device: runs of <c>ImageBatchSize</c> copies of one preprocessed image
+/// through the bound buffers, for at least 256 images and 5 s after a warm-up run.</summary>
+static double GpuBare(string modelDir, string variant, string imagesDir, DetectorOptions options)
+{
+    using var detector = new OwlDetector(ModelDirectory.Load(modelDir, variant), options);
+    if (detector.ExecutionProvider != "CUDA")
+    {
+        throw new InvalidOperationException("the CUDA execution provider did not load: build with -p:OnnxRuntimeFlavor=Gpu on a machine with CUDA and cuDNN");
+    }
+    using var prepared = ImageDetection.Prepare(File.ReadAllBytes(Directory.GetFiles(imagesDir).Order(StringComparer.Ordinal).First()),
+        new ImagePreprocessor(detector.Model), new DecodeLimits());
+    var batch = Enumerable.Repeat((ReadOnlyMemory<float>)prepared.Pixels, detector.ImageBatchSize).ToArray();
+    detector.EncodeBatch(batch);
+    var (images, sw) = (0, Stopwatch.StartNew());
+    while (images < 256 || sw.Elapsed < TimeSpan.FromSeconds(5))
+    {
+        detector.EncodeBatch(batch);
+        images += batch.Length;
+    }
+    return images / sw.Elapsed.TotalSeconds;
+}
+
 static double BareRate(string modelDir, string imagesDir, string[] queries, int threads, int runs, string variant = "model")
 {
     // The session as Owlbox runs it (same options, same concurrent runs), on one pre-made tensor: no decoding, no bus.
@@ -412,12 +473,12 @@ static double BareRate(string modelDir, string imagesDir, string[] queries, int 
     return images / sw.Elapsed.TotalSeconds;
 }
 
-static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDir, string imagesDir, string[] queries, int threads, string[]? secondPrompt, string variant = "model")
+static async Task<(double Fresh, double? Reprompt)> EndToEndAsync(string modelDir, string imagesDir, string[] queries, int threads, string[]? secondPrompt, string variant = "model", DetectorOptions? engine = null)
 {
     var work = Directory.CreateTempSubdirectory("owlbox-bench-").FullName;
     try
     {
-        await using var owlbox = await OneProcessOwlbox.StartAsync(work, threads);
+        await using var owlbox = await OneProcessOwlbox.StartAsync(work, threads, engine);
         var boxesPerImage = 0.0;
         async Task<TimeSpan> RunJobAsync(string dataset, string[]? prompt = null)
         {
@@ -607,7 +668,8 @@ internal sealed class OneProcessOwlbox : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<OneProcessOwlbox> StartAsync(string work, int threads)
+    /// <param name="engine">The session's options (default: CPU, <paramref name="threads"/> threads).</param>
+    public static async Task<OneProcessOwlbox> StartAsync(string work, int threads, DetectorOptions? engine = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -615,7 +677,9 @@ internal sealed class OneProcessOwlbox : IAsyncDisposable
         {
             SqlitePath = Path.Combine(work, "jobs.db"),
             AllowModelDirectories = true,
-            Engine = new DetectorOptions { ExecutionProvider = "cpu", Threads = threads },
+            Engine = engine ?? new DetectorOptions { ExecutionProvider = "cpu", Threads = threads },
+            // Runs of up to 64 images never span two consumer batches (the detector raises it to a configured batch).
+            Detector = new Owlbox.Detector.DetectorServiceOptions { BatchMessageLimit = Math.Max(16, engine?.ImageBatchSize ?? 0) },
         });
         var host = builder.Build();
         await host.StartAsync();

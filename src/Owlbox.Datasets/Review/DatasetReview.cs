@@ -112,25 +112,18 @@ public sealed class DatasetReview(string directory)
             }
             changed.Add(r);
         }
-        foreach (var image in changed.GroupBy(r => r.SampleId, StringComparer.Ordinal))
+        // The order makes a crash between the two writes harmless: the box is in the labels while its proposal is
+        // still pending (accepting it again adds nothing), never out of the labels while marked accepted.
+        var boxesByImage = changed.GroupBy(r => r.SampleId, StringComparer.Ordinal).Select(image =>
         {
             var sample = set.Samples.First(s => s.SampleId == image.Key);
-            var boxes = image.Select(r => sample.Detections[r.Index].ToLabeledBox()).ToArray();
-            if (to == ReviewDecision.Accepted)
+            return (Image: image.Key, Boxes: image.Select(r => sample.Detections[r.Index].ToLabeledBox()).ToArray());
+        }).ToList();
+        if (to == ReviewDecision.Accepted)
+        {
+            foreach (var (image, boxes) in boxesByImage)
             {
-                await WriteLabelsAsync(image.Key, current => LabelMerge.Merge(current, boxes, [], DeleteExistingPolicy.No), cancellationToken).ConfigureAwait(false);
-            }
-            else if (from == ReviewDecision.Accepted)
-            {
-                await WriteLabelsAsync(image.Key, current =>
-                {
-                    var left = current.ToList();
-                    foreach (var b in boxes)
-                    {
-                        left.Remove(b);
-                    }
-                    return left;
-                }, cancellationToken).ConfigureAwait(false);
+                await WriteLabelsAsync(image, current => LabelMerge.Merge(current, boxes, [], DeleteExistingPolicy.No), cancellationToken).ConfigureAwait(false);
             }
         }
         if (changed.Count > 0)
@@ -141,6 +134,21 @@ public sealed class DatasetReview(string directory)
                 return mine.Count == 0 ? s : s with { Detections = s.Detections.Select((d, k) => mine.Contains(k) ? d with { Decision = to } : d).ToArray() };
             }).ToList();
             store.Save(set with { Samples = samples });
+        }
+        if (from == ReviewDecision.Accepted)
+        {
+            foreach (var (image, boxes) in boxesByImage)
+            {
+                await WriteLabelsAsync(image, current =>
+                {
+                    var left = current.ToList();
+                    foreach (var b in boxes)
+                    {
+                        left.Remove(b);
+                    }
+                    return left;
+                }, cancellationToken).ConfigureAwait(false);
+            }
         }
         return changed;
     }

@@ -15,6 +15,11 @@ public sealed record PreparedModel(string ImageEncoderPath, string TextEncoderPa
     /// <summary>Pearson correlation of the int8 encoders' logits with the fp32 ones on the check's inputs (null: no
     /// int8 form written, as for a variant other than fp32).</summary>
     public double? Int8Correlation { get; init; }
+
+    /// <summary>The fp16 encoders against the fp32 ones on the check's inputs: the largest score difference
+    /// (sigmoid of the logits, what a threshold sees) and box difference in pixels of the model input (null: no fp16
+    /// form written).</summary>
+    public (double Score, double BoxPixels)? Fp16Check { get; init; }
 }
 
 /// <summary>
@@ -31,6 +36,8 @@ public static class ModelPreparer
     public const double LogitTolerance = 1e-3;
     public const double BoxTolerance = 1e-4;
     public const double MinimumInt8Correlation = 0.95;
+    public const double MaximumFp16ScoreDifference = 0.01;
+    public const double MaximumFp16BoxPixels = 1.0;
 
     public static PreparedModel Prepare(string modelDirectory, string variant = "model")
     {
@@ -73,6 +80,7 @@ public static class ModelPreparer
             File.Move(textTemp, textPath, overwrite: true);
             File.Move(imageTemp, imagePath, overwrite: true);
             double? int8Correlation = null;
+            (double Score, double BoxPixels)? fp16 = null;
             if (suffix == ".onnx")
             {
                 // The int8 variant of each encoder, beside (`--model-variant quantized`); its logits must follow fp32's.
@@ -86,8 +94,22 @@ public static class ModelPreparer
                 }
                 File.Move(textTemp, qText, overwrite: true);
                 File.Move(imageTemp, qImage, overwrite: true);
+
+                // The fp16 variant (`--model-variant fp16`, for GPUs): float16 inside, float32 in and out, so the class
+                // head stays fp32. Where the execution provider lacks a float16 kernel (the CPU, for most), ONNX
+                // Runtime computes that node in float32 between casts; the check runs it either way.
+                var (hImage, hText) = (Path.Combine(modelDirectory, "onnx", "image_encoder_fp16.onnx"), Path.Combine(modelDirectory, "onnx", "text_encoder_fp16.onnx"));
+                Write(imageTemp, Float16Converter.Apply(image.Clone()));
+                Write(textTemp, Float16Converter.Apply(text.Clone()));
+                fp16 = CompareFp16(model, imagePath, textPath, imageTemp, textTemp);
+                if (fp16.Value.Score > MaximumFp16ScoreDifference || fp16.Value.BoxPixels > MaximumFp16BoxPixels)
+                {
+                    throw new ModelException($"the fp16 encoders differ from fp32 (scores by {fp16.Value.Score:0.0000}, at most {MaximumFp16ScoreDifference} wanted; boxes by {fp16.Value.BoxPixels:0.00} px, at most {MaximumFp16BoxPixels} wanted): the fp32 and int8 forms were written, the fp16 form was not");
+                }
+                File.Move(textTemp, hText, overwrite: true);
+                File.Move(imageTemp, hImage, overwrite: true);
             }
-            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff) { Int8Correlation = int8Correlation };
+            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff) { Int8Correlation = int8Correlation, Fp16Check = fp16 };
         }
         finally
         {
@@ -254,9 +276,27 @@ public static class ModelPreparer
     }
 
     /// <summary>Logits of the fp32 and int8 encoder pairs on the check's random image and queries, correlated.</summary>
-    private static double Correlate(OwlModel model, string image, string text, string int8Image, string int8Text)
+    private static double Correlate(OwlModel model, string image, string text, string int8Image, string int8Text) =>
+        Correlation(Outputs(model, image, text).Logits, Outputs(model, int8Image, int8Text).Logits);
+
+    /// <summary>The fp16 pair against the fp32 pair: largest score and box (model-input pixels) differences.</summary>
+    private static (double Score, double BoxPixels) CompareFp16(OwlModel model, string image, string text, string fp16Image, string fp16Text)
     {
-        var (fp32, int8) = (Logits(model, image, text), Logits(model, int8Image, int8Text));
+        var (fp32, fp16) = (Outputs(model, image, text), Outputs(model, fp16Image, fp16Text));
+        var (score, boxPixels) = (0.0, 0.0);
+        for (var i = 0; i < fp32.Logits.Length; i++)
+        {
+            score = Math.Max(score, Math.Abs(1 / (1 + Math.Exp(-fp32.Logits[i])) - 1 / (1 + Math.Exp(-fp16.Logits[i]))));
+        }
+        for (var i = 0; i < fp32.Boxes.Length; i++)
+        {
+            boxPixels = Math.Max(boxPixels, Math.Abs(fp32.Boxes[i] - fp16.Boxes[i]) * model.ImageSize);
+        }
+        return (score, boxPixels);
+    }
+
+    private static double Correlation(float[] fp32, float[] int8)
+    {
         var (ma, mb) = (fp32.Average(), int8.Average());
         double sab = 0, saa = 0, sbb = 0;
         for (var i = 0; i < fp32.Length; i++)
@@ -266,7 +306,7 @@ public static class ModelPreparer
         return saa == 0 || sbb == 0 ? (fp32.SequenceEqual(int8) ? 1 : 0) : sab / Math.Sqrt(saa * sbb);
     }
 
-    private static float[] Logits(OwlModel model, string imagePath, string textPath)
+    private static (float[] Logits, float[] Boxes) Outputs(OwlModel model, string imagePath, string textPath)
     {
         using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount };
         using var image = new InferenceSession(imagePath, options);
@@ -276,14 +316,14 @@ public static class ModelPreparer
         using var pv = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, s, s]);
         using var idv = OrtValue.CreateTensorValueFromMemory(tokens.InputIds, [tokens.Count, tokens.Length]);
         using var mv = OrtValue.CreateTensorValueFromMemory(tokens.AttentionMask, [tokens.Count, tokens.Length]);
-        using var encoded1 = Run(image, ["pixel_values"], [pv], ["class_embeds", "logit_shift", "logit_scale"], "int8 check");
-        using var queryOut = Run(text, ["input_ids", "attention_mask"], [idv, mv], ["text_embeds"], "int8 check");
+        using var encoded1 = Run(image, ["pixel_values"], [pv], ["class_embeds", "logit_shift", "logit_scale", "pred_boxes"], "variant check");
+        using var queryOut = Run(text, ["input_ids", "attention_mask"], [idv, mv], ["text_embeds"], "variant check");
         var features = new ImageFeatures(encoded1[0].GetTensorDataAsSpan<float>().ToArray(), encoded1[1].GetTensorDataAsSpan<float>().ToArray(),
             encoded1[2].GetTensorDataAsSpan<float>().ToArray(), 0);
         features = features with { Dimension = features.ClassEmbeddings.Length / features.Shift.Length };
         var logits = new float[features.Shift.Length * tokens.Count];
         ClassHead.Logits(features, queryOut[0].GetTensorDataAsSpan<float>().ToArray(), tokens.Count, new bool[tokens.Count], logits);
-        return logits;
+        return (logits, encoded1[3].GetTensorDataAsSpan<float>().ToArray());
     }
 
     /// <summary>The checks' inputs: random pixels for <paramref name="images"/> images (the same first image each time)
