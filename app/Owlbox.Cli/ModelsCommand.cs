@@ -27,6 +27,9 @@ public static class ModelsCommand
         string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
         await stdout.WriteLineAsync($"Split by data flow: the head is {prepared.HeadNodes} nodes; class embeddings '{prepared.Roles.ClassEmbeddings}', shift '{prepared.Roles.Shift}', scale '{prepared.Roles.Scale}', queries '{prepared.Roles.QueryEmbeddings}'").ConfigureAwait(false);
         await stdout.WriteLineAsync($"Image batch made dynamic ({prepared.ReshapesMadeDynamic} reshape constants rewritten); checked on two random images as one batch against the single graph: logits within {G(prepared.MaxLogitDifference)} (relative), boxes within {G(prepared.MaxBoxDifference)}").ConfigureAwait(false);
+        await stdout.WriteLineAsync(prepared.FusedAttentions > 0
+            ? $"Image encoder attention fused: {prepared.FusedAttentions} layers as ONNX Runtime's MultiHeadAttention"
+            : "Image encoder attention kept as exported (no layer has the shape the fused kernel takes)").ConfigureAwait(false);
         await stdout.WriteLineAsync($"Wrote {prepared.ImageEncoderPath} and {prepared.TextEncoderPath}; owlbox runs this model in its split form from now on").ConfigureAwait(false);
         if (prepared.Int8Correlation is { } correlation)
         {

@@ -20,6 +20,10 @@ public sealed record PreparedModel(string ImageEncoderPath, string TextEncoderPa
     /// (sigmoid of the logits, what a threshold sees) and box difference in pixels of the model input (null: no fp16
     /// form written).</summary>
     public (double Score, double BoxPixels)? Fp16Check { get; init; }
+
+    /// <summary>Attentions of the image encoder written as ONNX Runtime's fused MultiHeadAttention (0: none matched,
+    /// or the fused form failed the check and the export's own was kept).</summary>
+    public int FusedAttentions { get; init; }
 }
 
 /// <summary>
@@ -74,9 +78,31 @@ public static class ModelPreparer
         var (imageTemp, textTemp) = (imagePath + $".{Environment.ProcessId}.tmp", textPath + $".{Environment.ProcessId}.tmp");
         try
         {
-            Write(imageTemp, image);
             Write(textTemp, text);
-            var (logitDiff, boxDiff) = Verify(model, singlePath, imageTemp, textTemp);
+            // The image encoder's attention fused where the graph's shape allows (ONNX Runtime's MultiHeadAttention),
+            // kept only if the check passes with it; otherwise the export's own attention.
+            var fusedImage = image.Clone();
+            var fusedAttentions = AttentionFuser.Apply(fusedImage);
+            (double, double) checkedDiffs = default;
+            if (fusedAttentions > 0)
+            {
+                Write(imageTemp, fusedImage);
+                try
+                {
+                    checkedDiffs = Verify(model, singlePath, imageTemp, textTemp);
+                    image = fusedImage;
+                }
+                catch (ModelException)
+                {
+                    fusedAttentions = 0;
+                }
+            }
+            if (fusedAttentions == 0)
+            {
+                Write(imageTemp, image);
+                checkedDiffs = Verify(model, singlePath, imageTemp, textTemp);
+            }
+            var (logitDiff, boxDiff) = checkedDiffs;
             File.Move(textTemp, textPath, overwrite: true);
             File.Move(imageTemp, imagePath, overwrite: true);
             double? int8Correlation = null;
@@ -109,7 +135,12 @@ public static class ModelPreparer
                 File.Move(textTemp, hText, overwrite: true);
                 File.Move(imageTemp, hImage, overwrite: true);
             }
-            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff) { Int8Correlation = int8Correlation, Fp16Check = fp16 };
+            return new PreparedModel(imagePath, textPath, roles, parts.Head.Nodes.Count, rewritten, logitDiff, boxDiff)
+            {
+                Int8Correlation = int8Correlation,
+                Fp16Check = fp16,
+                FusedAttentions = fusedAttentions,
+            };
         }
         finally
         {
