@@ -61,7 +61,7 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
         var seconds = summary.Elapsed.TotalSeconds;
         var rate = seconds > 0 ? summary.Succeeded / seconds : 0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Labeled {summary.Succeeded} of {summary.Total} samples in {seconds:0.0} s ({rate:0.0} images/s); {summary.BoxesAdded} boxes added; written to {summary.Destination}"));
+            $"Labeled {summary.Succeeded} of {summary.Total} samples in {seconds.ToString(seconds < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture)} s ({rate:0.0} images/s); {summary.BoxesAdded} boxes added; written to {summary.Destination}"));
         if (summary.Status == Owlbox.Contracts.V1.JobStatus.Cancelled)
         {
             output.WriteLine("The job was cancelled; samples finished before that were written.");

@@ -20,14 +20,8 @@ public sealed class AttentionFuserTests : IDisposable
     {
         var generated = Path.Combine(_temp, "generated-" + modelType);
         FullSizeModels.Write(OwlArchitecture.Tiny(modelType), generated);
-        var published = Path.Combine(_temp, "published-" + modelType);
-        foreach (var f in Directory.GetFiles(generated, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).Contains("encoder", StringComparison.Ordinal) && !f.EndsWith("_quantized.onnx", StringComparison.Ordinal)))
-        {
-            var to = Path.Combine(published, Path.GetRelativePath(generated, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(f, to);
-        }
-        return published;
+        return TestSupport.CopyModel(generated, Path.Combine(_temp, "published-" + modelType),
+            f => !Path.GetFileName(f).Contains("encoder", StringComparison.Ordinal) && !f.EndsWith("_quantized.onnx", StringComparison.Ordinal));
     }
 
     [Theory]

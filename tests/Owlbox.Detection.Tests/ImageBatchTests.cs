@@ -17,13 +17,7 @@ public sealed class ImageBatchTests : IDisposable
     /// <summary>The committed colour model, prepared (split form with a dynamic image batch).</summary>
     private string PreparedColourModel(string name)
     {
-        var dir = Path.Combine(_temp, name);
-        foreach (var f in Directory.GetFiles(TestSupport.ModelDir(name), "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(dir, Path.GetRelativePath(TestSupport.ModelDir(name), f));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(f, target);
-        }
+        var dir = TestSupport.CopyModel(TestSupport.ModelDir(name), Path.Combine(_temp, name));
         ModelPreparer.Prepare(dir);
         return dir;
     }

@@ -14,6 +14,18 @@ internal static class TestSupport
 
     public static string ModelDir(string name) => Path.Combine(RepoRoot, "models", name);
 
+    /// <summary>Copies a model folder (the files <paramref name="include"/> keeps, all by default) to <paramref name="target"/>.</summary>
+    public static string CopyModel(string source, string target, Func<string, bool>? include = null)
+    {
+        foreach (var f in Directory.GetFiles(source, "*", SearchOption.AllDirectories).Where(include ?? (_ => true)))
+        {
+            var to = Path.Combine(target, Path.GetRelativePath(source, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(f, to);
+        }
+        return target;
+    }
+
     public static IReadOnlyList<DetectedBox> Detect(OwlDetector detector, byte[] imageBytes, string prompt, LabelingOptions? options = null)
     {
         options ??= new LabelingOptions();

@@ -167,7 +167,11 @@ if (args.Contains("--published"))
     }
     Measure("published");
     var (prepareOutput, preparePeak) = ExecMeasured("dotnet", [owlbox, "models", "prepare", published]);
-    Console.WriteLine($"  owlbox models prepare: peak {preparePeak:0} MB; {prepareOutput.Trim().Split('\n').LastOrDefault()}");
+    Console.WriteLine($"  owlbox models prepare: peak {preparePeak:0} MB");
+    foreach (var line in prepareOutput.Split('\n').Where(l => l.StartsWith("Wrote", StringComparison.Ordinal) || l.StartsWith("Image encoder attention", StringComparison.Ordinal)))
+    {
+        Console.WriteLine("    " + line.Trim());
+    }
     Measure("prepared");
     var tjsRates = new Dictionary<(string, int), (double Rate, double RssMb)?>();
     foreach (var dtype in new[] { "fp32", "q8" })

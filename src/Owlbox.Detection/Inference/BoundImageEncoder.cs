@@ -22,6 +22,7 @@ internal sealed class BoundImageEncoder : IDisposable
     private readonly (string Name, HostBuffer Buffer, long[] PerImageShape)[] _outputs;
     private readonly Dictionary<int, (OrtIoBinding Binding, OrtValue[] Values)> _bindings = [];
     private readonly long _pixelsPerImage;
+    private readonly int _imageSize;
 
     /// <param name="outputShapes">Each output's shape for one image, batch dimension first (from a warm run).</param>
     public BoundImageEncoder(InferenceSession session, int capacity, int imageSize, IReadOnlyList<(string Name, long[] Shape)> outputShapes, bool cudaPinned, int deviceId)
@@ -29,7 +30,7 @@ internal sealed class BoundImageEncoder : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _session = session;
         Capacity = capacity;
-        _pixelsPerImage = 3L * imageSize * imageSize;
+        (_imageSize, _pixelsPerImage) = (imageSize, 3L * imageSize * imageSize);
         if (cudaPinned)
         {
             _memory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.CpuOutput);
@@ -82,8 +83,7 @@ internal sealed class BoundImageEncoder : IDisposable
             values.Add(value);
             return value;
         }
-        var side = (long)Math.Sqrt(_pixelsPerImage / 3);
-        binding.BindInput(PixelValues, View(_pixels, [images, 3, side, side]));
+        binding.BindInput(PixelValues, View(_pixels, [images, 3, _imageSize, _imageSize]));
         foreach (var (name, buffer, shape) in _outputs)
         {
             binding.BindOutput(name, View(buffer, [images, .. shape.Skip(1)]));

@@ -104,16 +104,10 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
     private Decoded? LookUpOrDecode(DetectionPlan plan, byte[] image, int index, ImageOutcome[] outcomes)
     {
         var started = Stopwatch.GetTimestamp();
-        var key = cache.Enabled ? ImageEmbeddingCache.Key(plan.Detector.EncodingIdentity, image) : null;
-        if (key is not null && cache.TryGet(key, out var hit, out var borrowed))
+        var key = CacheKey(plan, image, cache);
+        if (FromCache(plan, key, cache, started) is { } cached)
         {
-            using var output = OwlDetector.Score(hit, plan.Queries);
-            var (width, height) = (hit.Width, hit.Height);
-            if (borrowed)
-            {
-                cache.Release(hit);
-            }
-            outcomes[index] = new ImageOutcome(Finish(plan, output, width, height, started, fromCache: true), null);
+            outcomes[index] = new ImageOutcome(cached, null);
             return null;
         }
         try
@@ -127,6 +121,26 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         }
     }
 
+    /// <summary>With the split form and a cache: what the image's encoding is kept under (model, preprocessing, bytes).</summary>
+    private static string? CacheKey(DetectionPlan plan, byte[] image, ImageEmbeddingCache? cache) =>
+        plan.Detector.Model.IsSplit && cache is { Enabled: true } ? ImageEmbeddingCache.Key(plan.Detector.EncodingIdentity, image) : null;
+
+    /// <summary>A seen image: the class head and filters over its kept encoding, no decode, no image encoder.</summary>
+    private static ImageDetections? FromCache(DetectionPlan plan, string? key, ImageEmbeddingCache? cache, long started)
+    {
+        if (key is null || !cache!.TryGet(key, out var hit, out var borrowed))
+        {
+            return null;
+        }
+        using var output = OwlDetector.Score(hit, plan.Queries);
+        var detections = Finish(plan, output, hit.Width, hit.Height, started, fromCache: true);
+        if (borrowed)
+        {
+            cache.Release(hit);
+        }
+        return detections;
+    }
+
     private void RunGroup(DetectionPlan plan, Decoded[] group, ImageOutcome[] outcomes)
     {
         try
@@ -134,13 +148,8 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
             var encoded = plan.Detector.EncodeBatch([.. group.Select(d => (ReadOnlyMemory<float>)d.Image.Pixels)]);
             for (var i = 0; i < group.Length; i++)
             {
-                var (d, (boxes, features)) = (group[i], encoded[i]);
-                if (d.Key is not null)
-                {
-                    cache.Add(d.Key, new CachedImage(d.Image.Width, d.Image.Height, boxes, features));
-                }
-                using var output = OwlDetector.Score(boxes, features, plan.Queries);
-                outcomes[d.Index] = new ImageOutcome(Finish(plan, output, d.Image.Width, d.Image.Height, d.Started, fromCache: false), null);
+                var d = group[i];
+                outcomes[d.Index] = new ImageOutcome(FromEncoding(plan, d.Key, cache, d.Image.Width, d.Image.Height, encoded[i], d.Started), null);
             }
         }
         finally
@@ -150,6 +159,18 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
                 d.Image.Dispose();
             }
         }
+    }
+
+    /// <summary>A fresh encoding: kept under its key, then the class head and filters.</summary>
+    private static ImageDetections FromEncoding(DetectionPlan plan, string? key, ImageEmbeddingCache? cache, int width, int height,
+        (float[] Boxes, ImageFeatures Features) encoding, long started)
+    {
+        if (key is not null)
+        {
+            cache!.Add(key, new CachedImage(width, height, encoding.Boxes, encoding.Features));
+        }
+        using var output = OwlDetector.Score(encoding.Boxes, encoding.Features, plan.Queries);
+        return Finish(plan, output, width, height, started, fromCache: false);
     }
 
     private static ImageDetections Finish(DetectionPlan plan, DetectorOutput output, int width, int height, long started, bool fromCache) =>
@@ -162,39 +183,18 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
     public static ImageDetections Detect(DetectionPlan plan, byte[] image, ImageEmbeddingCache? cache = null, DecodeLimits? limits = null)
     {
         var started = Stopwatch.GetTimestamp();
+        var key = CacheKey(plan, image, cache);
+        if (FromCache(plan, key, cache, started) is { } cached)
+        {
+            return cached;
+        }
         var detector = plan.Detector;
-        var key = detector.Model.IsSplit && cache is { Enabled: true } ? ImageEmbeddingCache.Key(detector.EncodingIdentity, image) : null;
-        DetectorOutput output;
-        int width, height;
-        CachedImage? cached = null;
-        if (key is not null && cache!.TryGet(key, out var hit, out var borrowed))
+        using var prepared = ImageDetection.Prepare(image, plan.Preprocessor, limits ?? new DecodeLimits());
+        if (key is not null)
         {
-            cached = hit;
-            (width, height) = (cached.Width, cached.Height);
-            output = OwlDetector.Score(cached, plan.Queries); // copies what it keeps
-            if (borrowed)
-            {
-                cache.Release(cached);
-            }
+            return FromEncoding(plan, key, cache, prepared.Width, prepared.Height, detector.EncodeImages(prepared.Pixels), started);
         }
-        else
-        {
-            using var prepared = ImageDetection.Prepare(image, plan.Preprocessor, limits ?? new DecodeLimits());
-            (width, height) = (prepared.Width, prepared.Height);
-            if (key is not null)
-            {
-                var (boxes, features) = detector.EncodeImages(prepared.Pixels);
-                cache!.Add(key, new CachedImage(width, height, boxes, features));
-                output = OwlDetector.Score(boxes, features, plan.Queries);
-            }
-            else
-            {
-                output = detector.Run(prepared.Pixels, plan.Queries);
-            }
-        }
-        using (output)
-        {
-            return Finish(plan, output, width, height, started, cached is not null);
-        }
+        using var output = detector.Run(prepared.Pixels, plan.Queries);
+        return Finish(plan, output, prepared.Width, prepared.Height, started, fromCache: false);
     }
 }

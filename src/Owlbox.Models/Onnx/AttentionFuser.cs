@@ -51,6 +51,11 @@ public static class AttentionFuser
         var nodes = g.Node.Select(n => replace.GetValueOrDefault(n, n)).ToList();
         g.Node.Clear();
         g.Node.AddRange(RemoveUnread(nodes, g.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal)));
+        // The scale constants the attributes took over are read by nothing now.
+        var read = g.Node.SelectMany(GraphPartition.Reads).ToHashSet(StringComparer.Ordinal);
+        var kept = g.Initializer.Where(i => read.Contains(i.Name) || g.Output.Any(o => o.Name == i.Name)).ToList();
+        g.Initializer.Clear();
+        g.Initializer.AddRange(kept);
         if (!model.OpsetImport.Any(o => o.Domain == MicrosoftDomain))
         {
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
