@@ -7,7 +7,7 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG FLAVOR=Cpu
 WORKDIR /src
 COPY . .
-RUN dotnet publish app/Owlbox.Cli -c Release -r linux-x64 --self-contained -p:OnnxRuntimeFlavor=${FLAVOR} -o /app
+RUN dotnet publish app/Owlbox.Cli -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -p:OnnxRuntimeFlavor=${FLAVOR} -o /app
 
 FROM ${BASE}
 WORKDIR /app

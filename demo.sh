@@ -9,8 +9,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 rm -rf out/demo && mkdir -p out/demo && cp -r samples/shapes out/demo/shapes
-dotnet build app/Owlbox.Cli -c Release -v quiet -nologo
-dotnet app/Owlbox.Cli/bin/Release/net10.0/owlbox.dll label out/demo/shapes \
+tools/publish-owlbox.sh
+dotnet out/owlbox/owlbox.dll label out/demo/shapes \
   --model models/owlv2-test \
   --prompt-file samples/prompt.txt \
   --delete_existing_bounding_boxes matching-prompt \

@@ -69,7 +69,7 @@ if (Arg("--reprompt-processes") is { } repromptCount)
     // reads the first's image encodings from <dataset>/.owlbox/embeddings. Rates are the CLI's own (the job, model
     // loading excluded); wall seconds include the process start and the model load.
     var n = int.Parse(repromptCount, CultureInfo.InvariantCulture);
-    var owlbox = Path.Combine(root, "app", "Owlbox.Cli", "bin", "Release", "net10.0", "owlbox.dll");
+    var owlbox = OwlboxExecutable(root);
     var dataset = Path.Combine(Path.GetTempPath(), $"owlbox-reprompt-{Environment.ProcessId}");
     Directory.CreateDirectory(dataset);
     foreach (var f in Directory.GetFiles(MakeImages(Path.Combine(cache, "bench", $"images-{n}"), n)))
@@ -104,7 +104,7 @@ if (args.Contains("--published"))
     // published, then on what `owlbox models prepare` writes beside it, fp32 and int8, 1 and 10 queries, against
     // transformers.js on the same files. Rates are steady state on both sides (below); peak memory is each process's
     // own VmHWM.
-    var owlbox = Path.Combine(root, "app", "Owlbox.Cli", "bin", "Release", "net10.0", "owlbox.dll");
+    var owlbox = OwlboxExecutable(root);
     if (!File.Exists(Path.Combine(modelDir, "onnx", "model_quantized.onnx")))
     {
         FullSizeModels.WriteQuantized(arch, modelDir);
@@ -557,6 +557,20 @@ static string Exec(string file, string[] arguments, string? workingDirectory)
     var stderr = p.StandardError.ReadToEndAsync();
     p.WaitForExit();
     return stdout.Result + stderr.Result;
+}
+
+/// <summary>The owlbox a user runs: the ReadyToRun publish (tools/publish-owlbox.sh, which demo.sh runs) when there is
+/// one, else the build output (then said, as a new process compiles its code first).</summary>
+static string OwlboxExecutable(string root)
+{
+    var published = Path.Combine(root, "out", "owlbox", "owlbox.dll");
+    if (File.Exists(published))
+    {
+        Console.WriteLine($"(owlbox: {published}, ReadyToRun)");
+        return published;
+    }
+    Console.WriteLine("(owlbox: the build output, JIT-compiled in each process; tools/publish-owlbox.sh publishes it ahead-of-time compiled)");
+    return Path.Combine(root, "app", "Owlbox.Cli", "bin", "Release", "net10.0", "owlbox.dll");
 }
 
 /// <summary>Runs a process to its end; its peak resident set (VmHWM, polled while it runs) in MB.</summary>
