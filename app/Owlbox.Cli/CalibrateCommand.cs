@@ -40,6 +40,10 @@ public static class CalibrateCommand
         var directory = Path.GetFullPath(a.Positionals[0]);
         LocalDataset.CheckFolder(directory);
         var dataset = LocalDataset.Open(directory);
+        if (dataset.Samples.Count == 0)
+        {
+            throw new DatasetException($"dataset '{a.Positionals[0]}' holds no images: there is nothing to calibrate on");
+        }
         var spec = OwlboxCli.ReadJobSpec(a, new DatasetReference("local", directory), Path.GetFullPath);
         var output = a.Get("--out");
         if (output is not null && File.Exists(output) && Path.GetFullPath(output) != (a.Get("--prompt-file") is { } pf ? Path.GetFullPath(pf) : null))
@@ -69,6 +73,11 @@ public static class CalibrateCommand
         var open = DetectionPlan.Create(detector, new LabelingPrompt(prompt.Text, [.. prompt.Lines.Select(l => l with { MinConfidence = 0 })]),
             spec.Options.ToLabelingOptions());
         var labels = prompt.Labels.ToHashSet(StringComparer.Ordinal);
+        if (!dataset.Samples.Any(s => dataset.Labels.GetBoxes(s.Id).Any(b => labels.Contains(b.Label))))
+        {
+            // Every detection would count as wrong and every threshold come out "none": a calibration of nothing.
+            throw new DatasetException($"{dataset.LabelsPath} has no box labeled {string.Join(" or ", prompt.Labels.Select(l => $"'{l}'"))} on the dataset's images: calibrate needs images labeled with the prompt's labels");
+        }
         var truth = new List<EvalBox>();
         var detections = new List<EvalBox>();
         var failed = new List<string>();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Labeling.Boxes;
@@ -8,9 +9,12 @@ using Owlbox.Labeling.Evaluation;
 namespace Owlbox.Cli;
 
 /// <summary>
-/// <c>owlbox eval &lt;dataset&gt; --truth &lt;dataset&gt; [--proposals &lt;job-id&gt;] [--json]</c>: COCO-style average precision of
-/// a proposal set's boxes (scored by the model) or of a dataset's labels against a ground-truth dataset with the same
-/// image file names. Labels written by a job carry the model's <c>score</c>; a box without one (drawn by a person) counts as 1.
+/// <c>owlbox eval &lt;dataset&gt; --truth &lt;dataset&gt; [--proposals &lt;job-id&gt;] [--json]</c>: average precision of a
+/// proposal set's boxes (scored by the model) or of a dataset's labels against a ground-truth dataset with the same
+/// image file names, equal to pycocotools' COCOeval bbox AP (maxDets 100, area all; <see cref="AveragePrecision"/>) on
+/// the boxes as the labels file stores them, in integer pixels. Labels written by a job carry the model's
+/// <c>score</c>; a box without one (drawn by a person) counts as 1. A truth with no images or no boxes, or no image in
+/// common, is a setup error: an AP of 0 would look like a measurement.
 /// </summary>
 public static class EvalCommand
 {
@@ -22,20 +26,40 @@ public static class EvalCommand
             throw new UsageException("eval takes a dataset folder and --truth <dataset folder>");
         }
         var truthSet = LocalDataset.Open(truthDir);
+        if (truthSet.Samples.Count == 0)
+        {
+            throw new DatasetException($"--truth '{truthDir}' holds no images: there is nothing to measure against");
+        }
         var truth = truthSet.Samples.SelectMany(s => truthSet.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box))).ToArray();
+        if (truth.Length == 0)
+        {
+            throw new DatasetException($"--truth '{truthDir}' has no boxes in {LabelsFile.FileName}: there is nothing to measure against");
+        }
         var images = truthSet.Samples.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         EvalBox[] detections;
+        int common;
+        string source;
         if (a.Get("--proposals") is { } jobId)
         {
             var set = new ProposalStore(a.Positionals[0]).Load(jobId);
-            detections = set.Samples.Where(p => images.Contains(p.SampleId))
+            var samples = set.Samples.Where(p => images.Contains(p.SampleId)).ToArray();
+            common = samples.Select(p => p.SampleId).Distinct(StringComparer.Ordinal).Count();
+            source = $"proposal set '{jobId}'";
+            detections = samples
                 .SelectMany(p => p.Detections.Select(d => new EvalBox(p.SampleId, d.Label, new PixelBox(d.X, d.Y, d.Width, d.Height), d.Provenance.Score))).ToArray();
         }
         else
         {
             var dataset = LocalDataset.Open(a.Positionals[0]);
-            detections = dataset.Samples.Where(s => images.Contains(s.Id))
+            var samples = dataset.Samples.Where(s => images.Contains(s.Id)).ToArray();
+            common = samples.Length;
+            source = $"dataset '{a.Positionals[0]}'";
+            detections = samples
                 .SelectMany(s => dataset.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
+        }
+        if (common == 0)
+        {
+            throw new DatasetException($"no image of the {source} has the file name of an image in --truth '{truthDir}' (eval pairs images by file name): there is nothing to measure");
         }
         var result = AveragePrecision.Evaluate(truth, detections);
         if (a.Flag("--json", false))

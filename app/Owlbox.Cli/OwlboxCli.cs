@@ -46,7 +46,8 @@ public static class OwlboxCli
           owlbox proposals discard <dataset-folder> <job-id>
           owlbox review <dataset-folder> [--port N]   (a web page on 127.0.0.1: see the boxes, accept or reject proposals)
           owlbox models prepare <model-folder> [--model-variant v]   (the fast form of a published export, checked, beside it)
-          owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]   (COCO-style AP)
+          owlbox eval <dataset-folder> --truth <dataset-folder> [--proposals <job-id>] [--json]
+                                                       (equals COCOeval's bbox AP, maxDets 100, area all; boxes are integer pixels as the labels file stores them)
           owlbox calibrate <labeled-dataset> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [--target-precision 0.9] [--out <file>] [--json]
                                                        (per-label thresholds from a few labeled images)
           owlbox export <dataset-folder> --format coco|yolo|voc --out <file-or-folder>

@@ -81,4 +81,30 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Contains("is not the --prompt-file", calibrate.Err, StringComparison.Ordinal);
         Assert.Equal("mine", File.ReadAllText(other));
     }
+
+    /// <summary>Used to exit 0 having calibrated nothing (issue 22, finding 14).</summary>
+    [Fact]
+    public async Task ADatasetWithNoImages_IsASetupError()
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(_labeled.Root, "empty")).FullName;
+
+        var calibrate = await Workspace.RunAsync("calibrate", empty, "--model", Workspace.Owlv2Model, "--prompt-file", Workspace.PromptFile);
+
+        Assert.True(calibrate.Exit == OwlboxCli.SetupError, calibrate.Out + calibrate.Err);
+        Assert.Contains("holds no images: there is nothing to calibrate on", calibrate.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(empty, ".owlbox")), "no calibration.json for nothing");
+    }
+
+    [Fact]
+    public async Task NoBoxOfThePromptsLabels_IsASetupError()
+    {
+        File.WriteAllText(_labeled.LabelsPath, """{"version":1,"type":"bounding-box-labels","boundingBoxes":{"busy-800x450.jpg":[{"label":"cat","x":33,"y":33,"width":100,"height":100}]}}""");
+
+        var calibrate = await Workspace.RunAsync("calibrate", _labeled.Dataset, "--model", Workspace.Owlv2Model,
+            "--prompt", "red square (red, 0.5)\ngreen block (green, 0.5)");
+
+        Assert.True(calibrate.Exit == OwlboxCli.SetupError, calibrate.Out + calibrate.Err);
+        Assert.Contains("has no box labeled 'red' or 'green'", calibrate.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_labeled.Dataset, ".owlbox", "calibration.json")));
+    }
 }

@@ -71,4 +71,64 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(0.5, json.GetProperty("ap50").GetDouble(), 6);
         Assert.Equal(0.5, json.GetProperty("ap75").GetDouble(), 6);
     }
+
+    public static TheoryData<string, string> SetupErrors => new()
+    {
+        { "an empty truth folder", "holds no images" },
+        { "a truth without boxes", "has no boxes in bounding_boxes.labels" },
+        { "no image in common", "no image of the proposal set 'eval' has the file name of an image in --truth" },
+    };
+
+    /// <summary>Each used to print AP 0.000 and exit 0, which reads as a measurement (issue 22, finding 14).</summary>
+    [Theory]
+    [MemberData(nameof(SetupErrors))]
+    public async Task NothingToMeasure_IsASetupError_NotAnApOfZero(string setup, string error)
+    {
+        var images = TruthAndProposals(extraScore: 0.2);
+        var truth = _truth.Dataset;
+        switch (setup)
+        {
+            case "an empty truth folder":
+                truth = Directory.CreateDirectory(Path.Combine(_truth.Root, "empty")).FullName;
+                break;
+            case "a truth without boxes":
+                File.Delete(_truth.LabelsPath);
+                break;
+            default:
+                // The truth's images and their boxes under other names: a truth that could be measured against.
+                var labels = File.ReadAllText(_truth.LabelsPath);
+                foreach (var image in images)
+                {
+                    File.Move(Path.Combine(_truth.Dataset, image), Path.Combine(_truth.Dataset, "renamed-" + image));
+                    labels = labels.Replace($"\"{image}\"", $"\"renamed-{image}\"", StringComparison.Ordinal);
+                }
+                File.WriteAllText(_truth.LabelsPath, labels);
+                break;
+        }
+
+        var (exit, output, err) = await Workspace.RunAsync(CancellationToken.None, "eval", _ws.Dataset, "--truth", truth, "--proposals", "eval");
+
+        Assert.True(exit == OwlboxCli.SetupError, $"{setup}: exit {exit}\n{output}{err}");
+        Assert.Contains(error, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("AP50", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADatasetWithNoImageOfTheTruth_IsASetupError()
+    {
+        TruthAndProposals(extraScore: 0.2);
+        var other = Directory.CreateDirectory(Path.Combine(_ws.Root, "other")).FullName;
+        File.Copy(Path.Combine(_ws.Dataset, _ws.Images[0]), Path.Combine(other, "not-in-truth.jpg"));
+
+        var (exit, _, err) = await Workspace.RunAsync(CancellationToken.None, "eval", other, "--truth", _truth.Dataset);
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains("no image of the dataset", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Usage_SaysItEqualsCocoEval()
+    {
+        Assert.Contains("equals COCOeval's bbox AP, maxDets 100, area all; boxes are integer pixels as the labels file stores them", OwlboxCli.Usage, StringComparison.Ordinal);
+    }
 }
