@@ -23,28 +23,38 @@ public static class ModelDirectory
             throw new ModelException($"model directory '{directory}' does not exist");
         }
         var config = ReadJson(directory, "config.json");
-        var modelTypeName = config["model_type"]?.GetValue<string>();
+        var modelTypeName = config.String("model_type");
         var type = modelTypeName switch
         {
             "owlvit" => OwlModelType.OwlVit,
             "owlv2" => OwlModelType.Owlv2,
-            null => throw new ModelException($"{Path.Combine(directory, "config.json")}: no \"model_type\"; expected \"owlvit\" or \"owlv2\""),
-            _ => throw new ModelException($"{Path.Combine(directory, "config.json")}: model_type \"{modelTypeName}\" is not supported; Owlbox runs \"owlvit\" and \"owlv2\" exports"),
+            null => throw new ModelException($"{config.Path}: no \"model_type\"; expected \"owlvit\" or \"owlv2\""),
+            _ => throw new ModelException($"{config.Path}: model_type \"{modelTypeName}\" is not supported; Owlbox runs \"owlvit\" and \"owlv2\" exports"),
         };
+        var patchSize = config.Integer("vision_config.patch_size", 1, MaxImageSize);
+        var configImageSize = config.Integer("vision_config.image_size", 1, MaxImageSize);
+        var maxTokens = config.Integer("text_config.max_position_embeddings", 2, MaxTextTokens) ?? 16;
+        var id = config.String("_name_or_path");
 
         var pre = ReadJson(directory, "preprocessor_config.json");
-        var prePath = Path.Combine(directory, "preprocessor_config.json");
-        if (pre["do_center_crop"]?.GetValue<bool>() == true)
+        if (pre.Bool("do_center_crop") == true)
         {
             // The first OWL-ViT hub config centre-cropped and shifted boxes on non-square images (HF #18553).
-            throw new ModelException($"{prePath}: do_center_crop is true; OWL models expect a direct resize (the cropping config was a published bug, HF #18553)");
+            throw new ModelException($"{pre.Path}: do_center_crop is true; OWL models expect a direct resize (the cropping config was a published bug, HF #18553)");
         }
-        var size = ReadSquareSize(pre["size"], prePath);
-        var mean = ReadTriple(pre["image_mean"], prePath, "image_mean", [0.48145466f, 0.4578275f, 0.40821073f]);
-        var std = ReadTriple(pre["image_std"], prePath, "image_std", [0.26862954f, 0.26130258f, 0.27577711f]);
-        var rescale = pre["do_rescale"]?.GetValue<bool>() == false ? 1f : (float)(pre["rescale_factor"]?.GetValue<double>() ?? 1 / 255.0);
+        var size = ReadSquareSize(pre);
+        if (patchSize is { } patch && size % patch != 0)
+        {
+            throw new ModelException($"{pre.Path}: \"size\" {size} is not a multiple of the patch size {patch} ({config.Path}, vision_config.patch_size)");
+        }
+        if (configImageSize is { } expected && expected != size)
+        {
+            throw new ModelException($"{pre.Path}: \"size\" {size} is not the model's input size {expected} ({config.Path}, vision_config.image_size)");
+        }
+        var mean = pre.Triple("image_mean", positive: false) ?? [0.48145466f, 0.4578275f, 0.40821073f];
+        var std = pre.Triple("image_std", positive: true) ?? [0.26862954f, 0.26130258f, 0.27577711f];
+        var rescale = pre.Bool("do_rescale") == false ? 1f : (float)(pre.PositiveNumber("rescale_factor") ?? 1 / 255.0);
 
-        var maxTokens = config["text_config"]?["max_position_embeddings"]?.GetValue<int>() ?? 16;
         var tokenizer = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(tokenizer))
         {
@@ -68,7 +78,6 @@ public static class ModelDirectory
             throw new ModelException($"model file '{onnx}' not found (variant '{variant}'); available: {(available.Length == 0 ? "none" : available)}");
         }
         RequireModelFile(onnx, directory);
-        var id = config["_name_or_path"]?.GetValue<string>();
         var fileName = Path.GetFileName(onnx);
         string? imageEncoder = null, textEncoder = null;
         if (fileName.StartsWith("model", StringComparison.Ordinal) || preparedOnly)
@@ -120,49 +129,131 @@ public static class ModelDirectory
         }
     }
 
-    private static JsonNode ReadJson(string directory, string file)
+    private static ConfigFile ReadJson(string directory, string file)
     {
         var path = Path.Combine(directory, file);
         if (!File.Exists(path))
         {
             throw new ModelException($"model directory '{directory}' has no {file} (expected the hub layout: config.json, preprocessor_config.json, tokenizer.json, onnx/model.onnx)");
         }
+        JsonNode? root;
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) ?? throw new ModelException($"{path} is empty");
+            root = JsonNode.Parse(File.ReadAllText(path));
         }
         catch (JsonException e)
         {
             throw new ModelException($"{path} is not valid JSON: {e.Message}", e);
         }
+        return root is JsonObject o ? new ConfigFile(path, o) : throw new ModelException($"{path} must hold a JSON object, found {ConfigFile.Show(root)}");
     }
 
-    private static int ReadSquareSize(JsonNode? size, string path)
+    private static int ReadSquareSize(ConfigFile pre)
     {
-        switch (size)
+        if (pre.Node("size") is JsonObject)
         {
-            case JsonValue v:
-                return v.GetValue<int>();
-            case JsonObject o when o["height"] is not null && o["width"] is not null:
-                var h = o["height"]!.GetValue<int>();
-                var w = o["width"]!.GetValue<int>();
-                if (h != w)
+            var h = pre.Integer("size.height", 1, MaxImageSize) ?? throw new ModelException($"{pre.Path}: \"size\" has no \"height\"");
+            var w = pre.Integer("size.width", 1, MaxImageSize) ?? throw new ModelException($"{pre.Path}: \"size\" has no \"width\"");
+            return h == w ? h : throw new ModelException($"{pre.Path}: size {w}x{h} is not square; OWL models take a square input");
+        }
+        return pre.Integer("size", 1, MaxImageSize)
+            ?? throw new ModelException($"{pre.Path}: no \"size\"; expected a number or {{\"height\", \"width\"}}");
+    }
+
+    /// <summary>Largest input side accepted: OWL exports take 768 to 1008; a side of 12000 would allocate gigabytes per
+    /// image before anything could say why, and 20000 overflows the tensor length.</summary>
+    public const int MaxImageSize = 4096;
+
+    /// <summary>Largest text length accepted (OWL's is 16; CLIP's 77).</summary>
+    public const int MaxTextTokens = 4096;
+
+    /// <summary>A JSON config file's fields, each read with its type and range checked: a wrong one is named, with the
+    /// file, in words (not as a .NET cast or key error).</summary>
+    private sealed class ConfigFile(string path, JsonObject root)
+    {
+        public string Path { get; } = path;
+
+        /// <summary>The node at a dotted field path ("text_config.max_position_embeddings"); null when absent or JSON null.</summary>
+        public JsonNode? Node(string field)
+        {
+            JsonNode? node = root;
+            var walked = "";
+            foreach (var part in field.Split('.'))
+            {
+                if (node is null)
                 {
-                    throw new ModelException($"{path}: size {w}x{h} is not square; OWL models take a square input");
+                    return null;
                 }
-                return h;
-            default:
-                throw new ModelException($"{path}: expected \"size\" as a number or {{\"height\", \"width\"}}");
+                if (node is not JsonObject o)
+                {
+                    throw Wrong(walked, "an object", node);
+                }
+                node = o[part];
+                walked = walked.Length == 0 ? part : $"{walked}.{part}";
+            }
+            return node;
         }
-    }
 
-    private static float[] ReadTriple(JsonNode? node, string path, string name, float[] fallback)
-    {
-        if (node is null)
+        public string? String(string field) => Node(field) switch
         {
-            return fallback;
+            null => null,
+            JsonValue v when v.TryGetValue<string>(out var s) => s,
+            var other => throw Wrong(field, "a string", other),
+        };
+
+        public bool? Bool(string field) => Node(field) switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<bool>(out var b) => b,
+            var other => throw Wrong(field, "true or false", other),
+        };
+
+        public int? Integer(string field, int min, int max) => Node(field) switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<double>(out var d) && d == Math.Floor(d) && d >= min && d <= max => (int)d,
+            var other => throw Wrong(field, $"a whole number from {min} to {max}", other),
+        };
+
+        public double? PositiveNumber(string field) => Node(field) switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<double>(out var d) && double.IsFinite(d) && d > 0 => d,
+            var other => throw Wrong(field, "a number above 0", other),
+        };
+
+        /// <summary>Three finite numbers, one per colour channel (above 0 where they divide).</summary>
+        public float[]? Triple(string field, bool positive)
+        {
+            var node = Node(field);
+            if (node is null)
+            {
+                return null;
+            }
+            var what = positive ? "a list of 3 numbers above 0 (red, green, blue)" : "a list of 3 numbers (red, green, blue)";
+            if (node is not JsonArray { Count: 3 } array)
+            {
+                throw Wrong(field, what, node);
+            }
+            var values = new float[3];
+            for (var i = 0; i < 3; i++)
+            {
+                if (array[i] is not JsonValue v || !v.TryGetValue<double>(out var d) || !float.IsFinite((float)d) || (positive && (float)d <= 0))
+                {
+                    throw Wrong(field, what, node);
+                }
+                values[i] = (float)d;
+            }
+            return values;
         }
-        var values = node.AsArray().Select(n => (float)n!.GetValue<double>()).ToArray();
-        return values.Length == 3 ? values : throw new ModelException($"{path}: {name} must have 3 values, found {values.Length}");
+
+        private ModelException Wrong(string field, string what, JsonNode? found) =>
+            new($"{Path}: \"{field}\" must be {what}, found {Show(found)}");
+
+        public static string Show(JsonNode? node)
+        {
+            var json = node?.ToJsonString() ?? "null";
+            return json.Length <= 60 ? json : json[..57] + "...";
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Owlbox.Detection.Inference;
 using Owlbox.Models;
 using Owlbox.Labeling.Boxes;
@@ -100,6 +101,62 @@ public sealed class ModelDirectoryTests : IDisposable
         var e = Assert.Throws<ModelException>(() => new OwlDetector(ModelDirectory.Load(dir), new DetectorOptions { ExecutionProvider = "cpu" }));
 
         Assert.Contains("missing pixel_values, input_ids, attention_mask, logits, pred_boxes", e.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string, string, string> BadFields => new()
+    {
+        // Finding 13: an input side of 12000 ran out of memory after 3.5 GB, 20000 overflowed the tensor length.
+        { "preprocessor_config.json", "size", "12000", "\"size\" must be a whole number from 1 to 4096, found 12000" },
+        { "preprocessor_config.json", "size", """{"height": 20000, "width": 20000}""", "\"size.height\" must be a whole number from 1 to 4096, found 20000" },
+        { "preprocessor_config.json", "size", "-768", "\"size\" must be a whole number from 1 to 4096, found -768" },
+        { "preprocessor_config.json", "size", "\"768\"", "\"size\" must be a whole number from 1 to 4096, found \"768\"" },
+        { "preprocessor_config.json", "size", "768.5", "\"size\" must be a whole number" },
+        { "preprocessor_config.json", "size", "null", "no \"size\"" },
+        { "preprocessor_config.json", "size", "784", "\"size\" 784 is not a multiple of the patch size 32" },
+        { "preprocessor_config.json", "size", "960", "\"size\" 960 is not the model's input size 768" },
+        { "preprocessor_config.json", "image_mean", "[0.5, 0.5]", "\"image_mean\" must be a list of 3 numbers (red, green, blue), found [0.5,0.5]" },
+        { "preprocessor_config.json", "image_mean", "0.5", "\"image_mean\" must be a list of 3 numbers" },
+        { "preprocessor_config.json", "image_mean", "[0.5, \"x\", 0.5]", "\"image_mean\" must be a list of 3 numbers" },
+        { "preprocessor_config.json", "image_std", "[0.2, 0, 0.2]", "\"image_std\" must be a list of 3 numbers above 0" },
+        { "preprocessor_config.json", "image_std", "[0.2, 1e300, 0.2]", "\"image_std\" must be a list of 3 numbers above 0" },
+        { "preprocessor_config.json", "rescale_factor", "\"1/255\"", "\"rescale_factor\" must be a number above 0" },
+        { "preprocessor_config.json", "rescale_factor", "-1", "\"rescale_factor\" must be a number above 0" },
+        { "preprocessor_config.json", "do_center_crop", "\"no\"", "\"do_center_crop\" must be true or false" },
+        { "preprocessor_config.json", "do_rescale", "1", "\"do_rescale\" must be true or false" },
+        // Finding 12: these were .NET exception text (InvalidOperationException, "The node must be of type 'JsonObject'", ...).
+        { "config.json", "model_type", "7", "\"model_type\" must be a string, found 7" },
+        { "config.json", "_name_or_path", "5", "\"_name_or_path\" must be a string, found 5" },
+        { "config.json", "text_config", "16", "\"text_config\" must be an object, found 16" },
+        { "config.json", "text_config.max_position_embeddings", "-1", "\"text_config.max_position_embeddings\" must be a whole number from 2 to 4096, found -1" },
+        { "config.json", "text_config.max_position_embeddings", "\"16\"", "\"text_config.max_position_embeddings\" must be a whole number" },
+        { "config.json", "vision_config.patch_size", "0", "\"vision_config.patch_size\" must be a whole number from 1 to 4096, found 0" },
+        { "config.json", "", "[]", "must hold a JSON object, found []" },
+        { "preprocessor_config.json", "", "\"hello\"", "must hold a JSON object, found \"hello\"" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFields))]
+    public void Load_ABadConfigField_IsNamedWithItsFile(string file, string field, string json, string message)
+    {
+        var dir = Copy("owlvit-test");
+        var path = Path.Combine(dir, file);
+        JsonNode? root = JsonNode.Parse(File.ReadAllText(path));
+        if (field.Length == 0)
+        {
+            root = JsonNode.Parse(json);
+        }
+        else
+        {
+            var parts = field.Split('.');
+            var parent = parts[..^1].Aggregate(root!, (node, part) => node[part]!);
+            parent[parts[^1]] = JsonNode.Parse(json);
+        }
+        File.WriteAllText(path, root!.ToJsonString());
+
+        var e = Assert.Throws<ModelException>(() => ModelDirectory.Load(dir));
+
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
