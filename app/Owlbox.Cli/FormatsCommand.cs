@@ -75,29 +75,12 @@ public static class FormatsCommand
             }
             return size;
         }
-        ImportResult result;
-        if (format == "coco")
+        var result = format switch
         {
-            if (!File.Exists(input))
-            {
-                throw new DatasetException(Directory.Exists(input) ? $"'{input}' is a folder; a COCO import reads one JSON file" : $"COCO file '{input}' does not exist");
-            }
-            result = CocoFormat.Read(await File.ReadAllTextAsync(input, cancellationToken).ConfigureAwait(false), input);
-        }
-        else
-        {
-            if (!Directory.Exists(input))
-            {
-                throw new DatasetException($"'{input}' is not a folder; a {format.ToUpperInvariant()} import reads a folder of {(format == "yolo" ? ".txt" : ".xml")} files");
-            }
-            var classesPath = Path.Combine(input, YoloFormat.ClassesFile);
-            var classes = File.Exists(classesPath) ? await File.ReadAllTextAsync(classesPath, cancellationToken).ConfigureAwait(false) : null;
-            result = format == "voc"
-                ? VocFormat.Read(Directory.GetFiles(input, "*.xml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal), classes)
-                : YoloFormat.Read(Directory.GetFiles(input, "*.txt").Where(f => Path.GetFileName(f) != YoloFormat.ClassesFile)
-                    .ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal),
-                    classes, [.. byName.Keys], id => Size(id)!.Value, input);
-        }
+            "coco" => CocoFormat.ReadFile(input),
+            "voc" => VocFormat.ReadFolder(input),
+            _ => YoloFormat.ReadFolder(input, [.. byName.Keys], id => Size(id)!.Value),
+        };
         // Every box is checked before the one write: nothing the labels file would refuse reaches it.
         var (writes, problems) = ImportPlan.Build(result, Size);
         var updates = writes.Select(m => new LabelUpdate(m.FileName, current => current with { Boxes = m.Boxes })).ToArray();

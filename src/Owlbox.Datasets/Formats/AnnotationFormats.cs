@@ -79,6 +79,11 @@ public static class CocoFormat
 
     private static readonly JsonDocumentOptions s_document = new() { AllowDuplicateProperties = false };
 
+    /// <summary>Reads a COCO file (the CLI's and the importer corpus's way in).</summary>
+    public static ImportResult ReadFile(string path) =>
+        File.Exists(path) ? Read(File.ReadAllText(path), path)
+        : throw new DatasetException(Directory.Exists(path) ? $"'{path}' is a folder; a COCO import reads one JSON file" : $"COCO file '{path}' does not exist");
+
     /// <param name="json">The file's text.</param>
     /// <param name="source">The file as the user named it: every message starts with it.</param>
     public static ImportResult Read(string json, string source)
@@ -184,8 +189,9 @@ public static class CocoFormat
                 problems.Add($"{source}: {where}.bbox: expected an array of 4 numbers [x, y, width, height]; not imported");
                 continue;
             }
-            // A number beyond double's range (1e400) is kept as the largest double, so it is reported as out of range.
-            var v = bbox.EnumerateArray().Select(n => n.TryGetDouble(out var d) ? d : double.MaxValue).ToArray();
+            // JSON has no NaN or infinity: a number that reads as one is beyond double's range (1e400), kept as the
+            // largest double so it is reported as out of range.
+            var v = bbox.EnumerateArray().Select(n => n.TryGetDouble(out var d) && double.IsFinite(d) ? d : double.MaxValue).ToArray();
             if (BoxRules.Create(category.Name, v[0], v[1], v[2], v[3], out var problem) is not { } box)
             {
                 problems.Add($"{onImage}: {problem}; not imported");
@@ -237,6 +243,24 @@ public static class YoloFormat
             return text.ToString();
         }, StringComparer.Ordinal);
         return (files, string.Concat(classes.Select(c => c + "\n")));
+    }
+
+    /// <summary>Reads a folder of <c>&lt;stem&gt;.txt</c> files and its <c>classes.txt</c>.</summary>
+    public static ImportResult ReadFolder(string folder, IReadOnlyList<string> imageNames, Func<string, (int Width, int Height)> sizeOf)
+    {
+        RequireFolder(folder, "YOLO", ".txt");
+        var classes = Path.Combine(folder, ClassesFile);
+        return Read(Directory.GetFiles(folder, "*.txt").Where(f => Path.GetFileName(f) != ClassesFile)
+                .ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal),
+            File.Exists(classes) ? File.ReadAllText(classes) : null, imageNames, sizeOf, folder);
+    }
+
+    internal static void RequireFolder(string folder, string format, string extension)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DatasetException($"'{folder}' is not a folder; a {format} import reads a folder of {extension} files");
+        }
     }
 
     /// <param name="labelFiles">Text of each <c>&lt;stem&gt;.txt</c>, by stem.</param>
@@ -342,6 +366,15 @@ public static class VocFormat
                         new XElement("xmin", b.X + 1), new XElement("ymin", b.Y + 1),
                         new XElement("xmax", b.X + b.Width), new XElement("ymax", b.Y + b.Height))))))
             .ToString() + "\n", StringComparer.Ordinal);
+
+    /// <summary>Reads a folder of <c>.xml</c> files and its <c>classes.txt</c> when there is one.</summary>
+    public static ImportResult ReadFolder(string folder)
+    {
+        YoloFormat.RequireFolder(folder, "VOC", ".xml");
+        var classes = Path.Combine(folder, YoloFormat.ClassesFile);
+        return Read(Directory.GetFiles(folder, "*.xml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
+            File.Exists(classes) ? File.ReadAllText(classes) : null);
+    }
 
     /// <param name="files">Text of each <c>.xml</c> file, by file name.</param>
     /// <param name="classesText"><c>classes.txt</c> when present: its order is kept; names not in it are added after, and listed.</param>
