@@ -75,12 +75,20 @@ public static class FormatsCommand
             }
             return size;
         }
-        var result = format switch
+        ImportResult result;
+        try
         {
-            "coco" => CocoFormat.ReadFile(input),
-            "voc" => VocFormat.ReadFolder(input),
-            _ => YoloFormat.ReadFolder(input, [.. byName.Keys], id => Size(id)!.Value),
-        };
+            result = format switch
+            {
+                "coco" => CocoFormat.ReadFile(input),
+                "voc" => VocFormat.ReadFolder(input),
+                _ => YoloFormat.ReadFolder(input, [.. byName.Keys], id => Size(id)!.Value),
+            };
+        }
+        catch (DatasetException e)
+        {
+            throw new DatasetException($"{e.Message}; nothing was imported", e);
+        }
         // Every box is checked before the one write: nothing the labels file would refuse reaches it.
         var (writes, problems) = ImportPlan.Build(result, Size);
         var updates = writes.Select(m => new LabelUpdate(m.FileName, current => current with { Boxes = m.Boxes })).ToArray();

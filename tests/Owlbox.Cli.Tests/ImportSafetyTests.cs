@@ -232,6 +232,7 @@ public sealed class ImportSafetyTests : IDisposable
         Assert.Equal(OwlboxCli.SetupError, import.Exit);
         Assert.Contains(expected, import.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", import.Err, StringComparison.Ordinal);
+        Assert.Contains("nothing was imported", import.Err, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllText(_dataset.LabelsPath));
     }
 

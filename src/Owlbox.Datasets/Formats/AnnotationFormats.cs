@@ -275,7 +275,7 @@ public static class YoloFormat
         var classes = Classes(classesText, source);
         if (classesText is null && labelFiles.Values.Any(t => !string.IsNullOrWhiteSpace(t)))
         {
-            throw new DatasetException($"{source} has no {ClassesFile}: a YOLO class id is a line number of {ClassesFile}, so without it no box can be named; nothing was imported");
+            throw new DatasetException($"{source} has no {ClassesFile}: a YOLO class id is a line number of {ClassesFile}, so without it no box can be named");
         }
         var problems = new List<string>();
         var byStem = imageNames.ToLookup(Path.GetFileNameWithoutExtension, StringComparer.Ordinal);
@@ -337,7 +337,7 @@ public static class YoloFormat
         }
         var blank = lines.FindIndex(l => l.Length == 0);
         return blank < 0 ? [.. lines]
-            : throw new DatasetException($"{Path.Combine(source, ClassesFile)} line {(blank + 1).ToString(CultureInfo.InvariantCulture)} is empty: class ids are line numbers, so every line up to the last must name a class; nothing was imported");
+            : throw new DatasetException($"{Path.Combine(source, ClassesFile)} line {(blank + 1).ToString(CultureInfo.InvariantCulture)} is empty: class ids are line numbers, so every line up to the last must name a class");
     }
 
     internal static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "...";
