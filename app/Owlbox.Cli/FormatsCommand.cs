@@ -2,21 +2,26 @@ using Owlbox.Datasets;
 using Owlbox.Datasets.Formats;
 using Owlbox.Datasets.Local;
 using Owlbox.Detection.Imaging;
+using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Cli;
 
 /// <summary>
-/// <c>owlbox export &lt;dataset&gt; --format coco|yolo|voc --out &lt;path&gt;</c> and
+/// <c>owlbox export &lt;dataset&gt; --format coco|yolo|voc --out &lt;path&gt; [--force]</c> and
 /// <c>owlbox import &lt;path&gt; --format coco|yolo|voc --out &lt;dataset&gt;</c>: a local dataset's labels to and from COCO JSON,
 /// YOLO text files or Pascal VOC XML files. Pixels are the labels file's (display orientation, EXIF applied); the class list is kept (sorted
 /// on export, as read on import). Odd inputs are listed and the exit code is 2 then; nothing is dropped silently.
-/// An import replaces the boxes of the images it names, through the dataset's locked write path, and keeps metadata.
+/// An import replaces the boxes of exactly the images it names (an image with no label file or entry keeps its boxes),
+/// writes only boxes the labels file accepts and that lie inside their image (<see cref="BoxRules"/>), refuses an image
+/// named twice, and writes everything in one update through the dataset's locked write path, keeping metadata.
+/// An export overwrites no existing file unless <c>--force</c>, never the dataset's own labels file or <c>.owlbox/</c>,
+/// and writes each file whole (a temporary file renamed over the target).
 /// </summary>
 public static class FormatsCommand
 {
     public static async Task<int> ExportAsync(string[] args, TextWriter stdout)
     {
-        var (source, format, output) = Read(args, "export <dataset-folder>");
+        var (source, format, output, force) = Read(args, "export <dataset-folder>", allowForce: true);
         var dataset = LocalDataset.Open(source);
         var images = dataset.Samples.Select(s =>
         {
@@ -24,19 +29,29 @@ public static class FormatsCommand
             return new AnnotatedImage(s.Id, w, h, dataset.Labels.GetBoxes(s.Id));
         }).ToArray();
         var classes = images.SelectMany(m => m.Boxes).Select(b => b.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        Dictionary<string, string> files;
         if (format == "coco")
         {
-            await File.WriteAllTextAsync(output, CocoFormat.Write(images, classes)).ConfigureAwait(false);
+            if (Directory.Exists(output))
+            {
+                throw new DatasetException($"--out '{output}' is a folder; a COCO export is one file: name it (for example {Path.Combine(output, "labels.coco.json")})");
+            }
+            files = new(StringComparer.Ordinal) { [output] = CocoFormat.Write(images, classes) };
         }
         else
         {
-            Directory.CreateDirectory(output);
-            var (files, classesText) = format == "yolo" ? YoloFormat.Write(images, classes) : (VocFormat.Write(images), string.Concat(classes.Select(c => c + "\n")));
-            foreach (var (name, text) in files)
+            if (File.Exists(output))
             {
-                await File.WriteAllTextAsync(Path.Combine(output, name), text).ConfigureAwait(false);
+                throw new DatasetException($"--out '{output}' is a file; a {format.ToUpperInvariant()} export is a folder of files");
             }
-            await File.WriteAllTextAsync(Path.Combine(output, YoloFormat.ClassesFile), classesText).ConfigureAwait(false);
+            var (written, classesText) = format == "yolo" ? YoloFormat.Write(images, classes) : (VocFormat.Write(images), string.Concat(classes.Select(c => c + "\n")));
+            files = written.ToDictionary(f => Path.Combine(output, f.Key), f => f.Value, StringComparer.Ordinal);
+            files[Path.Combine(output, YoloFormat.ClassesFile)] = classesText;
+        }
+        ExportTargets.Check(files.Keys, force, output);
+        foreach (var (path, text) in files)
+        {
+            AtomicFile.WriteAllText(path, text);
         }
         await stdout.WriteLineAsync($"Exported {images.Length} images, {images.Sum(m => m.Boxes.Count)} boxes, {classes.Length} classes to {output}").ConfigureAwait(false);
         return OwlboxCli.Ok;
@@ -44,66 +59,57 @@ public static class FormatsCommand
 
     public static async Task<int> ImportAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
     {
-        var (input, format, target) = Read(args, "import <coco-file-or-yolo-folder>");
+        var (input, format, target, _) = Read(args, "import <coco-file-or-yolo-or-voc-folder>", allowForce: false);
         var dataset = LocalDataset.Open(target);
+        var byName = dataset.Samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var sizes = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        (int Width, int Height)? Size(string id)
+        {
+            if (!byName.TryGetValue(id, out var sample))
+            {
+                return null;
+            }
+            if (!sizes.TryGetValue(id, out var size))
+            {
+                sizes[id] = size = SizeOf(sample.FullPath);
+            }
+            return size;
+        }
         ImportResult result;
-        if (format == "coco")
+        try
         {
-            result = CocoFormat.Read(await File.ReadAllTextAsync(input, cancellationToken).ConfigureAwait(false));
+            result = format switch
+            {
+                "coco" => CocoFormat.ReadFile(input),
+                "voc" => VocFormat.ReadFolder(input),
+                _ => YoloFormat.ReadFolder(input, [.. byName.Keys], id => Size(id)!.Value),
+            };
         }
-        else if (format == "voc")
+        catch (DatasetException e)
         {
-            var classes = Path.Combine(input, YoloFormat.ClassesFile);
-            result = VocFormat.Read(Directory.GetFiles(input, "*.xml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
-                File.Exists(classes) ? await File.ReadAllTextAsync(classes, cancellationToken).ConfigureAwait(false) : null);
-            result = result with { Problems = [.. result.Problems, .. SizeMismatches(result.Images, dataset)] };
+            throw new DatasetException($"{e.Message}; nothing was imported", e);
         }
-        else
-        {
-            var classes = Path.Combine(input, YoloFormat.ClassesFile);
-            var files = Directory.GetFiles(input, "*.txt").Where(f => Path.GetFileName(f) != YoloFormat.ClassesFile)
-                .ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal);
-            result = YoloFormat.Read(files, File.Exists(classes) ? await File.ReadAllTextAsync(classes, cancellationToken).ConfigureAwait(false) : "",
-                dataset.Samples.Select(s => SizeOf(s.FullPath) is var (w, h) ? (s.Id, w, h) : default).ToArray());
-        }
-        var inDataset = dataset.Samples.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
-        var problems = result.Problems.Concat(result.Images.Where(m => !inDataset.Contains(m.FileName))
-            .Select(m => $"{m.FileName} is not an image of {target}: its {m.Boxes.Count} boxes are not imported")).ToArray();
-        var updates = result.Images.Where(m => inDataset.Contains(m.FileName))
-            .Select(m => new LabelUpdate(m.FileName, current => current with { Boxes = m.Boxes })).ToArray();
+        // Every box is checked before the one write: nothing the labels file would refuse reaches it.
+        var (writes, problems) = ImportPlan.Build(result, Size);
+        var updates = writes.Select(m => new LabelUpdate(m.FileName, current => current with { Boxes = m.Boxes })).ToArray();
         await new LocalDatasetBackend(target).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
-        await stdout.WriteLineAsync($"Imported {updates.Length} images, {result.Images.Where(m => inDataset.Contains(m.FileName)).Sum(m => m.Boxes.Count)} boxes, {result.Classes.Count} classes into {target}").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"Imported {writes.Count} images, {writes.Sum(m => m.Boxes.Count)} boxes, {result.Classes.Count} classes into {target}").ConfigureAwait(false);
         foreach (var p in problems)
         {
             await stdout.WriteLineAsync("    " + p).ConfigureAwait(false);
         }
-        return problems.Length == 0 ? OwlboxCli.Ok : OwlboxCli.SamplesFailed;
+        return problems.Count == 0 ? OwlboxCli.Ok : OwlboxCli.SamplesFailed;
     }
 
-    private static (string Path, string Format, string Out) Read(string[] args, string usage)
+    private static (string Path, string Format, string Out, bool Force) Read(string[] args, string usage, bool allowForce)
     {
-        var a = new ArgumentReader(args, new HashSet<string>(["--format", "--out"]), new HashSet<string>(), ignoreUnknown: false);
+        var a = new ArgumentReader(args, new HashSet<string>(["--format", "--out"]), new HashSet<string>(allowForce ? ["--force"] : []), ignoreUnknown: false);
         var format = a.Get("--format");
         if (a.Positionals.Count != 1 || a.Get("--out") is not { } output || format is not ("coco" or "yolo" or "voc"))
         {
-            throw new UsageException($"usage: owlbox {usage} --format coco|yolo|voc --out <path>");
+            throw new UsageException($"usage: owlbox {usage} --format coco|yolo|voc --out <path>{(allowForce ? " [--force]" : "")}");
         }
-        return (a.Positionals[0], format, output);
-    }
-
-    /// <summary>A size in the file that is not the image's as shown: most often a file written from the stored pixels of
-    /// an EXIF-rotated photo, whose boxes would land rotated. Listed, so the user checks before training on them.</summary>
-    private static IEnumerable<string> SizeMismatches(IEnumerable<AnnotatedImage> images, LocalDataset dataset)
-    {
-        var byName = dataset.Samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
-        foreach (var m in images.Where(m => m.Width > 0 && byName.ContainsKey(m.FileName)))
-        {
-            var (w, h) = SizeOf(byName[m.FileName].FullPath);
-            if ((w, h) != (m.Width, m.Height))
-            {
-                yield return $"{m.FileName}: the file says {m.Width}x{m.Height}, the image is {w}x{h} as shown{((h, w) == (m.Width, m.Height) ? " (rotated by its EXIF orientation: were the boxes drawn on the stored pixels?)" : "")}; boxes imported as written";
-            }
-        }
+        return (a.Positionals[0], format, output, a.Flag("--force", false));
     }
 
     /// <summary>The image's size as shown (EXIF orientation applied), as the labels file's pixels are.</summary>

@@ -50,8 +50,10 @@ public static class OwlboxCli
                                                        (equals COCOeval's bbox AP, maxDets 100, area all; boxes are integer pixels as the labels file stores them)
           owlbox calibrate <labeled-dataset> --model <model-folder> (--prompt "<lines>" | --prompt-file <file>) [--target-precision 0.9] [--out <file>] [--json]
                                                        (per-label thresholds from a few labeled images)
-          owlbox export <dataset-folder> --format coco|yolo|voc --out <file-or-folder>
+          owlbox export <dataset-folder> --format coco|yolo|voc --out <file-or-folder> [--force]
+                                                       (--force overwrites existing files; never a labels file or .owlbox/)
           owlbox import <coco-file-or-yolo-or-voc-folder> --format coco|yolo|voc --out <dataset-folder>
+                                                       (replaces the boxes of the images it names; boxes outside their image are listed, not written)
 
         label options (names follow the Edge Impulse OWL block):
           --prompt "<lines>"                        one query per line: search text (label, min_confidence); a literal \n separates lines

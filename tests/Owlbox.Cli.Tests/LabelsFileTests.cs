@@ -271,6 +271,8 @@ public sealed class LabelsFileAsTheUserLeftItTests : IDisposable
     [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {}, "metadata": []}""", "\"metadata\" must be an object")]
     [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {}, "metadata": {"a.jpg": {"k": {"deep": 1}}}}""", "must be a string")]
     [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": [{"label": "x", "x": 1e99, "y": 0, "width": 1, "height": 1}]}}""", "out of range")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": [{"label": "x", "x": 1e400, "y": 0, "width": 1, "height": 1}]}}""", "out of range")]
+    [InlineData("""{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": [{"label": "x", "x": 2147483000, "y": 0, "width": 2000, "height": 1}]}}""", "right or bottom edge")]
     public async Task OddFiles_StopTheJobAtSetup_WithTheReason_AndStayAsTheyWere(string content, string reason)
     {
         File.WriteAllText(_ws.LabelsPath, content);

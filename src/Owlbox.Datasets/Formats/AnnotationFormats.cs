@@ -11,9 +11,38 @@ namespace Owlbox.Datasets.Formats;
 /// <summary>An image with its size in display orientation (EXIF applied, as the labels file's pixels are) and its boxes.</summary>
 public sealed record AnnotatedImage(string FileName, int Width, int Height, IReadOnlyList<LabeledBox> Boxes);
 
-/// <summary>What an import read: the images' boxes, the class list, and every odd input it met (reported, not dropped
-/// silently).</summary>
-public sealed record ImportResult(IReadOnlyList<AnnotatedImage> Images, IReadOnlyList<string> Classes, IReadOnlyList<string> Problems);
+/// <summary>A box an import read, and where it was read (<c>x.json: annotations[3]</c>), for the report should it be
+/// dropped later (outside its image).</summary>
+public sealed record ImportedBox(LabeledBox Box, string Source);
+
+/// <summary>An image an import names, with the size its file states (0 when none) and the boxes that replace the
+/// image's: an empty list clears it, as the file says.</summary>
+public sealed record ImportedImage(string FileName, string Source, int Width, int Height, IReadOnlyList<ImportedBox> Boxes);
+
+/// <summary>What an import read: the images it names, the class list, and every odd input it met (reported, not dropped
+/// silently). Every box already passes <see cref="BoxRules"/>; a reader throws <see cref="DatasetException"/> only for a
+/// file whose structure cannot be read (nothing is imported then), never another exception.</summary>
+public sealed record ImportResult(IReadOnlyList<ImportedImage> Images, IReadOnlyList<string> Classes, IReadOnlyList<string> Problems);
+
+/// <summary>An image named by more than one source (two COCO <c>images</c> entries, two VOC files) is refused: the
+/// lists may be two versions of one annotation (a merge doubles every box) or differ (keeping one silently loses the
+/// other), and only the user knows which is meant. Its labels stay as they were.</summary>
+internal static class Duplicates
+{
+    /// <param name="prefix">Put before the sources in the message (the file every source is part of).</param>
+    public static IEnumerable<ImportedImage> Refuse(IEnumerable<ImportedImage> images, List<string> problems, string prefix = "")
+    {
+        foreach (var group in images.GroupBy(m => m.FileName, StringComparer.Ordinal))
+        {
+            if (group.Skip(1).Any())
+            {
+                problems.Add($"{prefix}{string.Join(" and ", group.Select(m => m.Source))} {(group.Count() == 2 ? "both" : "all")} name {group.Key}; that image is not imported (keep one of them and import again)");
+                continue;
+            }
+            yield return group.First();
+        }
+    }
+}
 
 /// <summary>COCO detection JSON: images (id, file_name, width, height), categories (id, name) and annotations with
 /// <c>bbox</c> = [x, y, width, height] in pixels. Category ids follow the class list from 1.</summary>
@@ -48,43 +77,139 @@ public static class CocoFormat
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    public static ImportResult Read(string json)
+    private static readonly JsonDocumentOptions s_document = new() { AllowDuplicateProperties = false };
+
+    /// <summary>Reads a COCO file (the CLI's and the importer corpus's way in).</summary>
+    public static ImportResult ReadFile(string path) =>
+        File.Exists(path) ? Read(File.ReadAllText(path), path)
+        : throw new DatasetException(Directory.Exists(path) ? $"'{path}' is a folder; a COCO import reads one JSON file" : $"COCO file '{path}' does not exist");
+
+    /// <param name="json">The file's text.</param>
+    /// <param name="source">The file as the user named it: every message starts with it.</param>
+    public static ImportResult Read(string json, string source)
     {
-        var root = JsonNode.Parse(json)?.AsObject() ?? throw new DatasetException("the COCO file is not a JSON object");
-        var problems = new List<string>();
-        var categories = (root["categories"]?.AsArray() ?? []).Select(c => (Id: c!["id"]!.GetValue<long>(), Name: c["name"]!.GetValue<string>())).ToArray();
-        var names = categories.ToDictionary(c => c.Id, c => c.Name);
-        var images = (root["images"]?.AsArray() ?? []).Select(m => (Id: m!["id"]!.GetValue<long>(), File: m["file_name"]!.GetValue<string>(),
-            Width: m["width"]?.GetValue<int>() ?? 0, Height: m["height"]?.GetValue<int>() ?? 0)).ToArray();
-        var boxes = images.ToDictionary(m => m.Id, _ => new List<LabeledBox>());
-        foreach (var a in root["annotations"]?.AsArray() ?? [])
+        JsonDocument document;
+        try
         {
-            var imageId = a!["image_id"]!.GetValue<long>();
-            var bbox = a["bbox"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
-            if (!boxes.TryGetValue(imageId, out var list))
+            document = JsonDocument.Parse(json, s_document);
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetException($"{source} is not valid JSON ({e.Message})", e);
+        }
+        using (document)
+        {
+            return Read(document.RootElement, source);
+        }
+    }
+
+    private static ImportResult Read(JsonElement root, string source)
+    {
+        DatasetException Error(string field, string expected) => new($"{source}: {field}: {expected}");
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new DatasetException($"{source}: expected a JSON object with images, categories and annotations");
+        }
+        JsonElement[] List(string name) => !root.TryGetProperty(name, out var list) || list.ValueKind == JsonValueKind.Null ? []
+            : list.ValueKind == JsonValueKind.Array ? [.. list.EnumerateArray()] : throw Error(name, "expected an array");
+
+        // Images and categories give the file its structure: one that cannot be read stops the import before any write.
+        var names = new Dictionary<long, (string Name, int Index)>();
+        var categories = List("categories");
+        for (var i = 0; i < categories.Length; i++)
+        {
+            var where = $"categories[{i}]";
+            if (categories[i].ValueKind != JsonValueKind.Object)
             {
-                problems.Add($"annotation {a["id"]} names image {imageId}, which the file does not list");
+                throw Error(where, "expected an object");
             }
-            else if (!names.TryGetValue(a["category_id"]!.GetValue<long>(), out var label))
+            var id = Integer(categories[i], "id") ?? throw Error($"{where}.id", "expected an integer");
+            var name = Text(categories[i], "name") ?? throw Error($"{where}.name", "expected a string");
+            if (!names.TryAdd(id, (name, i)))
             {
-                problems.Add($"annotation {a["id"]} names category {a["category_id"]}, which the file does not list");
-            }
-            else if (bbox.Length != 4 || bbox[2] <= 0 || bbox[3] <= 0)
-            {
-                problems.Add($"annotation {a["id"]} has no usable bbox");
-            }
-            else
-            {
-                list.Add(new LabeledBox(label, Round(bbox[0]), Round(bbox[1]), Round(bbox[2]), Round(bbox[3]))
-                {
-                    Score = a["score"] is JsonValue s && s.TryGetValue<double>(out var score) ? score : null,
-                });
+                throw Error($"{where}.id", $"{id.ToString(CultureInfo.InvariantCulture)} is categories[{names[id].Index}]'s id too");
             }
         }
-        var result = images.Select(m => new AnnotatedImage(m.File, m.Width, m.Height, boxes[m.Id])).ToArray();
-        problems.AddRange(Outside(result));
-        return new ImportResult(result, categories.OrderBy(c => c.Id).Select(c => c.Name).ToArray(), problems);
+        var images = new Dictionary<long, (ImportedImage Image, List<ImportedBox> Boxes, int Index)>();
+        var entries = List("images");
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var where = $"images[{i}]";
+            if (entries[i].ValueKind != JsonValueKind.Object)
+            {
+                throw Error(where, "expected an object");
+            }
+            var id = Integer(entries[i], "id") ?? throw Error($"{where}.id", "expected an integer");
+            var file = Text(entries[i], "file_name") ?? throw Error($"{where}.file_name", "expected a string");
+            int Size(string field) => !entries[i].TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null ? 0
+                : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) && n > 0 ? n : throw Error($"{where}.{field}", "expected a positive integer");
+            var boxes = new List<ImportedBox>();
+            if (!images.TryAdd(id, (new ImportedImage(file, where, Size("width"), Size("height"), boxes), boxes, i)))
+            {
+                throw Error($"{where}.id", $"{id.ToString(CultureInfo.InvariantCulture)} is images[{images[id].Index}]'s id too");
+            }
+        }
+
+        // An annotation is one box: one that cannot be read is dropped, and listed.
+        var problems = new List<string>();
+        var annotations = List("annotations");
+        for (var i = 0; i < annotations.Length; i++)
+        {
+            var a = annotations[i];
+            var where = $"annotations[{i}]";
+            if (a.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{source}: {where}: expected an object; not imported");
+                continue;
+            }
+            if (Integer(a, "image_id") is not { } imageId)
+            {
+                problems.Add($"{source}: {where}.image_id: expected an integer; not imported");
+                continue;
+            }
+            if (!images.TryGetValue(imageId, out var image))
+            {
+                problems.Add($"{source}: {where} names image {imageId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
+                continue;
+            }
+            var onImage = $"{source}: {where} (image {image.Image.FileName})";
+            if (Integer(a, "category_id") is not { } categoryId)
+            {
+                problems.Add($"{source}: {where}.category_id: expected an integer; not imported");
+                continue;
+            }
+            if (!names.TryGetValue(categoryId, out var category))
+            {
+                problems.Add($"{onImage} names category {categoryId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
+                continue;
+            }
+            if (!a.TryGetProperty("bbox", out var bbox) || bbox.ValueKind != JsonValueKind.Array || bbox.GetArrayLength() != 4
+                || bbox.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number))
+            {
+                problems.Add($"{source}: {where}.bbox: expected an array of 4 numbers [x, y, width, height]; not imported");
+                continue;
+            }
+            // JSON has no NaN or infinity: a number that reads as one is beyond double's range (1e400), kept as the
+            // largest double so it is reported as out of range.
+            var v = bbox.EnumerateArray().Select(n => n.TryGetDouble(out var d) && double.IsFinite(d) ? d : double.MaxValue).ToArray();
+            if (BoxRules.Create(category.Name, v[0], v[1], v[2], v[3], out var problem) is not { } box)
+            {
+                problems.Add($"{onImage}: {problem}; not imported");
+                continue;
+            }
+            double? score = a.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetDouble(out var sd) && double.IsFinite(sd) ? sd : null;
+            image.Boxes.Add(new ImportedBox(box with { Score = score }, $"{source}: {where}"));
+        }
+        var result = Duplicates.Refuse(images.Values.OrderBy(m => m.Index).Select(m => m.Image), problems, $"{source}: ")
+            .Select(m => m with { Source = $"{source}: {m.Source}" }).ToArray();
+        return new ImportResult(result, names.OrderBy(c => c.Key).Select(c => c.Value.Name).ToArray(), problems);
     }
+
+    private static long? Integer(JsonElement o, string field) =>
+        o.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
+
+    private static string? Text(JsonElement o, string field) =>
+        o.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     internal static int IndexOf(IReadOnlyList<string> classes, string label)
     {
@@ -97,14 +222,6 @@ public static class CocoFormat
         }
         throw new DatasetException($"label '{label}' is not in the class list");
     }
-
-    internal static int Round(double v) => (int)Math.Round(v, MidpointRounding.AwayFromZero);
-
-    /// <summary>Boxes reaching outside their image are kept, and reported.</summary>
-    internal static IEnumerable<string> Outside(IEnumerable<AnnotatedImage> images) =>
-        images.Where(m => m.Width > 0 && m.Height > 0).SelectMany(m => m.Boxes
-            .Where(b => b.X < 0 || b.Y < 0 || b.X + b.Width > m.Width || b.Y + b.Height > m.Height)
-            .Select(b => $"{m.FileName}: the {b.Label} box {b.X},{b.Y} {b.Width}x{b.Height} reaches outside the {m.Width}x{m.Height} image"));
 }
 
 /// <summary>YOLO text labels: one <c>&lt;stem&gt;.txt</c> per image, lines <c>class cx cy w h</c> normalised to the image
@@ -128,45 +245,102 @@ public static class YoloFormat
         return (files, string.Concat(classes.Select(c => c + "\n")));
     }
 
-    /// <param name="labelFiles">Text of each <c>&lt;stem&gt;.txt</c>, by stem.</param>
-    /// <param name="images">The dataset's images (file name, display size), matched to label files by stem.</param>
-    public static ImportResult Read(IReadOnlyDictionary<string, string> labelFiles, string classesText, IReadOnlyList<(string FileName, int Width, int Height)> images)
+    /// <summary>Reads a folder of <c>&lt;stem&gt;.txt</c> files and its <c>classes.txt</c>.</summary>
+    public static ImportResult ReadFolder(string folder, IReadOnlyList<string> imageNames, Func<string, (int Width, int Height)> sizeOf)
     {
-        var classes = classesText.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-        var problems = new List<string>();
-        var byStem = images.ToDictionary(m => Path.GetFileNameWithoutExtension(m.FileName), StringComparer.Ordinal);
-        foreach (var stem in labelFiles.Keys.Where(s => !byStem.ContainsKey(s)))
+        RequireFolder(folder, "YOLO", ".txt");
+        var classes = Path.Combine(folder, ClassesFile);
+        return Read(Directory.GetFiles(folder, "*.txt").Where(f => Path.GetFileName(f) != ClassesFile)
+                .ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal),
+            File.Exists(classes) ? File.ReadAllText(classes) : null, imageNames, sizeOf, folder);
+    }
+
+    internal static void RequireFolder(string folder, string format, string extension)
+    {
+        if (!Directory.Exists(folder))
         {
-            problems.Add($"{stem}.txt has no image");
+            throw new DatasetException($"'{folder}' is not a folder; a {format} import reads a folder of {extension} files");
         }
-        var result = images.Select(m =>
+    }
+
+    /// <param name="labelFiles">Text of each <c>&lt;stem&gt;.txt</c>, by stem.</param>
+    /// <param name="classesText"><c>classes.txt</c>, or null when the folder has none: then a label file with any box
+    /// stops the import (its class ids mean nothing).</param>
+    /// <param name="imageNames">The dataset's image file names, matched to label files by stem.</param>
+    /// <param name="sizeOf">An image's size as shown (the boxes are fractions of it); asked only for images a label file names.</param>
+    /// <param name="source">The folder as the user named it, for messages about it as a whole.</param>
+    public static ImportResult Read(IReadOnlyDictionary<string, string> labelFiles, string? classesText, IReadOnlyList<string> imageNames,
+        Func<string, (int Width, int Height)> sizeOf, string source)
+    {
+        var classes = Classes(classesText, source);
+        if (classesText is null && labelFiles.Values.Any(t => !string.IsNullOrWhiteSpace(t)))
         {
-            var boxes = new List<LabeledBox>();
-            var stem = Path.GetFileNameWithoutExtension(m.FileName);
-            var lines = labelFiles.TryGetValue(stem, out var text) ? text.Split('\n') : [];
+            throw new DatasetException($"{source} has no {ClassesFile}: a YOLO class id is a line number of {ClassesFile}, so without it no box can be named");
+        }
+        var problems = new List<string>();
+        var byStem = imageNames.ToLookup(Path.GetFileNameWithoutExtension, StringComparer.Ordinal);
+        var result = new List<ImportedImage>();
+        foreach (var (stem, text) in labelFiles.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            var file = stem + ".txt";
+            var matches = byStem[stem].ToArray();
+            if (matches.Length != 1)
+            {
+                problems.Add(matches.Length == 0
+                    ? $"{file} has no image"
+                    : $"{file} matches {string.Join(" and ", matches.Order(StringComparer.Ordinal))}; none of them is imported (rename one image)");
+                continue;
+            }
+            var (width, height) = sizeOf(matches[0]);
+            var boxes = new List<ImportedBox>();
+            var lines = text.Split('\n');
             for (var n = 0; n < lines.Length; n++)
             {
-                var parts = lines[n].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var where = $"{file} line {(n + 1).ToString(CultureInfo.InvariantCulture)}";
+                var parts = lines[n].Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
                 if (parts.Length == 0)
                 {
                     continue;
                 }
-                if (parts.Length != 5 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var cls) || cls < 0 || cls >= classes.Length
-                    || !parts.Skip(1).All(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+                var v = new double[4];
+                if (parts.Length != 5 || !parts.Skip(1).Select((p, i) => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i])).All(ok => ok))
                 {
-                    problems.Add($"{stem}.txt line {n + 1}: '{lines[n].Trim()}' is not 'class cx cy w h' with a class from {ClassesFile}");
+                    problems.Add($"{where}: '{Shorten(lines[n].Trim())}' is not 'class cx cy w h'; not imported");
                     continue;
                 }
-                var (cx, cy, w, h) = (double.Parse(parts[1], CultureInfo.InvariantCulture) * m.Width, double.Parse(parts[2], CultureInfo.InvariantCulture) * m.Height,
-                    double.Parse(parts[3], CultureInfo.InvariantCulture) * m.Width, double.Parse(parts[4], CultureInfo.InvariantCulture) * m.Height);
-                var (x0, y0) = (CocoFormat.Round(cx - w / 2), CocoFormat.Round(cy - h / 2));
-                boxes.Add(new LabeledBox(classes[cls], x0, y0, CocoFormat.Round(cx + w / 2) - x0, CocoFormat.Round(cy + h / 2) - y0));
+                if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var cls) || cls >= classes.Length)
+                {
+                    problems.Add($"{where}: class '{Shorten(parts[0])}' is not a line of {ClassesFile} (0 to {(classes.Length - 1).ToString(CultureInfo.InvariantCulture)}); not imported");
+                    continue;
+                }
+                var (cx, cy, w, h) = (v[0] * width, v[1] * height, v[2] * width, v[3] * height);
+                if (BoxRules.FromEdges(classes[cls], cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, out var problem) is not { } box)
+                {
+                    problems.Add($"{where} (image {matches[0]}): {problem}; not imported");
+                    continue;
+                }
+                boxes.Add(new ImportedBox(box, where));
             }
-            return new AnnotatedImage(m.FileName, m.Width, m.Height, boxes);
-        }).ToArray();
-        problems.AddRange(CocoFormat.Outside(result));
+            result.Add(new ImportedImage(matches[0], file, width, height, boxes));
+        }
         return new ImportResult(result, classes, problems);
     }
+
+    /// <summary>The class list: the line number is the class id, so a blank line before the last name is refused
+    /// (dropping it would shift every later id onto another class).</summary>
+    internal static string[] Classes(string? text, string source)
+    {
+        var lines = (text ?? "").Split('\n').Select(l => l.Trim()).ToList();
+        while (lines.Count > 0 && lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+        var blank = lines.FindIndex(l => l.Length == 0);
+        return blank < 0 ? [.. lines]
+            : throw new DatasetException($"{Path.Combine(source, ClassesFile)} line {(blank + 1).ToString(CultureInfo.InvariantCulture)} is empty: class ids are line numbers, so every line up to the last must name a class");
+    }
+
+    internal static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "...";
 }
 
 /// <summary>
@@ -193,14 +367,23 @@ public static class VocFormat
                         new XElement("xmax", b.X + b.Width), new XElement("ymax", b.Y + b.Height))))))
             .ToString() + "\n", StringComparer.Ordinal);
 
+    /// <summary>Reads a folder of <c>.xml</c> files and its <c>classes.txt</c> when there is one.</summary>
+    public static ImportResult ReadFolder(string folder)
+    {
+        YoloFormat.RequireFolder(folder, "VOC", ".xml");
+        var classes = Path.Combine(folder, YoloFormat.ClassesFile);
+        return Read(Directory.GetFiles(folder, "*.xml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
+            File.Exists(classes) ? File.ReadAllText(classes) : null);
+    }
+
     /// <param name="files">Text of each <c>.xml</c> file, by file name.</param>
     /// <param name="classesText"><c>classes.txt</c> when present: its order is kept; names not in it are added after, and listed.</param>
     public static ImportResult Read(IReadOnlyDictionary<string, string> files, string? classesText)
     {
-        var classes = (classesText ?? "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var classes = (classesText ?? "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         var declared = classes.Count > 0;
         var problems = new List<string>();
-        var images = new List<AnnotatedImage>();
+        var images = new List<ImportedImage>();
         var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
         foreach (var (name, text) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
@@ -212,43 +395,96 @@ public static class VocFormat
             }
             catch (XmlException e)
             {
-                problems.Add($"{name} is not valid XML ({e.Message})");
+                problems.Add($"{name} is not valid XML ({e.Message}); its image is not imported");
                 continue;
             }
             var file = root.Element("filename")?.Value.Trim();
             if (string.IsNullOrEmpty(file))
             {
-                problems.Add($"{name} names no <filename>");
+                problems.Add($"{name} names no <filename>; not imported");
                 continue;
             }
-            int Int(XElement? e) => e is not null && double.TryParse(e.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? CocoFormat.Round(v) : int.MinValue;
-            var (width, height) = (Int(root.Element("size")?.Element("width")), Int(root.Element("size")?.Element("height")));
-            var boxes = new List<LabeledBox>();
-            var n = 0;
+            static double? Number(XElement? e) =>
+                e is not null && double.TryParse(e.Value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+            static int Size(XElement? e) => Number(e) is { } v && BoxRules.Pixel(v) is { } n && n > 0 ? n : 0;
+            var boxes = new List<ImportedBox>();
+            var index = 0;
             foreach (var o in root.Elements("object"))
             {
-                n++;
+                var where = $"{name}: object {(++index).ToString(CultureInfo.InvariantCulture)}";
                 var label = o.Element("name")?.Value.Trim();
                 var box = o.Element("bndbox");
-                var (x0, y0, x1, y1) = (Int(box?.Element("xmin")), Int(box?.Element("ymin")), Int(box?.Element("xmax")), Int(box?.Element("ymax")));
-                if (string.IsNullOrEmpty(label) || new[] { x0, y0, x1, y1 }.Contains(int.MinValue) || x1 < x0 || y1 < y0)
+                if (string.IsNullOrEmpty(label))
                 {
-                    problems.Add($"{name}: object {n} has no name or no usable <bndbox> (xmin <= xmax, ymin <= ymax)");
+                    problems.Add($"{where} (image {file}) has no <name>; not imported");
+                    continue;
+                }
+                if (Number(box?.Element("xmin")) is not { } x0 || Number(box?.Element("ymin")) is not { } y0
+                    || Number(box?.Element("xmax")) is not { } x1 || Number(box?.Element("ymax")) is not { } y1)
+                {
+                    problems.Add($"{where} (image {file}): <bndbox> needs the numbers <xmin>, <ymin>, <xmax> and <ymax>; not imported");
+                    continue;
+                }
+                // 1-based inclusive edges: the box's left pixel is xmin - 1, its right edge (exclusive) xmax.
+                if (BoxRules.FromEdges(label, x0 - 1, y0 - 1, x1, y1, out var problem) is not { } read)
+                {
+                    problems.Add($"{where} (image {file}): {problem}; not imported");
                     continue;
                 }
                 if (!classes.Contains(label))
                 {
                     if (declared)
                     {
-                        problems.Add($"{name}: object {n} is a '{label}', which {YoloFormat.ClassesFile} does not list; added to the class list");
+                        problems.Add($"{where} (image {file}) is a '{label}', which {YoloFormat.ClassesFile} does not list; added to the class list");
                     }
                     classes.Add(label);
                 }
-                boxes.Add(new LabeledBox(label, x0 - 1, y0 - 1, x1 - x0 + 1, y1 - y0 + 1));
+                boxes.Add(new ImportedBox(read, where));
             }
-            images.Add(new AnnotatedImage(file, Math.Max(0, width), Math.Max(0, height), boxes));
+            images.Add(new ImportedImage(file, name, Size(root.Element("size")?.Element("width")), Size(root.Element("size")?.Element("height")), boxes));
         }
-        problems.AddRange(CocoFormat.Outside(images));
-        return new ImportResult(images, classes, problems);
+        return new ImportResult(Duplicates.Refuse(images, problems).ToArray(), classes, problems);
+    }
+}
+
+/// <summary>
+/// What an import writes, decided before anything is written: each image the import names that is an image of the
+/// dataset gets exactly the boxes that lie inside it (by its size as shown); every other box, every image not in the
+/// dataset and every stated size that disagrees with the image is listed.
+/// </summary>
+public static class ImportPlan
+{
+    /// <param name="sizeOf">An image's size as shown (EXIF applied), or null when the dataset has no such image.</param>
+    public static (IReadOnlyList<AnnotatedImage> Writes, IReadOnlyList<string> Problems) Build(ImportResult result, Func<string, (int Width, int Height)?> sizeOf)
+    {
+        var problems = result.Problems.ToList();
+        var writes = new List<AnnotatedImage>();
+        foreach (var m in result.Images)
+        {
+            if (sizeOf(m.FileName) is not { } size)
+            {
+                problems.Add($"{m.Source}: {m.FileName} is not an image of the dataset: its {m.Boxes.Count} boxes are not imported");
+                continue;
+            }
+            var (w, h) = size;
+            if (m.Width > 0 && m.Height > 0 && (m.Width, m.Height) != (w, h))
+            {
+                problems.Add($"{m.Source}: the file says {m.FileName} is {m.Width}x{m.Height}, the image is {w}x{h} as shown"
+                    + ((h, w) == (m.Width, m.Height) ? " (rotated by its EXIF orientation: were the boxes drawn on the stored pixels?)" : "")
+                    + "; boxes inside it imported as written");
+            }
+            var boxes = new List<LabeledBox>();
+            foreach (var b in m.Boxes)
+            {
+                if (BoxRules.Outside(b.Box, w, h) is { } outside)
+                {
+                    problems.Add($"{b.Source} (image {m.FileName}): {outside}; not imported");
+                    continue;
+                }
+                boxes.Add(b.Box);
+            }
+            writes.Add(new AnnotatedImage(m.FileName, w, h, boxes));
+        }
+        return (writes, problems);
     }
 }

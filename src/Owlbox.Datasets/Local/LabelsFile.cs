@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using Owlbox.Labeling.Boxes;
 
@@ -508,17 +507,17 @@ public sealed class LabelsFile
             {
                 throw new DatasetException($"{where}: \"{name}\" must be a number");
             }
-            // Edge Impulse stores integers; other tools may have written fractions, rounded here.
-            var d = value.GetDouble();
-            return Math.Abs(d) < int.MaxValue
-                ? (int)Math.Round(d, MidpointRounding.AwayFromZero)
+            // Edge Impulse stores integers; other tools may have written fractions, rounded here (BoxRules: the rule
+            // every importer checks against too).
+            return value.TryGetDouble(out var d) && BoxRules.Pixel(d) is { } pixel
+                ? pixel
                 : throw new DatasetException($"{where}: \"{name}\" is out of range");
         }
-        double? score = o.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
+        double? score = o.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetDouble(out var sd) ? sd : null;
         var box = new LabeledBox(label.GetString()!, Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height")) { Score = score };
-        if (box.Width <= 0 || box.Height <= 0)
+        if (BoxRules.Problem(box.X, box.Y, box.Width, box.Height) is { } problem)
         {
-            throw new DatasetException($"{where}: width and height must be positive, got {box.Width.ToString(CultureInfo.InvariantCulture)}x{box.Height.ToString(CultureInfo.InvariantCulture)}");
+            throw new DatasetException($"{where}: {problem}");
         }
         return box;
     }
