@@ -17,13 +17,14 @@ public sealed class LlmEmulatorServer : IAsyncDisposable
     {
         (ApiKey, Faults) = (key, faults);
         Endpoint = new Uri($"http://127.0.0.1:{port}/v1");
-        _app = LlmEmulatorApp.Build(key, [$"http://127.0.0.1:{port}"], faults, flavor, Calls);
+        _app = LlmEmulatorApp.Build(key, [$"http://127.0.0.1:{port}"], faults, flavor, Calls, Stats);
     }
 
     public string ApiKey { get; }
     public Uri Endpoint { get; }
     public EmulatorFaults Faults { get; }
     public ConcurrentQueue<EmulatorCall> Calls { get; } = new();
+    public EmulatorStats Stats { get; } = new();
 
     public static async Task<LlmEmulatorServer> StartAsync(EmulatorFaults? faults = null, ReplyFlavor flavor = ReplyFlavor.OpenAi)
     {
@@ -61,7 +62,26 @@ public static class Shapes
     public static readonly PixelBox Blue = new(220, 20, 60, 60);
     public static readonly PixelBox Empty = new(320, 120, 60, 60);
 
-    public static byte[] Png()
+    public static byte[] Png() => Encode(SKEncodedImageFormat.Png);
+
+    /// <summary>The same picture stored turned a quarter anticlockwise as a JPEG with EXIF orientation 6, so only a
+    /// reader that applies the orientation sees it as <see cref="Png"/> shows it.</summary>
+    public static byte[] RotatedJpeg()
+    {
+        using var upright = SKBitmap.Decode(Png());
+        using var stored = new SKBitmap(new SKImageInfo(200, 400, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using (var canvas = new SKCanvas(stored))
+        {
+            canvas.Translate(100, 200);
+            canvas.RotateDegrees(-90);
+            canvas.Translate(-200, -100);
+            canvas.DrawBitmap(upright, 0, 0);
+        }
+        using var data = stored.Encode(SKEncodedImageFormat.Jpeg, 95);
+        return Owlbox.ModelTool.Exif.WithOrientation(data.ToArray(), 6);
+    }
+
+    private static byte[] Encode(SKEncodedImageFormat format)
     {
         using var bitmap = new SKBitmap(400, 200);
         using (var canvas = new SKCanvas(bitmap))
@@ -74,7 +94,7 @@ public static class Shapes
                 canvas.DrawRect((float)box.X, (float)box.Y, (float)box.Width, (float)box.Height, paint);
             }
         }
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        using var data = bitmap.Encode(format, 100);
         return data.ToArray();
     }
 }

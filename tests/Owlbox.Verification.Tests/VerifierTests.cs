@@ -122,6 +122,32 @@ public sealed class VerifierTests : IDisposable
     }
 
     [Fact]
+    public async Task Crops_are_cut_where_a_viewer_sees_the_box_in_an_EXIF_rotated_photo()
+    {
+        await using var server = await LlmEmulatorServer.StartAsync();
+        using var verifier = new BoxVerifier(LlmClient.Create(server.Client()), Options(), NoAnswerCache.Instance);
+        var result = await verifier.VerifyAsync(Shapes.RotatedJpeg(), Boxes, default);
+
+        AssertColourDecisions(result);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task No_more_calls_are_in_flight_than_the_concurrency(int concurrency)
+    {
+        await using var server = await LlmEmulatorServer.StartAsync(new EmulatorFaults { LatencyMs = 300 });
+        using var verifier = new BoxVerifier(LlmClient.Create(server.Client()), Options() with { Concurrency = concurrency }, NoAnswerCache.Instance);
+        // Two images at once share the bound: 8 boxes to ask about.
+        var results = await Task.WhenAll(verifier.VerifyAsync(Image, Boxes, default), verifier.VerifyAsync(Image, Boxes, default));
+
+        Assert.All(results, AssertColourDecisions);
+        Assert.Equal(8, server.Calls.Count);
+        // Reached (the calls did overlap) and never passed.
+        Assert.Equal(concurrency, server.Stats.MaxInFlight);
+    }
+
+    [Fact]
     public async Task A_429_is_retried_after_the_Retry_After_it_names()
     {
         var faults = new EmulatorFaults { ByCall = { [1] = new Fault { Kind = FaultKind.RateLimit, RetryAfterSeconds = 1 } } };

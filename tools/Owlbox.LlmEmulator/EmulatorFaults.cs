@@ -41,6 +41,9 @@ public sealed class EmulatorFaults
 
     public Dictionary<string, Fault> ByColour { get; init; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Added to every answered call, so concurrent calls overlap.</summary>
+    public int LatencyMs { get; init; }
+
     /// <summary>Refuse <c>response_format</c> with a 400, as servers without structured output do.</summary>
     public bool RejectResponseFormat { get; init; }
 
@@ -73,3 +76,23 @@ public enum ReplyFlavor
 /// <param name="Status">The status answered (0 for a hang the client abandoned).</param>
 /// <param name="At">When it arrived.</param>
 public sealed record EmulatorCall(int Number, string Authorization, string Body, string? Colour, string? Detail, int Status, DateTimeOffset At);
+
+/// <summary>Live counters, for tests: calls being answered now and the most there ever were at once.</summary>
+public sealed class EmulatorStats
+{
+    private int _inFlight;
+    private int _maxInFlight;
+
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    internal void Enter()
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        int max;
+        while (now > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
+        {
+        }
+    }
+
+    internal void Leave() => Interlocked.Decrement(ref _inFlight);
+}

@@ -18,17 +18,32 @@ namespace Owlbox.LlmEmulator;
 public static class LlmEmulatorApp
 {
     public static WebApplication Build(string? apiKey, string[] urls, EmulatorFaults? faults = null, ReplyFlavor flavor = ReplyFlavor.OpenAi,
-        ConcurrentQueue<EmulatorCall>? calls = null)
+        ConcurrentQueue<EmulatorCall>? calls = null, EmulatorStats? stats = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls(urls);
         faults ??= new EmulatorFaults();
         calls ??= new ConcurrentQueue<EmulatorCall>();
+        stats ??= new EmulatorStats();
         var app = builder.Build();
         var count = 0;
 
         app.MapPost("/v1/chat/completions", async (HttpContext http) =>
+        {
+            stats.Enter();
+            try
+            {
+                return await AnswerAsync(http).ConfigureAwait(false);
+            }
+            finally
+            {
+                stats.Leave();
+            }
+        });
+        return app;
+
+        async Task<IResult> AnswerAsync(HttpContext http)
         {
             var at = DateTimeOffset.UtcNow;
             var n = Interlocked.Increment(ref count);
@@ -101,9 +116,12 @@ public static class LlmEmulatorApp
             // Text at about four characters a token, plus OpenAI's 3 tokens per message and 3 priming the reply.
             var promptTokens = imageTokens + (text.Length + 3) / 4 + 3 + 3;
             var completionTokens = Math.Max(1, (content.Length + 3) / 4);
+            if (faults.LatencyMs > 0)
+            {
+                await Task.Delay(faults.LatencyMs, http.RequestAborted);
+            }
             return Record(Results.Text(Reply(flavor, n, model, content, promptTokens, completionTokens).ToJsonString(), "application/json"), 200, colour, detail);
-        });
-        return app;
+        }
     }
 
     /// <summary>The user message's text and its one image (base64 data URL) with its detail.</summary>
