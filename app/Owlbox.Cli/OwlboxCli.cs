@@ -111,9 +111,11 @@ public static class OwlboxCli
             await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return SetupError;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
-            await stderr.WriteLineAsync("cancelled; samples finished before the cancel were written").ConfigureAwait(false);
+            // A requested stop (Ctrl+C, SIGTERM: StopSignal) before a job got under way, or in a command with nothing
+            // to list: said in one line, never as an exception. A command that can say more throws its own message.
+            await stderr.WriteLineAsync(e is CommandStoppedException ? e.Message : "cancelled on request; nothing under way was left half-written").ConfigureAwait(false);
             return Cancelled;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("OWLBOX_DEBUG") != "1")
