@@ -20,9 +20,10 @@ namespace Owlbox.Cli;
 /// </summary>
 public static class LocalJobRunner
 {
-    /// <summary>How long a requested stop waits for the work under way (a batch being written) before the process
-    /// leaves it: a sample not recorded as written is done again by the re-run, which never adds a box twice.</summary>
-    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
+    /// <summary>How long a requested stop waits for the work under way (a batch being written, a read that hangs)
+    /// before the process leaves it: a sample not recorded as written is done again by the re-run, which never adds
+    /// a box twice. Well inside <c>docker stop</c>'s 10 s before its SIGKILL.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     /// <param name="fresh">Start a new job even when an interrupted one with the same spec could be resumed (that one
     /// is then superseded: its late messages are dropped).</param>
@@ -40,9 +41,17 @@ public static class LocalJobRunner
             x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1);
             busTap?.Invoke(x);
         });
-        using var host = builder.Build();
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
-        var stopped = false;
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        var (stopped, abandoned) = (false, false);
         try
         {
             var store = host.Services.GetRequiredService<IJobStore>();
@@ -106,7 +115,17 @@ public static class LocalJobRunner
                 // way finish, for at most StopGrace. What was written stays written; the rest is pending for a re-run.
                 await store.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false);
                 using var grace = new CancellationTokenSource(StopGrace);
-                await host.StopAsync(grace.Token).ConfigureAwait(false);
+                try
+                {
+                    await host.StopAsync(grace.Token).WaitAsync(grace.Token).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Past the grace, work still under way (an inference, a read that hangs) is left running, and the
+                    // host is not disposed under it: the process ends with it. A stage's error while stopping changes
+                    // nothing the job store does not already say.
+                    abandoned = true;
+                }
                 stopped = true;
             }
             var job = (await store.FindAsync(jobId, CancellationToken.None).ConfigureAwait(false))!;
@@ -126,6 +145,10 @@ public static class LocalJobRunner
             if (!stopped)
             {
                 await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            if (!abandoned)
+            {
+                host.Dispose();
             }
         }
     }
