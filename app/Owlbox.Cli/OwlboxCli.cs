@@ -92,7 +92,7 @@ public static class OwlboxCli
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["review", .. var rest] => await Review.ReviewCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["calibrate", .. var rest] => await CalibrateCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
-                ["models", .. var rest] => await ModelsCommand.RunAsync(rest, stdout).ConfigureAwait(false),
+                ["models", .. var rest] => await ModelsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["export", .. var rest] => await FormatsCommand.ExportAsync(rest, stdout).ConfigureAwait(false),
                 ["import", .. var rest] => await FormatsCommand.ImportAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
