@@ -2,7 +2,6 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Owlbox.Contracts.V1;
 using Owlbox.Hosting;
 using Owlbox.Labeling.Prompts;
@@ -26,9 +25,7 @@ public static class BrokerJobRunner
         IJobReporter reporter, CancellationToken cancellationToken)
     {
         var events = new JobEvents();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
+        var builder = CommandHost.CreateBuilder(cancellationToken);
         builder.Services.AddSingleton(events);
         builder.Services.AddOwlboxBus(options.Bus, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e =>
         {
@@ -43,7 +40,15 @@ public static class BrokerJobRunner
         {
             var gateway = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri(GatewayQueue)).ConfigureAwait(false);
             await gateway.Send(new SubmitLabelingJob(jobId, spec, sealedProjectKey), cancellationToken).ConfigureAwait(false);
-            return await FollowAsync(jobId, spec, destination, events, reporter, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await FollowAsync(jobId, spec, destination, events, reporter, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // This process only follows: the deployment owns the job, and what it wrote stays written.
+                throw new CommandStoppedException($"stopped following job {jobId} on request; the deployment goes on with it", cancellationToken);
+            }
         }
         finally
         {

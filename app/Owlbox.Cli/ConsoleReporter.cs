@@ -6,6 +6,10 @@ namespace Owlbox.Cli;
 /// objects found), and a summary that lists every failed sample with its reason.</summary>
 public sealed class ConsoleReporter(TextWriter output) : IJobReporter
 {
+    /// <summary>Samples a stopped job names as not labeled; past these, a count (a stop early in a 100k-sample job
+    /// is not 100k lines).</summary>
+    public const int NotDoneListed = 20;
+
     public void Started(JobPlan plan)
     {
         if (plan.Resumed is { } r)
@@ -59,12 +63,25 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
     {
         output.WriteLine();
         var seconds = summary.Elapsed.TotalSeconds;
-        var rate = seconds > 0 ? summary.Succeeded / seconds : 0;
+        var rate = seconds > 0 ? (summary.Succeeded - summary.WrittenBefore) / seconds : 0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Labeled {summary.Succeeded} of {summary.Total} samples in {seconds.ToString(seconds < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture)} s ({rate:0.0} images/s); {summary.BoxesAdded} boxes added; written to {summary.Destination}"));
+        if (summary.WrittenBefore > 0)
+        {
+            output.WriteLine($"    ({summary.WrittenBefore} of them were written before this run resumed the job; the {summary.BoxesAdded} boxes are this run's)");
+        }
         if (summary.Status == Owlbox.Contracts.V1.JobStatus.Cancelled)
         {
-            output.WriteLine("The job was cancelled; samples finished before that were written.");
+            var left = summary.Total - summary.Succeeded - summary.Failed.Count;
+            output.WriteLine($"Stopped on request: {left} sample{(left == 1 ? " was" : "s were")} not labeled; the same command resumes the job (--fresh starts afresh){(left > 0 ? ":" : "")}");
+            foreach (var id in summary.NotDone.Take(NotDoneListed))
+            {
+                output.WriteLine($"    {id}");
+            }
+            if (left > Math.Min(summary.NotDone.Count, NotDoneListed))
+            {
+                output.WriteLine($"    ... and {left - Math.Min(summary.NotDone.Count, NotDoneListed)} more");
+            }
         }
         if (summary.Failed.Count > 0)
         {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Models;
@@ -21,6 +20,11 @@ namespace Owlbox.Cli;
 /// </summary>
 public static class LocalJobRunner
 {
+    /// <summary>How long a requested stop waits for the work under way (a batch being written, a read that hangs)
+    /// before the process leaves it: a sample not recorded as written is done again by the re-run, which never adds
+    /// a box twice. Well inside <c>docker stop</c>'s 10 s before its SIGKILL.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
     /// <param name="fresh">Start a new job even when an interrupted one with the same spec could be resumed (that one
     /// is then superseded: its late messages are dropped).</param>
     /// <param name="replaceProposals">A new preview job may replace a local proposal set of the same id; without it
@@ -30,17 +34,24 @@ public static class LocalJobRunner
         CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false, bool replaceProposals = false)
     {
         var events = new JobEvents();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
+        var builder = CommandHost.CreateBuilder(cancellationToken);
         builder.Services.AddSingleton(events);
         builder.Services.AddOwlbox(options, x =>
         {
             x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1);
             busTap?.Invoke(x);
         });
-        using var host = builder.Build();
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        var (stopped, abandoned) = (false, false);
         try
         {
             var store = host.Services.GetRequiredService<IJobStore>();
@@ -69,7 +80,7 @@ public static class LocalJobRunner
             }
             var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
             var total = accepted.Samples ?? 0; // this process holds every credential, so it listed the dataset
-            var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0);
+            var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0) { BoxesAdded = interrupted.BoxesAdded };
             reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed)
             {
                 Form = model.IsSplit
@@ -97,22 +108,48 @@ public static class LocalJobRunner
                     }
                 }
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // Stop the services' work on this job; what was written stays written.
+                // A requested stop: the job is cancelled first, so every stage drops its messages (no new sample is
+                // fetched or detected, no fault ends the job as failed); then the bus stops, letting a write under
+                // way finish, for at most StopGrace. What was written stays written; the rest is pending for a re-run.
                 await store.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false);
-                throw;
+                using var grace = new CancellationTokenSource(StopGrace);
+                try
+                {
+                    await host.StopAsync(grace.Token).WaitAsync(grace.Token).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Past the grace, work still under way (an inference, a read that hangs) is left running, and the
+                    // host is not disposed under it: the process ends with it. A stage's error while stopping changes
+                    // nothing the job store does not already say.
+                    abandoned = true;
+                }
+                stopped = true;
             }
             var job = (await store.FindAsync(jobId, CancellationToken.None).ConfigureAwait(false))!;
-            var failed = (await store.ListSamplesAsync(jobId, CancellationToken.None).ConfigureAwait(false))
-                .Where(s => s.State == SampleState.Failed).Select(s => (s.SampleId, s.Reason ?? "failed")).ToArray();
-            var summary = new JobSummary(job.Status, job.Total ?? 0, job.Written, failed, job.BoxesAdded, started.Elapsed, destination);
+            var samples = await store.ListSamplesAsync(jobId, CancellationToken.None).ConfigureAwait(false);
+            var failed = samples.Where(s => s.State == SampleState.Failed).Select(s => (s.SampleId, s.Reason ?? "failed")).ToArray();
+            var notDone = job.Status == JobStatus.Cancelled ? samples.Where(s => s.State == SampleState.Pending).Select(s => s.SampleId).ToArray() : [];
+            var summary = new JobSummary(job.Status, job.Total ?? total, job.Written, failed, job.BoxesAdded - (resumed?.BoxesAdded ?? 0), started.Elapsed, destination)
+            {
+                WrittenBefore = resumed?.Written ?? 0,
+                NotDone = notDone,
+            };
             reporter.Finished(summary);
             return summary;
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            if (!stopped)
+            {
+                await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            if (!abandoned)
+            {
+                host.Dispose();
+            }
         }
     }
 

@@ -8,7 +8,7 @@ namespace Owlbox.Cli;
 /// single-graph export beside it (<see cref="ModelPreparer"/>), checked against the single graph first.</summary>
 public static class ModelsCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
     {
         var a = new ArgumentReader(args, new HashSet<string>(["--model-variant"]), new HashSet<string>(), ignoreUnknown: false);
         if (a.Positionals is not ["prepare", var directory])
@@ -18,11 +18,15 @@ public static class ModelsCommand
         PreparedModel prepared;
         try
         {
-            prepared = ModelPreparer.Prepare(directory, a.Get("--model-variant") ?? "model");
+            prepared = ModelPreparer.Prepare(directory, a.Get("--model-variant") ?? "model", cancellationToken);
         }
         catch (ModelException e)
         {
             throw new JobSetupException(e.Message, e);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new CommandStoppedException($"stopped on request; the temporary files are gone, and a form of {directory} written before the stop is complete (models prepare again writes them all)", cancellationToken);
         }
         string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
         await stdout.WriteLineAsync($"Split by data flow: the head is {prepared.HeadNodes} nodes; class embeddings '{prepared.Roles.ClassEmbeddings}', shift '{prepared.Roles.Shift}', scale '{prepared.Roles.Scale}', queries '{prepared.Roles.QueryEmbeddings}'").ConfigureAwait(false);

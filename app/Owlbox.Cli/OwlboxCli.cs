@@ -95,7 +95,7 @@ public static class OwlboxCli
                 ["jobs", .. var rest] => await JobsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["review", .. var rest] => await Review.ReviewCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["calibrate", .. var rest] => await CalibrateCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
-                ["models", .. var rest] => await ModelsCommand.RunAsync(rest, stdout).ConfigureAwait(false),
+                ["models", .. var rest] => await ModelsCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["eval", .. var rest] => await EvalCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["export", .. var rest] => await FormatsCommand.ExportAsync(rest, stdout).ConfigureAwait(false),
                 ["import", .. var rest] => await FormatsCommand.ImportAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
@@ -114,9 +114,11 @@ public static class OwlboxCli
             await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return SetupError;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
-            await stderr.WriteLineAsync("cancelled; samples finished before the cancel were written").ConfigureAwait(false);
+            // A requested stop (Ctrl+C, SIGTERM: StopSignal) before a job got under way, or in a command with nothing
+            // to list: said in one line, never as an exception. A command that can say more throws its own message.
+            await stderr.WriteLineAsync(e is CommandStoppedException ? e.Message : "cancelled on request; nothing under way was left half-written").ConfigureAwait(false);
             return Cancelled;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("OWLBOX_DEBUG") != "1")

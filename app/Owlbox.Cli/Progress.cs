@@ -11,7 +11,11 @@ public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<Pro
 }
 
 /// <summary>An interrupted job this run resumes, with what it had written before.</summary>
-public sealed record ResumedJob(Guid JobId, int Written, int Total);
+public sealed record ResumedJob(Guid JobId, int Written, int Total)
+{
+    /// <summary>Boxes the earlier runs added: this run reports only its own.</summary>
+    public int BoxesAdded { get; init; }
+}
 
 /// <summary>One sample's result, in completion order.</summary>
 public sealed record SampleOutcome(int Index, int Total, string SampleId, TimeSpan Elapsed, IReadOnlyList<DetectedObject> Objects, int Rejected, string? Error)
@@ -19,7 +23,16 @@ public sealed record SampleOutcome(int Index, int Total, string SampleId, TimeSp
     public bool Succeeded => Error is null;
 }
 
-public sealed record JobSummary(Owlbox.Contracts.V1.JobStatus Status, int Total, int Succeeded, IReadOnlyList<(string SampleId, string Reason)> Failed, int BoxesAdded, TimeSpan Elapsed, string Destination);
+/// <param name="Succeeded">Samples the job has written, an earlier run's of a resumed job included.</param>
+/// <param name="BoxesAdded">Boxes this run added (not an earlier run's of a resumed job).</param>
+public sealed record JobSummary(Owlbox.Contracts.V1.JobStatus Status, int Total, int Succeeded, IReadOnlyList<(string SampleId, string Reason)> Failed, int BoxesAdded, TimeSpan Elapsed, string Destination)
+{
+    /// <summary>Of <see cref="Succeeded"/>, the samples written before this run resumed the job.</summary>
+    public int WrittenBefore { get; init; }
+
+    /// <summary>Samples a stopped job did not get to (pending), as far as the job had listed them.</summary>
+    public IReadOnlyList<string> NotDone { get; init; } = [];
+}
 
 /// <summary>Receives progress; <see cref="ConsoleReporter"/> prints it in the original Edge Impulse block's style.</summary>
 public interface IJobReporter

@@ -35,6 +35,21 @@ public sealed class ModelsPrepareTests : IDisposable
         return target;
     }
 
+    [Fact]
+    public async Task Prepare_StoppedOnRequest_Exits130_WritesNoHalfForm_AndLeavesNoTemporaryFile()
+    {
+        var model = CopyOf("owlv2-test");
+        var before = Directory.GetFiles(model, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        using var stop = new CancellationTokenSource();
+        await stop.CancelAsync(); // as StopSignal does on SIGTERM; the command must see it rather than run on
+
+        var (exit, _, err) = await Workspace.RunAsync(stop.Token, "models", "prepare", model);
+
+        Assert.Equal(Owlbox.Cli.OwlboxCli.Cancelled, exit);
+        Assert.StartsWith("stopped on request", err, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFiles(model, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("owlv2-test")]
     [InlineData("owlvit-test")]

@@ -43,7 +43,9 @@ public static class ModelPreparer
     public const double MaximumFp16ScoreDifference = 0.01;
     public const double MaximumFp16BoxPixels = 1.0;
 
-    public static PreparedModel Prepare(string modelDirectory, string variant = "model")
+    /// <param name="cancellationToken">A requested stop, seen between steps: the temporary files go, the forms already
+    /// renamed into place are complete.</param>
+    public static PreparedModel Prepare(string modelDirectory, string variant = "model", CancellationToken cancellationToken = default)
     {
         var model = ModelDirectory.Load(modelDirectory, variant);
         var fileName = ModelDirectory.VariantFileName(variant);
@@ -78,6 +80,7 @@ public static class ModelPreparer
         var (imageTemp, textTemp) = (imagePath + $".{Environment.ProcessId}.tmp", textPath + $".{Environment.ProcessId}.tmp");
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Write(textTemp, text);
             // The image encoder's attention fused where the graph's shape allows (ONNX Runtime's MultiHeadAttention),
             // kept only if the check passes with it; otherwise the export's own attention.
@@ -97,12 +100,14 @@ public static class ModelPreparer
                     fusedAttentions = 0;
                 }
             }
+            cancellationToken.ThrowIfCancellationRequested();
             if (fusedAttentions == 0)
             {
                 Write(imageTemp, image);
                 checkedDiffs = Verify(model, singlePath, imageTemp, textTemp);
             }
             var (logitDiff, boxDiff) = checkedDiffs;
+            cancellationToken.ThrowIfCancellationRequested();
             File.Move(textTemp, textPath, overwrite: true);
             File.Move(imageTemp, imagePath, overwrite: true);
             double? int8Correlation = null;
@@ -111,6 +116,7 @@ public static class ModelPreparer
             {
                 // The int8 variant of each encoder, beside (`--model-variant quantized`); its logits must follow fp32's.
                 var (qImage, qText) = (Path.Combine(modelDirectory, "onnx", "image_encoder_quantized.onnx"), Path.Combine(modelDirectory, "onnx", "text_encoder_quantized.onnx"));
+                cancellationToken.ThrowIfCancellationRequested();
                 Write(imageTemp, DynamicQuantizer.Apply(image.Clone()));
                 Write(textTemp, DynamicQuantizer.Apply(text.Clone()));
                 int8Correlation = Correlate(model, imagePath, textPath, imageTemp, textTemp);
@@ -118,6 +124,7 @@ public static class ModelPreparer
                 {
                     throw new ModelException($"the int8 encoders' logits follow the fp32 ones with correlation {int8Correlation:0.000} (at least {MinimumInt8Correlation} wanted): the fp32 form was written, the int8 form was not");
                 }
+                cancellationToken.ThrowIfCancellationRequested();
                 File.Move(textTemp, qText, overwrite: true);
                 File.Move(imageTemp, qImage, overwrite: true);
 
@@ -125,6 +132,7 @@ public static class ModelPreparer
                 // head stays fp32. Where the execution provider lacks a float16 kernel (the CPU, for most), ONNX
                 // Runtime computes that node in float32 between casts; the check runs it either way.
                 var (hImage, hText) = (Path.Combine(modelDirectory, "onnx", "image_encoder_fp16.onnx"), Path.Combine(modelDirectory, "onnx", "text_encoder_fp16.onnx"));
+                cancellationToken.ThrowIfCancellationRequested();
                 Write(imageTemp, Float16Converter.Apply(image.Clone()));
                 Write(textTemp, Float16Converter.Apply(text.Clone()));
                 fp16 = CompareFp16(model, imagePath, textPath, imageTemp, textTemp);
@@ -132,6 +140,7 @@ public static class ModelPreparer
                 {
                     throw new ModelException($"the fp16 encoders differ from fp32 (scores by {fp16.Value.Score:0.0000}, at most {MaximumFp16ScoreDifference} wanted; boxes by {fp16.Value.BoxPixels:0.00} px, at most {MaximumFp16BoxPixels} wanted): the fp32 and int8 forms were written, the fp16 form was not");
                 }
+                cancellationToken.ThrowIfCancellationRequested();
                 File.Move(textTemp, hText, overwrite: true);
                 File.Move(imageTemp, hImage, overwrite: true);
             }
