@@ -33,8 +33,8 @@ public sealed class EmbeddingStore
     private long _bytes = -1;
     private int _warned;
     private int _writeFailures;
-    private volatile bool _writesStopped;
-    private volatile bool _off;
+    private int _writesStopped;
+    private int _off;
 
     /// <param name="warn">Told, once each, the first failure, that writes stopped, and that a link turned the store
     /// off: one line each, never one per image.</param>
@@ -50,10 +50,10 @@ public sealed class EmbeddingStore
     public long MaxBytes { get; }
 
     /// <summary>A link was found on the way to a file: nothing is read or written any more.</summary>
-    public bool Off => _off;
+    public bool Off => Volatile.Read(ref _off) != 0;
 
     /// <summary>Writes failed <see cref="WriteFailureLimit"/> times in a row: reads go on, writes are not tried.</summary>
-    public bool WritesStopped => _writesStopped || _off;
+    public bool WritesStopped => Volatile.Read(ref _writesStopped) != 0 || Off;
 
     public string PathFor(string key)
     {
@@ -68,7 +68,7 @@ public sealed class EmbeddingStore
     {
         image = null!;
         var keyBytes = Encoding.UTF8.GetBytes(key);
-        if (_off || keyBytes.Length > MaxKeyBytes)
+        if (Off || keyBytes.Length > MaxKeyBytes)
         {
             return false;
         }
@@ -193,7 +193,7 @@ public sealed class EmbeddingStore
     /// level, so it ends whatever else is in the folder; a folder that cannot be read is an empty one (warned once).</summary>
     private List<FileInfo> Files()
     {
-        if (_off || LinkOnTheWay(Directory) || !System.IO.Directory.Exists(Directory))
+        if (Off || LinkOnTheWay(Directory) || !System.IO.Directory.Exists(Directory))
         {
             return [];
         }
@@ -225,9 +225,8 @@ public sealed class EmbeddingStore
         {
             return false;
         }
-        if (!_off)
+        if (Interlocked.Exchange(ref _off, 1) == 0)
         {
-            _off = true;
             _warn($"embedding cache off: '{link}' is a symbolic link, and the cache never reads or writes through one; detection goes on without it");
         }
         return true;
@@ -236,9 +235,8 @@ public sealed class EmbeddingStore
     private void WriteFailed(string path, Exception e)
     {
         WarnOnce($"could not write '{path}' ({e.Message})");
-        if (Interlocked.Increment(ref _writeFailures) >= WriteFailureLimit && !_writesStopped)
+        if (Interlocked.Increment(ref _writeFailures) >= WriteFailureLimit && Interlocked.Exchange(ref _writesStopped, 1) == 0)
         {
-            _writesStopped = true;
             _warn($"embedding cache: {WriteFailureLimit} writes in a row failed; this process writes no more encodings to '{Directory}'");
         }
     }
