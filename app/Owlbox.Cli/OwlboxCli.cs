@@ -88,7 +88,7 @@ public static class OwlboxCli
         {
             return args switch
             {
-                ["label", .. var rest] => await LabelAsync(rest, stdout, busTap, cancellationToken).ConfigureAwait(false),
+                ["label", .. var rest] => await LabelAsync(rest, stdout, stderr, busTap, cancellationToken).ConfigureAwait(false),
                 ["proposals", .. var rest] => await ProposalsAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
                 ["serve", .. var rest] => await ServeCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
                 ["submit", .. var rest] => await SubmitCommand.RunAsync(rest, stdout, cancellationToken).ConfigureAwait(false),
@@ -135,7 +135,7 @@ public static class OwlboxCli
         return code;
     }
 
-    private static async Task<int> LabelAsync(string[] args, TextWriter stdout, Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
+    private static async Task<int> LabelAsync(string[] args, TextWriter stdout, TextWriter stderr, Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
     {
         var a = new ArgumentReader(args, s_labelValues, s_labelFlags);
         if (a.Positionals.Count != 1)
@@ -164,6 +164,7 @@ public static class OwlboxCli
         {
             throw new UsageException($"--execution-provider must be auto, cpu or cuda, got '{provider}'");
         }
+        var embeddings = EmbeddingCacheFolder(dataset, a.Flag("--no-embedding-cache", false), stderr);
         var options = new OwlboxOptions
         {
             Transport = "in-memory",
@@ -172,10 +173,10 @@ public static class OwlboxCli
             Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
             Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs, ImageBatchSize = imageBatch },
             // A later run with another prompt re-uses this run's image encodings (split-form models).
-            EmbeddingCacheDirectory = a.Flag("--no-embedding-cache", false) ? null : Path.Combine(dataset, ".owlbox", "embeddings"),
+            EmbeddingCacheDirectory = embeddings,
             // One job sees each image once: with the encodings on disk, keeping them in memory as well only grows the
             // process (240 MB per 200 B/32 images). Without the disk cache, memory is what a resumed job re-uses.
-            EmbeddingCacheBytes = a.Flag("--no-embedding-cache", false) ? new OwlboxOptions().EmbeddingCacheBytes : 0,
+            EmbeddingCacheBytes = embeddings is null ? new OwlboxOptions().EmbeddingCacheBytes : 0,
             Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
         };
         var destination = proposeId is null
@@ -184,6 +185,22 @@ public static class OwlboxCli
         var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken,
             busTap, fresh: a.Flag("--fresh", false), replaceProposals: a.Flag("--replace-proposals", false)).ConfigureAwait(false);
         return ExitCode(summary.Status);
+    }
+
+    /// <summary><c>.owlbox/embeddings</c>, unless turned off or reached through a link. A link there is not an error:
+    /// the folder is only a cache, so the job runs without it (one warning, naming the link) rather than not at all.</summary>
+    private static string? EmbeddingCacheFolder(string dataset, bool off, TextWriter stderr)
+    {
+        if (off)
+        {
+            return null;
+        }
+        var folder = OwlboxFolder.TryPathOf(dataset, out var problem, "embeddings");
+        if (folder is null)
+        {
+            stderr.WriteLine($"warning: {problem}; this run keeps no image encodings on disk");
+        }
+        return folder;
     }
 
     internal static int ExitCode(JobStatus jobStatus) => jobStatus switch

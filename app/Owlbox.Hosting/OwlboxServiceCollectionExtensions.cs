@@ -1,5 +1,6 @@
 using Owlbox.Detection.Inference;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Owlbox.Datasets;
 using Owlbox.Detector;
 using Owlbox.EdgeImpulse;
@@ -16,6 +17,13 @@ namespace Owlbox.Hosting;
 /// registration, and the bus. Everything a service does is in its folder under <c>services/</c>.</summary>
 public static class OwlboxServiceCollectionExtensions
 {
+    /// <summary>The disk cache's own problems, as warnings: detection goes on without the cache.</summary>
+    private static Action<string> EmbeddingCacheWarnings(IServiceProvider services)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddingStore>();
+        return problem => logger.LogWarning("{Problem}", problem);
+    }
+
     public static IServiceCollection AddOwlbox(this IServiceCollection services, OwlboxOptions options, Action<MassTransit.IBusRegistrationConfigurator>? configureBus = null)
     {
         services.AddSingleton(options);
@@ -48,8 +56,9 @@ public static class OwlboxServiceCollectionExtensions
             }
             if (options.Has(Role.Detector))
             {
-                services.AddDetector(bus, options.Detector, options.Engine, new ImageEmbeddingCache(options.EmbeddingCacheBytes,
-                    string.IsNullOrWhiteSpace(options.EmbeddingCacheDirectory) ? null : new EmbeddingStore(options.EmbeddingCacheDirectory, options.EmbeddingCacheDiskBytes)));
+                services.AddDetector(bus, options.Detector, options.Engine, sp => new ImageEmbeddingCache(options.EmbeddingCacheBytes,
+                    string.IsNullOrWhiteSpace(options.EmbeddingCacheDirectory) ? null : new EmbeddingStore(options.EmbeddingCacheDirectory, options.EmbeddingCacheDiskBytes,
+                        EmbeddingCacheWarnings(sp))));
             }
             if (options.Has(Role.Writer))
             {
@@ -59,3 +68,4 @@ public static class OwlboxServiceCollectionExtensions
         });
     }
 }
+

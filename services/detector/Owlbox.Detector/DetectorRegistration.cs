@@ -12,7 +12,12 @@ namespace Owlbox.Detector;
 public static class DetectorRegistration
 {
     public static IServiceCollection AddDetector(this IServiceCollection services, IBusRegistrationConfigurator bus, DetectorServiceOptions options,
-        DetectorOptions engine, ImageEmbeddingCache embeddingCache)
+        DetectorOptions engine, ImageEmbeddingCache embeddingCache) =>
+        services.AddDetector(bus, options, engine, _ => embeddingCache);
+
+    /// <param name="embeddingCache">Made once from the container (its disk store reports through the host's logging).</param>
+    public static IServiceCollection AddDetector(this IServiceCollection services, IBusRegistrationConfigurator bus, DetectorServiceOptions options,
+        DetectorOptions engine, Func<IServiceProvider, ImageEmbeddingCache> embeddingCache)
     {
         if (engine.ImageBatchSize > options.BatchMessageLimit)
         {

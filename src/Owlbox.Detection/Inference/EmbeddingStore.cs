@@ -11,26 +11,49 @@ namespace Owlbox.Detection.Inference;
 /// CLI's next run, a restarted detector). One file per model and image content under <see cref="Directory"/>:
 /// class embeddings stored as fp16 (half the bytes; logits move by about 1e-3), boxes, shift and scale as fp32.
 /// Safe with several processes: a file is written under a unique temporary name and renamed into place (readers see
-/// the old file or the new, never half of one); every file ends with an XxHash3 of its content and a file that does
-/// not check out (torn by a crash, damaged) is a miss and is deleted. Bounded: past <see cref="MaxBytes"/> the least
+/// the old file or the new, never half of one); every file carries its full key (encoding identity and the image's
+/// SHA-256) and ends with an XxHash3 of its content; a file that does not check out (torn by a crash, damaged, another
+/// key's file in its place, an older format) is a miss and is deleted. Bounded: past <see cref="MaxBytes"/> the least
 /// recently used files (a hit touches its file) are deleted down to 90 %.
+/// Only a cache: no failure of its own (a folder that cannot be created, a full or read-only disk, an unreadable
+/// file) reaches the caller, which detects afresh. The first is reported once through the warning callback; after
+/// <see cref="WriteFailureLimit"/> failed writes in a row the store stops writing for the rest of the process. It
+/// never goes through a symbolic link: its folder, a shard folder or a file being one turns the store off (one
+/// warning naming it), and its folder walks skip links and go two levels deep at most, so a link loop costs nothing.
 /// </summary>
 public sealed class EmbeddingStore
 {
-    private static ReadOnlySpan<byte> Magic => "OWLEMB01"u8;
+    /// <summary>02: the key in the header. Files of another version are misses, replaced as they are met.</summary>
+    private static ReadOnlySpan<byte> Magic => "OWLEMB02"u8;
     private const int HeaderInts = 7;
+    private const int MaxKeyBytes = 64 * 1024;
+    public const int WriteFailureLimit = 3;
     private readonly Lock _sizeLock = new();
+    private readonly Action<string> _warn;
     private long _bytes = -1;
+    private int _warned;
+    private int _writeFailures;
+    private int _writesStopped;
+    private int _off;
 
-    public EmbeddingStore(string directory, long maxBytes)
+    /// <param name="warn">Told, once each, the first failure, that writes stopped, and that a link turned the store
+    /// off: one line each, never one per image.</param>
+    public EmbeddingStore(string directory, long maxBytes, Action<string>? warn = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         Directory = Path.GetFullPath(directory);
         MaxBytes = maxBytes;
+        _warn = warn ?? (_ => { });
     }
 
     public string Directory { get; }
     public long MaxBytes { get; }
+
+    /// <summary>A link was found on the way to a file: nothing is read or written any more.</summary>
+    public bool Off => Volatile.Read(ref _off) != 0;
+
+    /// <summary>Writes failed <see cref="WriteFailureLimit"/> times in a row: reads go on, writes are not tried.</summary>
+    public bool WritesStopped => Volatile.Read(ref _writesStopped) != 0 || Off;
 
     public string PathFor(string key)
     {
@@ -44,28 +67,43 @@ public sealed class EmbeddingStore
     public bool TryRead(string key, out CachedImage image)
     {
         image = null!;
+        var keyBytes = Encoding.UTF8.GetBytes(key);
+        if (Off || keyBytes.Length > MaxKeyBytes)
+        {
+            return false;
+        }
         var path = PathFor(key);
+        if (LinkOnTheWay(path))
+        {
+            return false;
+        }
         CachedImage? read;
         try
         {
             using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            read = Read(file);
+            read = Read(file, keyBytes);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
+            return false; // not kept yet
+        }
+        catch (Exception e) when (IsCacheFailure(e))
+        {
+            WarnOnce($"could not read '{path}' ({e.Message})");
             return false;
         }
         if (read is null)
         {
-            TryDelete(path); // torn or damaged: recomputed and rewritten by the caller
+            TryDelete(path); // torn, damaged or another key's: recomputed and rewritten by the caller
             return false;
         }
         try
         {
             File.SetLastWriteTimeUtc(path, DateTime.UtcNow); // recently used: evicted last
         }
-        catch (IOException)
+        catch (Exception e) when (IsCacheFailure(e))
         {
+            // Only the eviction order suffers.
         }
         image = read;
         return true;
@@ -73,24 +111,45 @@ public sealed class EmbeddingStore
 
     public void Write(string key, CachedImage image)
     {
+        if (WritesStopped || Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
+        {
+            return;
+        }
         var path = PathFor(key);
-        var bytes = Encode(image);
-        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        var shard = Path.GetDirectoryName(path)!;
+        string? temp = null;
+        int written;
         try
         {
+            if (LinkOnTheWay(shard))
+            {
+                return;
+            }
+            System.IO.Directory.CreateDirectory(shard);
+            if (LinkOnTheWay(shard)) // one swapped in meanwhile: nothing is written through it
+            {
+                return;
+            }
+            var bytes = Encode(key, image);
+            temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
             File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
+            File.Move(temp, path, overwrite: true); // a rename replaces whatever is at the path, a link too, never its target
+            written = bytes.Length;
+            Volatile.Write(ref _writeFailures, 0);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (IsCacheFailure(e))
         {
-            TryDelete(temp); // a full or read-only disk costs the cache, not the job
+            if (temp is not null)
+            {
+                TryDelete(temp);
+            }
+            WriteFailed(path, e);
             return;
         }
         bool over;
         lock (_sizeLock)
         {
-            _bytes = (_bytes < 0 ? Measure() : _bytes + bytes.Length);
+            _bytes = (_bytes < 0 ? Measure() : _bytes + written);
             over = _bytes > MaxBytes;
         }
         if (over)
@@ -103,7 +162,7 @@ public sealed class EmbeddingStore
     /// writer left over an hour ago. Other processes may evict too: the count is re-measured from the folder.</summary>
     public void Evict()
     {
-        var files = Files().ToList();
+        var files = Files();
         foreach (var stale in files.Where(f => f.Name.EndsWith(".tmp", StringComparison.Ordinal) && f.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1)))
         {
             TryDelete(stale.FullName);
@@ -130,10 +189,67 @@ public sealed class EmbeddingStore
 
     private long Measure() => Files().Where(f => f.Name.EndsWith(".emb", StringComparison.Ordinal)).Sum(f => f.Length);
 
-    private IEnumerable<FileInfo> Files() =>
-        System.IO.Directory.Exists(Directory)
-            ? new DirectoryInfo(Directory).EnumerateFiles("*", SearchOption.AllDirectories)
-            : [];
+    /// <summary>The files in the shard folders. Links are neither followed nor listed and the walk stops at the shard
+    /// level, so it ends whatever else is in the folder; a folder that cannot be read is an empty one (warned once).</summary>
+    private List<FileInfo> Files()
+    {
+        if (Off || LinkOnTheWay(Directory) || !System.IO.Directory.Exists(Directory))
+        {
+            return [];
+        }
+        var options = new EnumerationOptions
+        {
+            AttributesToSkip = FileAttributes.ReparsePoint,
+            RecurseSubdirectories = true,
+            MaxRecursionDepth = 1,
+            IgnoreInaccessible = true,
+        };
+        try
+        {
+            return new DirectoryInfo(Directory).EnumerateFiles("*", options).ToList();
+        }
+        catch (Exception e) when (IsCacheFailure(e))
+        {
+            WarnOnce($"could not list '{Directory}' ({e.Message})");
+            return [];
+        }
+    }
+
+    /// <summary>Whether a link stands between <see cref="Directory"/> (itself included) and <paramref name="path"/>
+    /// inside it; the first one found turns the store off.</summary>
+    private bool LinkOnTheWay(string path)
+    {
+        var parent = Path.GetDirectoryName(Directory)!;
+        var components = Path.GetRelativePath(parent, path).Split(Path.DirectorySeparatorChar);
+        if (Datasets.OwlboxFolder.FirstLink(parent, components) is not { } link)
+        {
+            return false;
+        }
+        if (Interlocked.Exchange(ref _off, 1) == 0)
+        {
+            _warn($"embedding cache off: '{link}' is a symbolic link, and the cache never reads or writes through one; detection goes on without it");
+        }
+        return true;
+    }
+
+    private void WriteFailed(string path, Exception e)
+    {
+        WarnOnce($"could not write '{path}' ({e.Message})");
+        if (Interlocked.Increment(ref _writeFailures) >= WriteFailureLimit && Interlocked.Exchange(ref _writesStopped, 1) == 0)
+        {
+            _warn($"embedding cache: {WriteFailureLimit} writes in a row failed; this process writes no more encodings to '{Directory}'");
+        }
+    }
+
+    private void WarnOnce(string problem)
+    {
+        if (Interlocked.Exchange(ref _warned, 1) == 0)
+        {
+            _warn($"embedding cache: {problem}; detection goes on, only the cache misses out (later cache failures are not reported)");
+        }
+    }
+
+    private static bool IsCacheFailure(Exception e) => e is IOException or UnauthorizedAccessException or System.Security.SecurityException;
 
     private static bool TryDelete(string path)
     {
@@ -142,21 +258,23 @@ public sealed class EmbeddingStore
             File.Delete(path);
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (IsCacheFailure(e))
         {
             return false;
         }
     }
 
-    /// <summary>Magic, then width, height, dimension and the four array lengths, then boxes (fp32), class embeddings
-    /// (fp16), shift and scale (fp32), then the XxHash3 of everything before it.</summary>
-    public static byte[] Encode(CachedImage image)
+    /// <summary>Magic, the key's length and UTF-8 bytes, then width, height, dimension and the four array lengths,
+    /// then boxes (fp32), class embeddings (fp16), shift and scale (fp32), then the XxHash3 of everything before it.</summary>
+    public static byte[] Encode(string key, CachedImage image)
     {
-        var length = HeaderBytes + 4 * image.Boxes.Length + 2 * image.ClassEmbeddings.Length + 4 * image.Shift.Length + 4 * image.Scale.Length + 8;
+        var keyBytes = Encoding.UTF8.GetBytes(key);
+        var headerBytes = HeaderBytes(keyBytes.Length);
+        var length = headerBytes + 4 * image.Boxes.Length + 2 * image.ClassEmbeddings.Length + 4 * image.Shift.Length + 4 * image.Scale.Length + 8;
         var bytes = new byte[length];
         var span = bytes.AsSpan();
-        WriteHeader(span, image);
-        var at = HeaderBytes;
+        WriteHeader(span, keyBytes, image);
+        var at = headerBytes;
         for (var i = 0; i < PartCount; i++)
         {
             var part = Part(image, i);
@@ -167,12 +285,15 @@ public sealed class EmbeddingStore
         return bytes;
     }
 
-    private static int HeaderBytes => Magic.Length + 4 * HeaderInts;
+    private static int HeaderBytes(int keyBytes) => Magic.Length + 4 + keyBytes + 4 * HeaderInts;
 
-    private static void WriteHeader(Span<byte> span, CachedImage image)
+    private static void WriteHeader(Span<byte> span, ReadOnlySpan<byte> key, CachedImage image)
     {
         Magic.CopyTo(span);
         var at = Magic.Length;
+        BinaryPrimitives.WriteInt32LittleEndian(span[at..], key.Length);
+        key.CopyTo(span[(at + 4)..]);
+        at += 4 + key.Length;
         foreach (var v in new[] { image.Width, image.Height, image.Dimension, image.Boxes.Length, image.ClassEmbeddings.Length, image.Shift.Length, image.Scale.Length })
         {
             BinaryPrimitives.WriteInt32LittleEndian(span[at..], v);
@@ -213,27 +334,34 @@ public sealed class EmbeddingStore
         return new CachedImage(width, height, new float[boxes], new Half[embeddings], new float[patches], new float[patches], dimension);
     }
 
-    /// <summary>Reads a file straight into the arrays it describes, hashing as it goes: null when the header, the
-    /// length or the hash does not check out.</summary>
-    private CachedImage? Read(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    /// <summary>Reads a file straight into the arrays it describes, hashing as it goes: null when the header (the key
+    /// included), the length or the hash does not check out.</summary>
+    private CachedImage? Read(Microsoft.Win32.SafeHandles.SafeFileHandle file, ReadOnlySpan<byte> key)
     {
         var length = RandomAccess.GetLength(file);
-        Span<byte> header = stackalloc byte[HeaderBytes];
-        if (length < HeaderBytes + 8 || !ReadExactly(file, header, 0) || !header.StartsWith(Magic))
+        var headerBytes = HeaderBytes(key.Length);
+        Span<byte> header = headerBytes <= 1024 ? stackalloc byte[headerBytes] : new byte[headerBytes];
+        if (length < headerBytes + 8 || !ReadExactly(file, header, 0) || !header.StartsWith(Magic)
+            || BinaryPrimitives.ReadInt32LittleEndian(header[Magic.Length..]) != key.Length
+            || !header.Slice(Magic.Length + 4, key.Length).SequenceEqual(key))
         {
-            return null;
+            return null; // another format, or another image's (or model's) encoding in this one's place
         }
-        var h = MemoryMarshal.Cast<byte, int>(header[Magic.Length..]);
+        Span<int> h = stackalloc int[HeaderInts];
+        for (var i = 0; i < HeaderInts; i++)
+        {
+            h[i] = BinaryPrimitives.ReadInt32LittleEndian(header[(Magic.Length + 4 + key.Length + 4 * i)..]);
+        }
         var (width, height, dimension, boxes, embeddings, shift, scale) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
-        if (boxes < 0 || embeddings < 0 || shift <= 0 || scale != shift || dimension <= 0 || boxes != 4 * shift || embeddings != (long)shift * dimension
-            || HeaderBytes + 4L * boxes + 2L * embeddings + 4L * shift + 4L * scale + 8 != length)
+        if (width <= 0 || height <= 0 || boxes < 0 || embeddings < 0 || shift <= 0 || scale != shift || dimension <= 0 || boxes != 4 * shift
+            || embeddings != (long)shift * dimension || headerBytes + 4L * boxes + 2L * embeddings + 4L * shift + 4L * scale + 8 != length)
         {
             return null;
         }
         var image = Arrays(width, height, boxes, embeddings, shift, dimension);
         var hash = new XxHash3();
         hash.Append(header);
-        long at = HeaderBytes;
+        long at = headerBytes;
         for (var i = 0; i < PartCount; i++)
         {
             var part = Part(image, i);

@@ -64,6 +64,8 @@ public sealed class ImageEmbeddingCache(long maxBytes, EmbeddingStore? disk = nu
         }
     }
 
+    /// <summary>The full key: encoding identity, then the SHA-256 of the image's bytes. The disk store writes it into
+    /// each file and checks it on read, so a file is only ever used for the image (and model) it was made from.</summary>
     /// <param name="model">What makes an encoding: the encoder file and the preprocessing (<see cref="OwlDetector.EncodingIdentity"/>).</param>
     public static string Key(string model, ReadOnlySpan<byte> image) => model + "|" + Convert.ToHexString(SHA256.HashData(image));
 
