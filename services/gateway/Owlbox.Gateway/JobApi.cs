@@ -41,7 +41,9 @@ public static class JobApi
         // any endpoint reads a body: no path spelling reaches a handler without the key.
         app.UseAuthentication();
         app.UseAuthorization();
-        // Each endpoint carries its body limit (applied before it reads the body; Kestrel's global limit is the same).
+        // Each endpoint carries its body limit: a declared body over it is refused before the endpoint runs, a body
+        // without a declared length when it is read (Kestrel's global limit is the same).
+        app.UseDeclaredBodyLimit();
         var jobs = app.MapGroup("/v1/jobs").WithMetadata(new RequestSizeLimitAttribute(options.MaxRequestBytes));
         jobs.MapPost("/", (SubmitRequest request, JobSubmitter submitter, CancellationToken ct) => SubmitAsync(request, submitter, options, ct))
             .WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
