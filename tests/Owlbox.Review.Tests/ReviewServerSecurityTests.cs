@@ -119,7 +119,9 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
                     ("no token", query, []),
                     ("a wrong token", query, new() { [ReviewAuthorization.TokenHeader] = new string('0', 32) }),
                     ("the token upper-cased", query, new() { [ReviewAuthorization.TokenHeader] = Token.ToUpperInvariant() }),
-                    ("the token in the query of a change", route.Method == "GET" ? query + (query.Length > 0 ? "&" : "?") + "t=x" : (query.Length > 0 ? query + "&" : "?") + "t=" + Token, []),
+                    route.Method == "GET"
+                        ? ("a wrong token in the query", query + (query.Length > 0 ? "&" : "?") + "t=x", [])
+                        : ("the token in the query of a change", (query.Length > 0 ? query + "&" : "?") + "t=" + Token, []),
                 };
                 foreach (var (what, q, headers) in attempts)
                 {

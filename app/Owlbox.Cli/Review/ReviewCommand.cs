@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace Owlbox.Cli.Review;
 
 /// <summary><c>owlbox review &lt;dataset&gt; [--port N]</c>: serves the review page for a local dataset and its proposal sets
-/// on 127.0.0.1 until Ctrl+C or SIGTERM (exit 130, a requested stop). Port 0 (the default) takes a free one; the address printed carries the session token.</summary>
+/// on 127.0.0.1 until Ctrl+C or SIGTERM (exit 130, a requested stop, as for <c>owlbox label</c>). Port 0 (the default)
+/// takes a free one; the address printed carries the session token.</summary>
 public static class ReviewCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
