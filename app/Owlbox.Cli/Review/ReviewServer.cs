@@ -23,8 +23,9 @@ namespace Owlbox.Cli.Review;
 /// <summary>
 /// The review page's web server: one dataset, loopback only, every endpoint but the page itself requiring the session
 /// token printed with the URL and every change coming from the page itself (<see cref="ReviewAuthorization"/>: another
-/// site open in the same browser can neither read the dataset nor change it), and a DNS-rebound host name refused. Reads build the page's state from the files as they are now; changes go
-/// through <see cref="DatasetReview"/>, the locked write path.
+/// site open in the same browser can neither read the dataset nor change it), and a DNS-rebound host name refused.
+/// Reads build the page's state from the files as they are now; changes go through <see cref="DatasetReview"/>, the
+/// locked write path.
 /// </summary>
 public sealed class ReviewServer : IAsyncDisposable
 {
