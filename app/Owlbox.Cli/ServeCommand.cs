@@ -1,5 +1,6 @@
 using Owlbox.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,16 @@ namespace Owlbox.Cli;
 public static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var app = Build(args);
+        var options = app.Services.GetRequiredService<OwlboxOptions>();
+        await stdout.WriteLineAsync($"owlbox serving {string.Join(", ", options.Roles)} on the {options.Transport} bus").ConfigureAwait(false);
+        await app.RunAsync(cancellationToken).ConfigureAwait(false);
+        return OwlboxCli.Ok;
+    }
+
+    /// <summary>The process's web application, composed but not started (tests start it on a loopback port).</summary>
+    public static WebApplication Build(string[] args)
     {
         var roles = OwlboxOptions.AllRoles.ToList();
         var rest = new List<string>();
@@ -52,21 +63,22 @@ public static class ServeCommand
         }
         builder.Services.AddOwlbox(options);
         builder.Services.AddOwlboxTelemetry("owlbox-" + string.Join('-', roles));
+        // No endpoint takes more than a job's body; each also carries its own limit.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = gateway.MaxRequestBytes);
         if (options.Has(Role.Gateway))
         {
             builder.Services.AddOpenApi();
+            builder.Services.AddGatewayAuthorization(gateway); // the API key on every endpoint not marked anonymous
         }
         var app = builder.Build();
         // Liveness: the process answers. Readiness: the broker and the job store answer too (no traffic until then).
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok", roles }));
-        app.MapHealthChecks("/readyz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok", roles })).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         if (options.Has(Role.Gateway))
         {
-            app.MapOpenApi();
+            app.MapOpenApi().AllowAnonymous(); // the API's description, as before: no data in it
             app.MapJobApi(gateway, options.StalledAfter);
         }
-        await stdout.WriteLineAsync($"owlbox serving {string.Join(", ", roles)} on the {options.Transport} bus").ConfigureAwait(false);
-        await app.RunAsync(cancellationToken).ConfigureAwait(false);
-        return OwlboxCli.Ok;
+        return app;
     }
 }

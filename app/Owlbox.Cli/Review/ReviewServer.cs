@@ -6,31 +6,41 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Datasets.Review;
 using Owlbox.Labeling.Boxes;
+using Owlbox.ServiceDefaults;
 
 namespace Owlbox.Cli.Review;
 
 /// <summary>
-/// The review page's web server: one dataset, loopback only, every API call carrying the session token printed with
-/// the URL (another site open in the same browser can neither read the dataset nor change it: it has no token, and a
-/// DNS-rebound host name is refused). Reads build the page's state from the files as they are now; changes go
-/// through <see cref="DatasetReview"/>, the locked write path.
+/// The review page's web server: one dataset, loopback only, every endpoint but the page itself requiring the session
+/// token printed with the URL and every change coming from the page itself (<see cref="ReviewAuthorization"/>: another
+/// site open in the same browser can neither read the dataset nor change it), and a DNS-rebound host name refused.
+/// Reads build the page's state from the files as they are now; changes go through <see cref="DatasetReview"/>, the
+/// locked write path.
 /// </summary>
 public sealed class ReviewServer : IAsyncDisposable
 {
     public const int MaxBoxesPerRequest = 100_000;
-    private const string TokenHeader = "X-Owlbox-Token";
+
+    /// <summary>Largest request body: a decision on <see cref="MaxBoxesPerRequest"/> boxes fits.</summary>
+    public const long MaxBodyBytes = 4 << 20;
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     private readonly WebApplication _app;
 
     private ReviewServer(WebApplication app, string url) => (_app, Url) = (app, url);
+
+    /// <summary>The routes served (for tests that try every one).</summary>
+    public IEndpointRouteBuilder Routes => _app;
 
     /// <summary>The page's address, token included.</summary>
     public string Url { get; }
@@ -46,25 +56,21 @@ public sealed class ReviewServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, port);
-            k.Limits.MaxRequestBodySize = 4 << 20;
+            k.Limits.MaxRequestBodySize = MaxBodyBytes; // no endpoint takes more; each also carries its own limit
         });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)); // a stop is prompt
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase);
+        // A body that is not the JSON an endpoint takes is thrown, so it is answered below in words, not an empty 400.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddReviewAuthorization(token);
         var app = builder.Build();
         var review = new DatasetReview(directory);
+        var access = new LocalDatasetAccess([directory]);
         app.Use(async (context, next) =>
         {
             if (context.Request.Host.Host is not ("127.0.0.1" or "localhost"))
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest; // a rebound DNS name: not this page
-                return;
-            }
-            if (context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
-                && !CryptographicOperations.FixedTimeEquals(
-                    System.Text.Encoding.UTF8.GetBytes(context.Request.Headers[TokenHeader].FirstOrDefault() ?? context.Request.Query["t"].FirstOrDefault() ?? ""),
-                    System.Text.Encoding.UTF8.GetBytes(token)))
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                await context.Response.WriteAsync("open the address owlbox review printed (it carries the session token)").ConfigureAwait(false);
                 return;
             }
             try
@@ -76,50 +82,64 @@ public sealed class ReviewServer : IAsyncDisposable
                 context.Response.StatusCode = StatusCodes.Status409Conflict;
                 await context.Response.WriteAsJsonAsync(new { error = e.Message }).ConfigureAwait(false);
             }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = e.StatusCode;
+                await context.Response.WriteAsJsonAsync(new { error = BadRequestText(context.Request, e) }).ConfigureAwait(false);
+            }
         });
-        app.MapGet("/", () => Results.Content(ReviewPage.Html, "text/html; charset=utf-8"));
+        // Who may call is decided per endpoint (the token on every one not marked anonymous, and changes only from the
+        // page itself: ReviewAuthorization), after routing and before any endpoint reads a body.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseDeclaredBodyLimit((context, message) => context.Response.WriteAsJsonAsync(new { error = message }));
+        app.MapGet("/", () => Results.Content(ReviewPage.Html, "text/html; charset=utf-8")).AllowAnonymous(); // no data in it
+        var api = app.MapGroup("/api").WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         // The images the page was last told about: a thumbnail request is a set lookup, not a scan of the folder.
         var images = LocalDataset.Open(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
-        app.MapGet("/api/state", (string? set) =>
+        api.MapGet("/state", (string? set) =>
         {
             var dataset = LocalDataset.Open(directory);
             Volatile.Write(ref images, dataset.Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
             return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo), s_json);
         });
-        app.MapGet("/api/image", (string id) =>
-            // Only the dataset's own images, by exact name: never a path a request makes up.
-            Volatile.Read(ref images).TryGetValue(id, out var path) && File.Exists(path)
-                ? Results.File(path, ContentTypes.GetValueOrDefault(Path.GetExtension(id).ToLowerInvariant(), "application/octet-stream"))
-                : Results.NotFound());
-        app.MapPost("/api/decide", async (DecideRequest request, CancellationToken ct) =>
+        api.MapGet("/image", (string id) =>
         {
-            if (request.Boxes.Count > MaxBoxesPerRequest)
+            // Only the dataset's own images, by exact name: never a path a request makes up, nor a link out of the folder.
+            if (!Volatile.Read(ref images).TryGetValue(id, out var path) || !File.Exists(path))
             {
-                return Results.BadRequest(new { error = $"at most {MaxBoxesPerRequest} boxes per request" });
+                return Results.NotFound();
             }
-            var decision = request.Decision switch
+            try
             {
-                "accept" => ReviewDecision.Accepted,
-                "reject" => ReviewDecision.Rejected,
-                _ => (ReviewDecision?)null,
-            };
-            if (decision is null)
-            {
-                return Results.BadRequest(new { error = "decision must be accept or reject" });
+                access.RequireInside(path);
             }
-            var changed = await review.DecideAsync(request.Boxes.Select(b => new ProposalRef(request.Set, b.Image, b.Index)).ToArray(), decision.Value, ct).ConfigureAwait(false);
+            catch (DatasetException e)
+            {
+                return Results.Json(new { error = e.Message }, s_json, statusCode: StatusCodes.Status403Forbidden);
+            }
+            return Results.File(path, ContentTypes.GetValueOrDefault(Path.GetExtension(id).ToLowerInvariant(), "application/octet-stream"));
+        });
+        api.MapPost("/decide", async (DecideRequest request, CancellationToken ct) =>
+        {
+            if (request.Problem() is { } problem)
+            {
+                return Results.BadRequest(new { error = problem });
+            }
+            var decision = request.Decision == "accept" ? ReviewDecision.Accepted : ReviewDecision.Rejected;
+            var changed = await review.DecideAsync(request.Boxes!.Select(b => new ProposalRef(request.Set!, b!.Image!, b.Index!.Value)).ToArray(), decision, ct).ConfigureAwait(false);
             return Results.Json(new { changed }, s_json);
         });
-        app.MapPost("/api/remove-labels", async (RemoveRequest request, CancellationToken ct) =>
+        api.MapPost("/remove-labels", async (RemoveRequest request, CancellationToken ct) =>
         {
-            if (request.Boxes.Count > MaxBoxesPerRequest)
+            if (request.Problem() is { } problem)
             {
-                return Results.BadRequest(new { error = $"at most {MaxBoxesPerRequest} boxes per request" });
+                return Results.BadRequest(new { error = problem });
             }
-            var changed = await review.RemoveLabelsAsync(request.Image, request.Boxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(), ct).ConfigureAwait(false);
+            var changed = await review.RemoveLabelsAsync(request.Image!, request.Boxes!.Select(b => new LabeledBox(b!.Label!, b.X!.Value, b.Y!.Value, b.Width!.Value, b.Height!.Value)).ToArray(), ct).ConfigureAwait(false);
             return Results.Json(new { changed }, s_json);
         });
-        app.MapPost("/api/undo", async (CancellationToken ct) =>
+        api.MapPost("/undo", async (CancellationToken ct) =>
             Results.Json(new { changed = await review.UndoAsync(ct).ConfigureAwait(false) ?? [] }, s_json));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -140,11 +160,46 @@ public sealed class ReviewServer : IAsyncDisposable
         [".jpg"] = "image/jpeg", [".jpeg"] = "image/jpeg", [".png"] = "image/png", [".webp"] = "image/webp", [".gif"] = "image/gif", [".bmp"] = "image/bmp",
     };
 
-    public sealed record BoxIndex(string Image, int Index);
+    /// <summary>What a request that did not bind is told: the body's field (JSON path) that is not what the call takes,
+    /// or what is missing.</summary>
+    private static string BadRequestText(HttpRequest request, BadHttpRequestException e) => e.InnerException switch
+    {
+        JsonException { Path: { Length: > 1 } path } => $"the request body's field '{path.TrimStart('$', '.')}' is not what this call takes",
+        JsonException => "the request body is not the JSON object this call takes",
+        _ when e.StatusCode == StatusCodes.Status413PayloadTooLarge => $"the request body is larger than {MaxBodyBytes:N0} bytes",
+        _ when request.ContentLength == 0 && !ReviewAuthorization.IsRead(request.Method) => "the request body is empty; this call takes a JSON object",
+        _ => e.Message, // a required query parameter: the framework's message names it
+    };
 
-    public sealed record DecideRequest(string Set, string Decision, IReadOnlyList<BoxIndex> Boxes);
+    // Request bodies: every field nullable, so a missing one is found by Problem() and named, not bound to a default.
 
-    public sealed record LabelBox(string Label, int X, int Y, int Width, int Height);
+    public sealed record BoxIndex(string? Image, int? Index);
 
-    public sealed record RemoveRequest(string Image, IReadOnlyList<LabelBox> Boxes);
+    public sealed record DecideRequest(string? Set, string? Decision, IReadOnlyList<BoxIndex?>? Boxes)
+    {
+        /// <summary>The first thing wrong with the request, naming the field; null when it can be carried out.</summary>
+        public string? Problem() =>
+            Set is null ? Missing("set")
+            : Decision is not ("accept" or "reject") ? (Decision is null ? Missing("decision") : "decision must be accept or reject")
+            : Boxes is null ? Missing("boxes")
+            : Boxes.Count > MaxBoxesPerRequest ? $"at most {MaxBoxesPerRequest} boxes per request"
+            : Boxes.Select((b, i) => b is null ? Missing($"boxes[{i}]") : b.Image is null ? Missing($"boxes[{i}].image") : b.Index is null ? Missing($"boxes[{i}].index") : null)
+                .FirstOrDefault(p => p is not null);
+    }
+
+    public sealed record LabelBox(string? Label, int? X, int? Y, int? Width, int? Height);
+
+    public sealed record RemoveRequest(string? Image, IReadOnlyList<LabelBox?>? Boxes)
+    {
+        public string? Problem() =>
+            Image is null ? Missing("image")
+            : Boxes is null ? Missing("boxes")
+            : Boxes.Count > MaxBoxesPerRequest ? $"at most {MaxBoxesPerRequest} boxes per request"
+            : Boxes.Select((b, i) => b is null ? Missing($"boxes[{i}]")
+                : new (string Name, object? Value)[] { ("label", b.Label), ("x", b.X), ("y", b.Y), ("width", b.Width), ("height", b.Height) }
+                    .FirstOrDefault(f => f.Value is null) is { Name: { } name } ? Missing($"boxes[{i}].{name}") : null)
+                .FirstOrDefault(p => p is not null);
+    }
+
+    private static string Missing(string field) => $"the request body has no '{field}'";
 }

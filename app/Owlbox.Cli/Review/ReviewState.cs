@@ -19,8 +19,9 @@ public static class ReviewState
 
     public sealed record SetView(string JobId, string Prompt, string ModelId, DateTimeOffset CreatedUtc, int Boxes, int Pending);
 
+    /// <param name="Warnings">What the page could not show and why (a calibration file it cannot read), in words.</param>
     public sealed record State(string Dataset, IReadOnlyList<SetView> Sets, string? Set, IReadOnlyList<ImageView> Images,
-        bool CanUndo, JsonElement? Calibration);
+        bool CanUndo, JsonElement? Calibration, IReadOnlyList<string> Warnings);
 
     /// <param name="setId">The proposal set to show; null: the newest, if any.</param>
     public static State Build(LocalDataset dataset, ProposalStore store, string? setId, bool canUndo)
@@ -48,8 +49,7 @@ public static class ReviewState
                     d.Decision switch { ReviewDecision.Accepted => "accepted", ReviewDecision.Rejected => "rejected", _ => "pending" },
                     triageOf.GetValueOrDefault(i))).ToArray());
         }).ToArray();
-        var calibrationPath = Path.Combine(directory, ".owlbox", "calibration.json");
-        JsonElement? calibration = File.Exists(calibrationPath) ? JsonDocument.Parse(File.ReadAllText(calibrationPath)).RootElement.Clone() : null;
+        var (calibration, warning) = ReadCalibration(Path.Combine(directory, ".owlbox", "calibration.json"));
         return new State(
             Path.GetFileName(directory.TrimEnd(Path.DirectorySeparatorChar)),
             sets.Select(x => new SetView(x.JobId, x.Prompt, x.ModelId, x.CreatedUtc, x.Samples.Sum(p => p.Detections.Count),
@@ -57,7 +57,78 @@ public static class ReviewState
             set?.JobId,
             images,
             canUndo,
-            calibration);
+            calibration,
+            warning is null ? [] : [warning]);
+    }
+
+    /// <summary>The calibration <c>owlbox calibrate</c> wrote, or why it is not shown: a damaged file costs the page
+    /// its calibration table, never the page.</summary>
+    public static (JsonElement? Calibration, string? Warning) ReadCalibration(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return (null, null);
+        }
+        string? problem;
+        JsonElement? calibration = null;
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            problem = CalibrationProblem(document.RootElement);
+            calibration = problem is null ? document.RootElement.Clone() : null;
+        }
+        catch (JsonException e)
+        {
+            problem = $"it is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})";
+        }
+        catch (IOException e)
+        {
+            problem = $"it could not be read ({e.Message})";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            problem = "it could not be read (permission denied)";
+        }
+        return problem is null
+            ? (calibration, null)
+            : (null, $".owlbox/calibration.json is not shown: {problem}; run owlbox calibrate again to rewrite it");
+    }
+
+    /// <summary>What the page needs of a calibration and this one lacks, naming the field; null when it has it all.</summary>
+    public static string? CalibrationProblem(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return "it is not a JSON object";
+        }
+        foreach (var field in new[] { "targetPrecision", "images" })
+        {
+            if (!root.TryGetProperty(field, out var value) || value.ValueKind != JsonValueKind.Number)
+            {
+                return $"'{field}' is missing or not a number";
+            }
+        }
+        if (!root.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Array)
+        {
+            return "'labels' is missing or not a list";
+        }
+        var i = 0;
+        foreach (var label in labels.EnumerateArray())
+        {
+            if (label.ValueKind != JsonValueKind.Object || !label.TryGetProperty("label", out var name) || name.ValueKind != JsonValueKind.String)
+            {
+                return $"'labels[{i}].label' is missing or not text";
+            }
+            foreach (var field in new[] { "threshold", "precision", "recall" })
+            {
+                if (label.TryGetProperty(field, out var value) && value.ValueKind is not (JsonValueKind.Number or JsonValueKind.Null))
+                {
+                    return $"'labels[{i}].{field}' is not a number";
+                }
+            }
+            i++;
+        }
+        return null;
     }
 
     private static string Name(ProposalTriage t) => t switch

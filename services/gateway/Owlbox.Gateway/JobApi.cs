@@ -1,16 +1,16 @@
 using Owlbox.ServiceDefaults;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Owlbox.Contracts.V1;
 using Owlbox.Jobs;
 
 namespace Owlbox.Gateway;
 
-/// <summary>The job API: submit (202, or 400 listing every problem), status, cancel. Every route needs an API key.</summary>
+/// <summary>The job API: submit (202, or 400 listing every problem), status, cancel. Every route needs an API key
+/// (<see cref="ApiKeyAuthentication"/>, registered with <see cref="ApiKeyAuthentication.AddGatewayAuthorization"/>).</summary>
 public static class JobApi
 {
     public sealed record SubmitRequest(
@@ -36,29 +36,15 @@ public static class JobApi
         {
             throw new InvalidOperationException("the gateway has no API keys: set Owlbox__Gateway__ApiKeys__0 (or Owlbox:Gateway:AllowAnonymous=true for local development)");
         }
-        var keys = options.ApiKeys.Select(k => Encoding.UTF8.GetBytes(k)).ToArray();
         app.UseExceptionHandler(error => error.Run(WriteUnhandledAsync));
-        // Middleware, not an endpoint filter: it runs before the body is read, so an unauthenticated request costs a
-        // header check whatever it sends, and an authenticated one is cut off at the size limit.
-        app.Use(async (context, next) =>
-        {
-            if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
-            {
-                var given = Encoding.UTF8.GetBytes(context.Request.Headers["x-api-key"].ToString());
-                if (keys.Length > 0 && !keys.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
-                {
-                    context.Response.Headers.Connection = "close"; // nor is the body drained to keep the connection
-                    await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "missing or wrong x-api-key").ExecuteAsync(context).ConfigureAwait(false);
-                    return;
-                }
-                if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-                {
-                    limit.MaxRequestBodySize = options.MaxRequestBytes;
-                }
-            }
-            await next(context).ConfigureAwait(false);
-        });
-        var jobs = app.MapGroup("/v1/jobs");
+        // Who may call is decided per endpoint (AddGatewayAuthorization's fallback policy), after routing and before
+        // any endpoint reads a body: no path spelling reaches a handler without the key.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        // Each endpoint carries its body limit: a declared body over it is refused before the endpoint runs, a body
+        // without a declared length when it is read (Kestrel's global limit is the same).
+        app.UseDeclaredBodyLimit();
+        var jobs = app.MapGroup("/v1/jobs").WithMetadata(new RequestSizeLimitAttribute(options.MaxRequestBytes));
         jobs.MapPost("/", (SubmitRequest request, JobSubmitter submitter, CancellationToken ct) => SubmitAsync(request, submitter, options, ct))
             .WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
         jobs.MapGet("/{jobId:guid}", (Guid jobId, IJobStore store, CancellationToken ct) => StatusAsync(jobId, store, stalledAfter, ct)).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
