@@ -26,6 +26,9 @@ public sealed class ReviewServer : IAsyncDisposable
 {
     public const int MaxBoxesPerRequest = 100_000;
     private const string TokenHeader = "X-Owlbox-Token";
+
+    /// <summary>The page's session (one per tab, made when the page loads): each has its own undo stack.</summary>
+    private const string SessionHeader = "X-Owlbox-Session";
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     private readonly WebApplication _app;
@@ -80,18 +83,18 @@ public sealed class ReviewServer : IAsyncDisposable
         app.MapGet("/", () => Results.Content(ReviewPage.Html, "text/html; charset=utf-8"));
         // The images the page was last told about: a thumbnail request is a set lookup, not a scan of the folder.
         var images = LocalDataset.Open(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
-        app.MapGet("/api/state", (string? set) =>
+        app.MapGet("/api/state", (string? set, HttpRequest http) =>
         {
             var dataset = LocalDataset.Open(directory);
             Volatile.Write(ref images, dataset.Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
-            return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo), s_json);
+            return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo(Session(http))), s_json);
         });
         app.MapGet("/api/image", (string id) =>
             // Only the dataset's own images, by exact name: never a path a request makes up.
             Volatile.Read(ref images).TryGetValue(id, out var path) && File.Exists(path)
                 ? Results.File(path, ContentTypes.GetValueOrDefault(Path.GetExtension(id).ToLowerInvariant(), "application/octet-stream"))
                 : Results.NotFound());
-        app.MapPost("/api/decide", async (DecideRequest request, CancellationToken ct) =>
+        app.MapPost("/api/decide", async (DecideRequest request, HttpRequest http, CancellationToken ct) =>
         {
             if (request.Boxes.Count > MaxBoxesPerRequest)
             {
@@ -107,25 +110,28 @@ public sealed class ReviewServer : IAsyncDisposable
             {
                 return Results.BadRequest(new { error = "decision must be accept or reject" });
             }
-            var changed = await review.DecideAsync(request.Boxes.Select(b => new ProposalRef(request.Set, b.Image, b.Index)).ToArray(), decision.Value, ct).ConfigureAwait(false);
+            var changed = await review.DecideAsync(Session(http), request.Boxes.Select(b => new ProposalRef(request.Set, b.Image, b.Index)).ToArray(), decision.Value, ct).ConfigureAwait(false);
             return Results.Json(new { changed }, s_json);
         });
-        app.MapPost("/api/remove-labels", async (RemoveRequest request, CancellationToken ct) =>
+        app.MapPost("/api/remove-labels", async (RemoveRequest request, HttpRequest http, CancellationToken ct) =>
         {
             if (request.Boxes.Count > MaxBoxesPerRequest)
             {
                 return Results.BadRequest(new { error = $"at most {MaxBoxesPerRequest} boxes per request" });
             }
-            var changed = await review.RemoveLabelsAsync(request.Image, request.Boxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(), ct).ConfigureAwait(false);
+            var changed = await review.RemoveLabelsAsync(Session(http), request.Image, request.Boxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(), ct).ConfigureAwait(false);
             return Results.Json(new { changed }, s_json);
         });
-        app.MapPost("/api/undo", async (CancellationToken ct) =>
-            Results.Json(new { changed = await review.UndoAsync(ct).ConfigureAwait(false) ?? [] }, s_json));
+        app.MapPost("/api/undo", async (HttpRequest http, CancellationToken ct) =>
+            Results.Json(new { changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [] }, s_json));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var bound = new Uri(address).Port;
         return new ReviewServer(app, $"http://127.0.0.1:{bound}/?t={token}");
     }
+
+    /// <summary>The request's page session; a client that sends none (a script) shares one session.</summary>
+    private static string Session(HttpRequest request) => request.Headers[SessionHeader].FirstOrDefault() is { Length: > 0 and <= 64 } s ? s : "";
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 

@@ -126,10 +126,11 @@ public sealed class LabelsFile
     /// update of a sample sees the earlier one's result) and rewrites the file once when anything changed. The
     /// caller holds the dataset's write lock, so no Owlbox writer changes the file between the read and the rename;
     /// a save by a program that does not take the lock (an editor) is noticed before the rename, and the update is
-    /// made again on top of it, so that save is kept. Edits may therefore run more than once.
+    /// made again on top of it, so that save is kept. Edits may therefore run more than once. A sample whose edit leaves
+    /// it as it was is not written (an absent sample left empty gets no entry).
     /// </summary>
-    /// <returns>The samples whose labels changed.</returns>
-    public static IReadOnlyList<string> Update(string path, IReadOnlyList<LabelUpdate> updates)
+    /// <returns>What the rewrite changed, per sample written: the boxes added and removed as the file had them.</returns>
+    public static IReadOnlyList<SampleChange> Update(string path, IReadOnlyList<LabelUpdate> updates)
     {
         var file = ResolvePath(path);
         var ids = updates.Select(u => u.SampleId).ToHashSet(StringComparer.Ordinal);
@@ -146,13 +147,14 @@ public sealed class LabelsFile
                 {
                     continue;
                 }
-                if (was is not null && next.SameAs(was.Labels))
+                var before = was?.Labels ?? SampleLabels.Empty;
+                if (next.SameAs(before))
                 {
                     changes.Remove(u.SampleId); // nothing to write: a redelivered result, or one already applied
                 }
                 else
                 {
-                    changes[u.SampleId] = new Change(next, was?.Boxes ?? []);
+                    changes[u.SampleId] = new Change(next, was?.Boxes ?? [], before);
                 }
             }
             if (changes.Count == 0)
@@ -162,7 +164,7 @@ public sealed class LabelsFile
             AtomicFile.RemoveStale(file);
             if (Write(file, path, changes, () => Stamp(file) == stamp))
             {
-                return changes.Keys.ToArray();
+                return changes.Select(c => SampleChange.Between(c.Key, c.Value.Before, c.Value.Labels)).ToArray();
             }
         }
         throw new DatasetException($"{path} kept changing while Owlbox wrote it (another program saving it over and over?); nothing was written, try again");
@@ -189,7 +191,7 @@ public sealed class LabelsFile
 
     private sealed record StoredSample(SampleLabels Labels, IReadOnlyList<StoredBox> Boxes);
 
-    private sealed record Change(SampleLabels Labels, IReadOnlyList<StoredBox> Stored);
+    private sealed record Change(SampleLabels Labels, IReadOnlyList<StoredBox> Stored, SampleLabels Before);
 
     private static Dictionary<string, StoredSample> ReadSamples(string file, string path, HashSet<string> ids)
     {
