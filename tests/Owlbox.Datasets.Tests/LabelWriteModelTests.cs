@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using CsCheck;
@@ -23,7 +24,7 @@ namespace Owlbox.Datasets.Tests;
 /// </summary>
 public sealed class LabelWriteModelTests
 {
-    private const int Sequences = 300;
+    private const int Sequences = 500;
     private const string Set = "p";
     private const string Foreign = "old-deleted.jpg"; // an entry the file keeps for an image no longer in the folder
 
@@ -80,30 +81,56 @@ public sealed class LabelWriteModelTests
     [Fact]
     public async Task RandomSequencesOfEveryWriter_NeverLoseOrDoubleALabel()
     {
-        for (var i = 0; i < Sequences; i++)
+        var coverage = new Coverage();
+        var failures = new ConcurrentDictionary<int, Exception>();
+        // Each sequence has its own folder: four at a time (the time goes to flushing files, not to the CPU).
+        await Parallel.ForEachAsync(Enumerable.Range(0, Sequences), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
         {
-            var pcg = new PCG(22, (ulong)i);
-            var seed = pcg.ToString();
-            var scenario = s_scenario.Generate(pcg, null, out _);
             try
             {
-                await RunAsync(scenario);
+                await RunAsync(ScenarioOf(i), coverage);
             }
-            catch (Exception e) when (e is not CsCheckException)
+            catch (Exception e)
             {
-                // Shrink from the failing seed to a shortest sequence that still fails (CsCheck throws with it).
-                await Check.SampleAsync(s_scenario, RunAsync, seed: seed, iter: 2000, threads: 1, print: Describe);
-                throw new InvalidOperationException($"sequence {i} (seed {seed}) failed:\n{Describe(scenario)}", e);
+                failures[i] = e;
             }
+        });
+        if (!failures.IsEmpty)
+        {
+            var first = failures.Keys.Min();
+            var seed = Seed(first);
+            // Shrink from the failing seed to a shortest sequence that still fails (CsCheck throws with it).
+            await Check.SampleAsync(s_scenario, s => RunAsync(s, new Coverage()), seed: seed, iter: 2000, threads: 1, print: Describe);
+            throw new InvalidOperationException($"{failures.Count} of {Sequences} sequences failed; sequence {first} (seed {seed}):\n{Describe(ScenarioOf(first))}", failures[first]);
         }
+        // The sequences reach the cases that matter, or passing would prove little.
+        Assert.True(coverage is { IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0 }, coverage.ToString());
     }
 
-    private static async Task RunAsync(Scenario scenario)
+    private static string Seed(int sequence) => new PCG(22, (ulong)sequence).ToString();
+
+    private static Scenario ScenarioOf(int sequence) => s_scenario.Generate(PCG.Parse(Seed(sequence)), null, out _);
+
+    /// <summary>How often the sequences met each interesting case.</summary>
+    private sealed class Coverage
+    {
+        public int IdenticalAccepts; // an accept of a box the image had
+        public int UndoneBoxes; // a box an undo put back to its count before
+        public int UndoSkips; // a box an undo left, changed since by someone else
+        public int SharedUndos; // an undo whose session was not the latest to change the labels
+        public int Refused; // a write for an image not in the folder
+        public int HandEdits;
+
+        public override string ToString() =>
+            $"identical accepts {IdenticalAccepts}, boxes undone {UndoneBoxes}, undo skips {UndoSkips}, undos after another session's change {SharedUndos}, refused {Refused}, hand edits {HandEdits}";
+    }
+
+    private static async Task RunAsync(Scenario scenario, Coverage coverage)
     {
         var root = Directory.CreateTempSubdirectory("owlbox-model-").FullName;
         try
         {
-            var model = new Model(scenario);
+            var model = new Model(scenario, coverage);
             var actual = new Actual(root, scenario);
             for (var step = 0; step < scenario.Ops.Length; step++)
             {
@@ -128,8 +155,12 @@ public sealed class LabelWriteModelTests
     /// <summary>The reference: box counts per image, decisions per proposal, an undo stack per session.</summary>
     private sealed class Model
     {
-        public Model(Scenario scenario)
+        private readonly Coverage _coverage;
+        private int _lastSession = -1;
+
+        public Model(Scenario scenario, Coverage coverage)
         {
+            _coverage = coverage;
             for (var i = 0; i < s_images.Length; i++)
             {
                 Labels[s_images[i]] = scenario.Initial[i].Select(b => s_boxes[b]).ToList();
@@ -159,6 +190,7 @@ public sealed class LabelWriteModelTests
         {
             if (!InDataset(w.Image))
             {
+                Interlocked.Increment(ref _coverage.Refused);
                 return false;
             }
             var fresh = w.Boxes.Select(b => s_boxes[b]).ToHashSet();
@@ -193,9 +225,14 @@ public sealed class LabelWriteModelTests
                     Labels[s_images[image]].Add(box);
                     counts.Add((s_images[image], box, 0, 1));
                 }
+                else if (d.Decision == ReviewDecision.Accepted)
+                {
+                    Interlocked.Increment(ref _coverage.IdenticalAccepts);
+                }
             }
             if (decided.Count > 0)
             {
+                _lastSession = d.Session;
                 _undo[d.Session].Push(new Entry(decided, d.Decision, counts));
             }
             return decided.Select(r => s_images[r.Image]).Distinct().ToArray();
@@ -206,6 +243,7 @@ public sealed class LabelWriteModelTests
         {
             if (!InDataset(r.Image))
             {
+                Interlocked.Increment(ref _coverage.Refused);
                 return null;
             }
             var counts = new List<(string, LabeledBox, int, int)>();
@@ -224,6 +262,7 @@ public sealed class LabelWriteModelTests
             // One entry per box: a box removed twice in one request goes from its first count to its last.
             var merged = counts.GroupBy(c => c.Item2).Select(g => (r.Image, g.Key, g.First().Item3, g.Last().Item4)).ToList();
             _undo[r.Session].Push(new Entry([], default, merged));
+            _lastSession = r.Session;
             return [r.Image];
         }
 
@@ -233,6 +272,10 @@ public sealed class LabelWriteModelTests
             if (!_undo[u.Session].TryPop(out var entry))
             {
                 return false;
+            }
+            if (_lastSession != u.Session)
+            {
+                Interlocked.Increment(ref _coverage.SharedUndos);
             }
             foreach (var (image, index) in entry.Decided)
             {
@@ -247,6 +290,11 @@ public sealed class LabelWriteModelTests
                 {
                     Labels[image].RemoveAll(b => b == box);
                     Labels[image].AddRange(Enumerable.Repeat(box, before));
+                    Interlocked.Increment(ref _coverage.UndoneBoxes);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _coverage.UndoSkips);
                 }
             }
             return true;
@@ -264,6 +312,7 @@ public sealed class LabelWriteModelTests
 
         public void HandEdit(HandEdit h)
         {
+            Interlocked.Increment(ref _coverage.HandEdits);
             var labels = Labels[s_images[h.Image]];
             if (h.Add)
             {
