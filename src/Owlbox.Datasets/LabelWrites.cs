@@ -37,19 +37,22 @@ public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
     /// <summary>Takes one occurrence of each of <paramref name="boxes"/> out of the sample; a box it does not have is
     /// not removed (and not reported as removed).</summary>
     public static LabelUpdate RemoveBoxes(string sampleId, IReadOnlyList<LabeledBox> boxes) =>
-        new(sampleId, current =>
+        EditBoxes(sampleId, current =>
         {
-            var left = current.Boxes.ToList();
+            var left = current.ToList();
             foreach (var box in boxes)
             {
                 left.Remove(box);
             }
-            return current with { Boxes = left };
+            return left;
         });
 
     /// <summary>Undoes <paramref name="change"/> where the sample is still as it left it (<see cref="SampleChange.Revert"/>).</summary>
-    public static LabelUpdate Revert(SampleChange change) =>
-        new(change.SampleId, current => current with { Boxes = change.Revert(current.Boxes) });
+    public static LabelUpdate Revert(SampleChange change) => EditBoxes(change.SampleId, change.Revert);
+
+    /// <summary>A change of boxes alone that leaves the sample untouched (no write, no new entry) when it changes nothing.</summary>
+    private static LabelUpdate EditBoxes(string sampleId, Func<IReadOnlyList<LabeledBox>, IReadOnlyList<LabeledBox>> edit) =>
+        new(sampleId, current => edit(current.Boxes) is var next && next.SequenceEqual(current.Boxes) ? null : current with { Boxes = next });
 }
 
 /// <summary>

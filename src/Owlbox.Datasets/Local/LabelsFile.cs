@@ -126,8 +126,7 @@ public sealed class LabelsFile
     /// update of a sample sees the earlier one's result) and rewrites the file once when anything changed. The
     /// caller holds the dataset's write lock, so no Owlbox writer changes the file between the read and the rename;
     /// a save by a program that does not take the lock (an editor) is noticed before the rename, and the update is
-    /// made again on top of it, so that save is kept. Edits may therefore run more than once. A sample whose edit leaves
-    /// it as it was is not written (an absent sample left empty gets no entry).
+    /// made again on top of it, so that save is kept. Edits may therefore run more than once.
     /// </summary>
     /// <returns>What the rewrite changed, per sample written: the boxes added and removed as the file had them.</returns>
     public static IReadOnlyList<SampleChange> Update(string path, IReadOnlyList<LabelUpdate> updates)
@@ -147,14 +146,13 @@ public sealed class LabelsFile
                 {
                     continue;
                 }
-                var before = was?.Labels ?? SampleLabels.Empty;
-                if (next.SameAs(before))
+                if (was is not null && next.SameAs(was.Labels))
                 {
                     changes.Remove(u.SampleId); // nothing to write: a redelivered result, or one already applied
                 }
                 else
                 {
-                    changes[u.SampleId] = new Change(next, was?.Boxes ?? [], before);
+                    changes[u.SampleId] = new Change(next, was?.Boxes ?? [], was?.Labels ?? SampleLabels.Empty);
                 }
             }
             if (changes.Count == 0)
