@@ -58,11 +58,13 @@ public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
 /// <summary>
 /// What one write did to one sample: the boxes it actually added and actually removed, one entry per occurrence (a box
 /// identical to one the sample had is not an add; a box the sample lacked is not a removal; a reorder is neither),
-/// whether its metadata changed, and its boxes as the write left them. It is what an undo needs, and what a journal of
-/// writes would record.
+/// where each removed box stood, whether the metadata changed, and the sample's boxes as the write left them. It is
+/// what an undo needs, and what a journal of writes would record.
 /// </summary>
+/// <param name="RemovedAt">The place each of <paramref name="Removed"/> had in the sample's boxes before the write.</param>
 public sealed record SampleChange(
-    string SampleId, IReadOnlyList<LabeledBox> Added, IReadOnlyList<LabeledBox> Removed, bool MetadataChanged, IReadOnlyList<LabeledBox> Boxes)
+    string SampleId, IReadOnlyList<LabeledBox> Added, IReadOnlyList<LabeledBox> Removed, IReadOnlyList<int> RemovedAt,
+    bool MetadataChanged, IReadOnlyList<LabeledBox> Boxes)
 {
     public bool ChangedBoxes => Added.Count > 0 || Removed.Count > 0;
 
@@ -83,22 +85,25 @@ public sealed record SampleChange(
                 added.Add(box);
             }
         }
-        var removed = new List<LabeledBox>();
-        foreach (var box in before.Boxes.Reverse())
+        // What is left of each box's count was removed: the last occurrences of a repeated box, say.
+        var removed = new List<(int Index, LabeledBox Box)>();
+        for (var i = before.Boxes.Count - 1; i >= 0; i--)
         {
+            var box = before.Boxes[i];
             if (had.TryGetValue(box, out var n) && n > 0)
             {
                 had[box] = n - 1;
-                removed.Add(box);
+                removed.Add((i, box));
             }
         }
         removed.Reverse();
-        return new SampleChange(sampleId, added, removed, !SampleLabels.SameMetadata(before.Metadata, after.Metadata), after.Boxes);
+        return new SampleChange(sampleId, added, removed.Select(r => r.Box).ToArray(), removed.Select(r => r.Index).ToArray(),
+            !SampleLabels.SameMetadata(before.Metadata, after.Metadata), after.Boxes);
     }
 
     /// <summary>
     /// <paramref name="current"/> with this change undone, box by box: where the sample holds a box as many times as the
-    /// change left it, it gets the count it had before (an added box taken out, a removed one put back at the end);
+    /// change left it, it gets the count it had before (an added box taken out, a removed one put back in its place);
     /// where the count differs, someone changed that box since (a job re-added it, a person removed it) and it is
     /// left as it is, so an undo never doubles a box nor takes one it did not add. The file holds no identity beyond a
     /// box's value: a box removed and re-added identically since cannot be told from the one the change left.
@@ -112,6 +117,7 @@ public sealed record SampleChange(
         {
             delta[box] = delta.GetValueOrDefault(box) - n;
         }
+        var restore = new List<(int Index, LabeledBox Box)>();
         foreach (var (box, d) in delta)
         {
             if (d == 0 || result.Count(b => b == box) != left.GetValueOrDefault(box))
@@ -122,7 +128,11 @@ public sealed record SampleChange(
             {
                 result.RemoveAt(result.FindLastIndex(b => b == box));
             }
-            result.AddRange(Removed.Where(b => b == box).Take(-d));
+            restore.AddRange(Removed.Select((b, i) => (RemovedAt[i], b)).Where(r => r.b == box).Take(-d));
+        }
+        foreach (var (index, box) in restore.OrderBy(r => r.Index))
+        {
+            result.Insert(Math.Min(index, result.Count), box);
         }
         return result;
     }

@@ -32,6 +32,7 @@ public sealed class SampleChangeTests
 
         Assert.Equal(added, Names(change.Added));
         Assert.Equal(removed, Names(change.Removed));
+        Assert.Equal(removed, Names(change.RemovedAt.Select(i => Box(before[i])))); // where each stood
         Assert.Equal(added.Length + removed.Length > 0, change.ChangedBoxes);
         Assert.False(change.MetadataChanged);
     }
@@ -54,11 +55,11 @@ public sealed class SampleChangeTests
     [InlineData("A", "A", "A", "A")] // the change added nothing (accepted a box the image had): nothing taken out
     [InlineData("", "A", "", "")] // someone removed it since: nothing to take
     [InlineData("", "A", "AA", "AA")] // someone added another since: theirs, left alone
-    [InlineData("AB", "B", "B", "BA")] // the removed box put back
+    [InlineData("AB", "B", "B", "AB")] // the removed box put back in its place
     [InlineData("AB", "B", "BA", "BA")] // a job re-added it since: not doubled
-    [InlineData("AAB", "AB", "AB", "ABA")] // one of two identical boxes removed, put back
-    [InlineData("AB", "BC", "BCB", "BBA")] // box by box: C taken out, A put back, the B someone added kept
-    [InlineData("AB", "BC", "B", "BA")] // C gone since, A put back
+    [InlineData("AAB", "AB", "AB", "AAB")] // one of two identical boxes removed, put back
+    [InlineData("AB", "BC", "BCB", "ABB")] // box by box: C taken out, A put back, the B someone added kept
+    [InlineData("AB", "BC", "B", "AB")] // C gone since, A put back
     public void Revert_UndoesTheChange_OnlyWhereTheSampleIsStillAsItLeftIt(string before, string after, string now, string undone)
     {
         var change = SampleChange.Between("x.jpg", Labels(before), Labels(after));
