@@ -20,19 +20,6 @@ public sealed record DatasetSample(string Id, SampleLabels Labels);
 
 public sealed record SampleSelection(IReadOnlyList<DatasetSample> Found, IReadOnlyList<(string Id, string Problem)> Missing);
 
-public sealed record LabelWrite(string SampleId, SampleLabels Labels);
-
-/// <summary>How a sample's labels change, decided from what the sample holds at the moment of writing (for a local
-/// folder, under the lock every writer of its labels file takes): returns the new labels, or null to leave the
-/// sample as it is.</summary>
-public delegate SampleLabels? LabelEdit(SampleLabels current);
-
-public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
-{
-    /// <summary>An update that sets the labels whatever the sample holds.</summary>
-    public static LabelUpdate Set(LabelWrite write) => new(write.SampleId, _ => write.Labels);
-}
-
 /// <summary>Labels read for a batch, and the samples that could not be read for good.</summary>
 public sealed record LabelsRead(IReadOnlyDictionary<string, SampleLabels> Labels, IReadOnlyList<FailedSample> Failed);
 
@@ -60,10 +47,12 @@ public interface IDatasetBackend
     /// <see cref="LabelsRead.Failed"/>, not in the labels.</summary>
     Task<LabelsRead> ReadLabelsAsync(IReadOnlyList<string> sampleIds, string? proposeJobId, CancellationToken cancellationToken);
 
-    /// <summary>Apply mode: reads each sample's current labels, applies its edit, writes boxes then metadata.</summary>
-    /// <returns>The samples that could not be written for good (deleted meanwhile, say), with the reason; every other
-    /// sample was written. A failure worth retrying throws instead.</returns>
-    Task<IReadOnlyList<FailedSample>> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken);
+    /// <summary>Apply mode, the one write path of labels: reads each sample's current labels, applies its edit, writes
+    /// boxes then metadata (see <see cref="LabelUpdate"/> for the edits every writer uses).</summary>
+    /// <returns>What changed, per sample (<see cref="SampleChange"/>: the boxes actually added and removed), and the
+    /// samples that could not be written for good (not in the dataset, deleted meanwhile), with the reason; those were
+    /// not written at all. A failure worth retrying throws instead.</returns>
+    Task<LabelsWritten> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken);
 
     /// <summary>Preview mode: record proposals (and failures) under the job id; labels stay untouched.</summary>
     /// <returns>As <see cref="UpdateLabelsAsync"/>: the proposals that could not be recorded for good.</returns>

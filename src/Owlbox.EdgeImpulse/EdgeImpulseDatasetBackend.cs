@@ -132,29 +132,33 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
     /// job ran, or by another job, are merged into instead of overwritten.</summary>
     /// <remarks>A sample Studio refuses for good (deleted meanwhile, say) fails alone; the others are written. Studio
     /// not answering throws: the batch is retried, and what was written already changes nothing the second time.</remarks>
-    public async Task<IReadOnlyList<FailedSample>> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
+    public async Task<LabelsWritten> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
         var failed = new List<FailedSample>();
+        var changes = new List<SampleChange>();
         foreach (var u in updates)
         {
             try
             {
-                await UpdateAsync(u, cancellationToken).ConfigureAwait(false);
+                if (await UpdateAsync(u, cancellationToken).ConfigureAwait(false) is { } change)
+                {
+                    changes.Add(change);
+                }
             }
             catch (StudioApiException e)
             {
                 failed.Add(new FailedSample(u.SampleId, e.Message));
             }
         }
-        return failed;
+        return new LabelsWritten(changes, failed);
     }
 
-    private async Task UpdateAsync(LabelUpdate u, CancellationToken cancellationToken)
+    private async Task<SampleChange?> UpdateAsync(LabelUpdate u, CancellationToken cancellationToken)
     {
         var current = await ReadAsync(u.SampleId, null, cancellationToken).ConfigureAwait(false);
         if (u.Edit(current) is not { } next || next.SameAs(current))
         {
-            return; // written before: a retried or redelivered write changes nothing
+            return null; // written before: a retried or redelivered write changes nothing
         }
         var id = SampleNumber(u.SampleId);
         if (!next.Boxes.SequenceEqual(current.Boxes))
@@ -165,6 +169,7 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         {
             await client.SetMetadataAsync(projectId, id, next.Metadata, cancellationToken).ConfigureAwait(false);
         }
+        return SampleChange.Between(u.SampleId, current, next);
     }
 
     private async Task<SampleLabels> ReadAsync(string sampleId, int? proposedActionsJobId, CancellationToken cancellationToken)

@@ -33,9 +33,9 @@ public sealed class DatasetReviewTests : IDisposable
     {
         var review = new DatasetReview(_ws.Dataset);
 
-        await review.DecideAsync([new("r", Image, 0)], ReviewDecision.Accepted, CancellationToken.None);
+        await review.DecideAsync("tab", [new("r", Image, 0)], ReviewDecision.Accepted, CancellationToken.None);
         // A second page (or a crash before the decision was recorded, then a retry) accepts the same box again.
-        await new DatasetReview(_ws.Dataset).DecideAsync([new("r", Image, 0)], ReviewDecision.Accepted, CancellationToken.None);
+        await new DatasetReview(_ws.Dataset).DecideAsync("tab", [new("r", Image, 0)], ReviewDecision.Accepted, CancellationToken.None);
         var labelsAfterCrash = File.ReadAllText(_ws.LabelsPath);
 
         Assert.Equal([new LabeledBox("cat", 10, 10, 50, 50)], Labels);
@@ -43,22 +43,22 @@ public sealed class DatasetReviewTests : IDisposable
         Assert.Equal([ReviewDecision.Accepted, null], Detections.Select(d => d.Decision));
         Assert.Equal(labelsAfterCrash, File.ReadAllText(_ws.LabelsPath));
 
-        Assert.NotNull(await review.UndoAsync(CancellationToken.None));
+        Assert.NotNull(await review.UndoAsync("tab", CancellationToken.None));
         Assert.Empty(Labels);
         Assert.All(Detections, d => Assert.Null(d.Decision));
-        Assert.Null(await review.UndoAsync(CancellationToken.None)); // nothing left to undo
+        Assert.Null(await review.UndoAsync("tab", CancellationToken.None)); // nothing left to undo
     }
 
     [Fact]
     public async Task ABoxAddedByAnotherWriterMeanwhile_IsKept_ThroughAcceptAndUndo()
     {
         var review = new DatasetReview(_ws.Dataset);
-        await review.DecideAsync([new("r", Image, 1)], ReviewDecision.Accepted, CancellationToken.None);
+        await review.DecideAsync("tab", [new("r", Image, 1)], ReviewDecision.Accepted, CancellationToken.None);
         // A job (or a person in an editor) adds a box while the page is open.
         await new LocalDatasetBackend(_ws.Dataset).UpdateLabelsAsync(
             [new LabelUpdate(Image, current => current with { Boxes = [.. current.Boxes, new LabeledBox("dog", 400, 300, 60, 60)] })], CancellationToken.None);
 
-        await review.UndoAsync(CancellationToken.None);
+        await review.UndoAsync("tab", CancellationToken.None);
 
         Assert.Equal([new LabeledBox("dog", 400, 300, 60, 60)], Labels);
     }
@@ -68,8 +68,8 @@ public sealed class DatasetReviewTests : IDisposable
     {
         var review = new DatasetReview(_ws.Dataset);
 
-        await review.DecideAsync([new("r", Image, 1)], ReviewDecision.Rejected, CancellationToken.None);
-        var changed = await review.DecideAsync([new("r", Image, 1)], ReviewDecision.Accepted, CancellationToken.None);
+        await review.DecideAsync("tab", [new("r", Image, 1)], ReviewDecision.Rejected, CancellationToken.None);
+        var changed = await review.DecideAsync("tab", [new("r", Image, 1)], ReviewDecision.Accepted, CancellationToken.None);
 
         Assert.Empty(changed);
         Assert.Empty(Labels);

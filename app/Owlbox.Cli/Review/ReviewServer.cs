@@ -33,6 +33,9 @@ public sealed class ReviewServer : IAsyncDisposable
 
     /// <summary>Largest request body: a decision on <see cref="MaxBoxesPerRequest"/> boxes fits.</summary>
     public const long MaxBodyBytes = 4 << 20;
+
+    /// <summary>The page's session (one per tab, made when the page loads): each has its own undo stack.</summary>
+    private const string SessionHeader = "X-Owlbox-Session";
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     private readonly WebApplication _app;
@@ -97,11 +100,11 @@ public sealed class ReviewServer : IAsyncDisposable
         var api = app.MapGroup("/api").WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         // The images the page was last told about: a thumbnail request is a set lookup, not a scan of the folder.
         var images = LocalDataset.Open(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
-        api.MapGet("/state", (string? set) =>
+        api.MapGet("/state", (string? set, HttpRequest http) =>
         {
             var dataset = LocalDataset.Open(directory);
             Volatile.Write(ref images, dataset.Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
-            return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo), s_json);
+            return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo(Session(http))), s_json);
         });
         api.MapGet("/image", (string id) =>
         {
@@ -120,27 +123,27 @@ public sealed class ReviewServer : IAsyncDisposable
             }
             return Results.File(path, ContentTypes.GetValueOrDefault(Path.GetExtension(id).ToLowerInvariant(), "application/octet-stream"));
         });
-        api.MapPost("/decide", async (DecideRequest request, CancellationToken ct) =>
+        api.MapPost("/decide", async (DecideRequest request, HttpRequest http, CancellationToken ct) =>
         {
             if (request.Problem() is { } problem)
             {
                 return Results.BadRequest(new { error = problem });
             }
             var decision = request.Decision == "accept" ? ReviewDecision.Accepted : ReviewDecision.Rejected;
-            var changed = await review.DecideAsync(request.Boxes!.Select(b => new ProposalRef(request.Set!, b!.Image!, b.Index!.Value)).ToArray(), decision, ct).ConfigureAwait(false);
+            var changed = await review.DecideAsync(Session(http), request.Boxes!.Select(b => new ProposalRef(request.Set!, b!.Image!, b.Index!.Value)).ToArray(), decision, ct).ConfigureAwait(false);
             return Results.Json(new { changed }, s_json);
         });
-        api.MapPost("/remove-labels", async (RemoveRequest request, CancellationToken ct) =>
+        api.MapPost("/remove-labels", async (RemoveRequest request, HttpRequest http, CancellationToken ct) =>
         {
             if (request.Problem() is { } problem)
             {
                 return Results.BadRequest(new { error = problem });
             }
-            var changed = await review.RemoveLabelsAsync(request.Image!, request.Boxes!.Select(b => new LabeledBox(b!.Label!, b.X!.Value, b.Y!.Value, b.Width!.Value, b.Height!.Value)).ToArray(), ct).ConfigureAwait(false);
+            var changed = await review.RemoveLabelsAsync(Session(http), request.Image!, request.Boxes!.Select(b => new LabeledBox(b!.Label!, b.X!.Value, b.Y!.Value, b.Width!.Value, b.Height!.Value)).ToArray(), ct).ConfigureAwait(false);
             return Results.Json(new { changed }, s_json);
         });
-        api.MapPost("/undo", async (CancellationToken ct) =>
-            Results.Json(new { changed = await review.UndoAsync(ct).ConfigureAwait(false) ?? [] }, s_json));
+        api.MapPost("/undo", async (HttpRequest http, CancellationToken ct) =>
+            Results.Json(new { changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [] }, s_json));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var bound = new Uri(address).Port;
@@ -154,6 +157,9 @@ public sealed class ReviewServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>The request's page session; a client that sends none (a script) shares one session.</summary>
+    private static string Session(HttpRequest request) => request.Headers[SessionHeader].FirstOrDefault() is { Length: > 0 and <= 64 } s ? s : "";
 
     private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.Ordinal)
     {

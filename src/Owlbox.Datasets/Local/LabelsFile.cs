@@ -127,8 +127,8 @@ public sealed class LabelsFile
     /// a save by a program that does not take the lock (an editor) is noticed before the rename, and the update is
     /// made again on top of it, so that save is kept. Edits may therefore run more than once.
     /// </summary>
-    /// <returns>The samples whose labels changed.</returns>
-    public static IReadOnlyList<string> Update(string path, IReadOnlyList<LabelUpdate> updates)
+    /// <returns>What the rewrite changed, per sample written: the boxes added and removed as the file had them.</returns>
+    public static IReadOnlyList<SampleChange> Update(string path, IReadOnlyList<LabelUpdate> updates)
     {
         var file = ResolvePath(path);
         var ids = updates.Select(u => u.SampleId).ToHashSet(StringComparer.Ordinal);
@@ -151,7 +151,7 @@ public sealed class LabelsFile
                 }
                 else
                 {
-                    changes[u.SampleId] = new Change(next, was?.Boxes ?? []);
+                    changes[u.SampleId] = new Change(next, was?.Boxes ?? [], was?.Labels ?? SampleLabels.Empty);
                 }
             }
             if (changes.Count == 0)
@@ -161,7 +161,7 @@ public sealed class LabelsFile
             AtomicFile.RemoveStale(file);
             if (Write(file, path, changes, () => Stamp(file) == stamp))
             {
-                return changes.Keys.ToArray();
+                return changes.Select(c => SampleChange.Between(c.Key, c.Value.Before, c.Value.Labels)).ToArray();
             }
         }
         throw new DatasetException($"{path} kept changing while Owlbox wrote it (another program saving it over and over?); nothing was written, try again");
@@ -188,7 +188,7 @@ public sealed class LabelsFile
 
     private sealed record StoredSample(SampleLabels Labels, IReadOnlyList<StoredBox> Boxes);
 
-    private sealed record Change(SampleLabels Labels, IReadOnlyList<StoredBox> Stored);
+    private sealed record Change(SampleLabels Labels, IReadOnlyList<StoredBox> Stored, SampleLabels Before);
 
     private static Dictionary<string, StoredSample> ReadSamples(string file, string path, HashSet<string> ids)
     {

@@ -35,6 +35,15 @@ public sealed class LocalDataset
         return new LocalDataset(directory, samples, labels);
     }
 
+    /// <summary>Whether <paramref name="sampleId"/> names an image of the folder as <see cref="Open"/> lists them: a file
+    /// name (no folder part), an image extension, a file there. Writers refuse anything else, so the labels file never
+    /// gets an entry for an image the dataset does not have.</summary>
+    public static bool HasImage(string directory, string sampleId) =>
+        sampleId.Length > 0 && sampleId == Path.GetFileName(sampleId) && sampleId is not ("." or "..")
+        && sampleId.IndexOfAny(['/', '\\', '\0']) < 0
+        && s_imageExtensions.Contains(Path.GetExtension(sampleId))
+        && File.Exists(Path.Combine(directory, sampleId));
+
     /// <summary>The dataset must be an existing folder Owlbox can write in (labels, <c>.owlbox/</c>); it is never created.</summary>
     public static void CheckFolder(string directory)
     {

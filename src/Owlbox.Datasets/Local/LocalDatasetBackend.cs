@@ -54,17 +54,23 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
         return Task.FromResult(new LabelsRead(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds), []));
     }
 
-    public async Task<IReadOnlyList<FailedSample>> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
+    /// <summary>The local write path: samples that are not images of the folder are refused (never written as an
+    /// entry); the others are edited and the file rewritten once, under the lock every writer takes.</summary>
+    public async Task<LabelsWritten> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
         if (updates.Count == 0)
         {
-            return [];
+            return LabelsWritten.Nothing;
         }
         RequireOwnFiles();
         await using var _ = await LockLabelsAsync(Directory, cancellationToken).ConfigureAwait(false);
         RequireOwnFiles(); // again under the lock: a link swapped in meanwhile is not followed either
-        LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), updates);
-        return [];
+        var refused = updates.Select(u => u.SampleId).Distinct(StringComparer.Ordinal).Where(id => !LocalDataset.HasImage(Directory, id))
+            .Select(id => new FailedSample(id, $"no image named '{LocalDatasetAccess.Shorten(id, 100)}' in {Directory}; its labels were not written"))
+            .ToArray();
+        var refusedIds = refused.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
+        var changes = LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), updates.Where(u => !refusedIds.Contains(u.SampleId)).ToArray());
+        return new LabelsWritten(changes, refused);
     }
 
     /// <summary>The lock every writer of a folder's labels file holds across its read, edit and rename: writer

@@ -3,8 +3,9 @@ using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Datasets.Proposals;
 
-/// <summary>Accepts a proposal set into a local dataset's labels in one atomic write, under the lock every writer of
-/// the labels file takes, so an apply during a running job neither loses the job's boxes nor has its own lost.</summary>
+/// <summary>Accepts a proposal set into a local dataset's labels in one atomic write through the write path every
+/// writer of the labels file takes (its lock, its refusal of images not in the folder), so an apply during a running
+/// job neither loses the job's boxes nor has its own lost.</summary>
 public static class ProposalApplier
 {
     public sealed record Result(int Applied, IReadOnlyList<(string SampleId, string Problem)> Conflicts);
@@ -18,11 +19,6 @@ public static class ProposalApplier
         var updates = new List<LabelUpdate>();
         foreach (var sample in set.Samples)
         {
-            if (!File.Exists(Path.Combine(directory, sample.SampleId)))
-            {
-                conflicts.Add((sample.SampleId, "the image is no longer in the dataset"));
-                continue;
-            }
             updates.Add(new LabelUpdate(sample.SampleId, current =>
             {
                 var proposed = new SampleLabels(Without(sample.BoundingBoxes, Decided(sample, ReviewDecision.Rejected)), sample.Metadata);
@@ -40,10 +36,9 @@ public static class ProposalApplier
                 return proposed;
             }));
         }
-        await using (await LocalDatasetBackend.LockLabelsAsync(directory, cancellationToken).ConfigureAwait(false))
-        {
-            LabelsFile.Update(Path.Combine(directory, LabelsFile.FileName), updates);
-        }
+        // The write path refuses an image no longer in the folder: that sample is a conflict, the others are applied.
+        var written = await new LocalDatasetBackend(directory).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
+        conflicts.AddRange(written.Failed.Select(f => (f.SampleId, "the image is no longer in the dataset")));
         conflicts.AddRange(outcomes.Where(o => o.Value is not null).Select(o => (o.Key, o.Value!)));
         return new Result(outcomes.Count(o => o.Value is null), conflicts);
     }

@@ -9,153 +9,146 @@ namespace Owlbox.Datasets.Review;
 public sealed record ProposalRef(string JobId, string SampleId, int Index);
 
 /// <summary>
-/// What the review page changes in a local dataset, each change undoable. Accepting a proposed box adds it (with its
-/// score) to the labels file through the locked write path every writer takes, then records the decision in the
-/// proposal set under the set's lock; a crash between the two leaves the box pending and in the labels, and accepting
-/// it again adds nothing (a box identical to one the image has is never added twice). Rejecting records the decision
-/// only. Removing an existing box takes it out of the labels file.
+/// What the review page changes in a local dataset, each change undoable by the page session (tab) that made it. Every
+/// change goes through the write path every writer takes (<see cref="IDatasetBackend.UpdateLabelsAsync"/>), whose
+/// result says what the change did, box by box; the undo entry records that and nothing more. Accepting a proposed box
+/// adds it (with its score) unless the image has an identical box already (then nothing is added, and its undo takes
+/// nothing out), then records the decision in the proposal set under the set's lock; a crash between the two leaves
+/// the box pending and in the labels, and accepting it again adds nothing. Rejecting records the decision only.
+/// Removing an existing box takes it out. An undo reverts exactly what its change did, and only where the image is
+/// still as the change left it (<see cref="SampleChange.Revert"/>): a box a job or another tab re-added or removed
+/// since is theirs. An image not in the folder is refused, never written.
 /// </summary>
 public sealed class DatasetReview(string directory)
 {
     private readonly string _directory = Path.GetFullPath(directory);
-    private readonly Stack<Func<CancellationToken, Task<IReadOnlyList<string>>>> _undo = new();
+    private readonly UndoHistory<UndoEntry> _undo = new();
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
+    /// <summary>What one change did: the proposals it decided (and to what), and what it changed in the labels.</summary>
+    private sealed record UndoEntry(IReadOnlyList<ProposalRef> Decided, ReviewDecision Decision, IReadOnlyList<SampleChange> Changes);
 
     public ProposalStore Proposals => new(_directory);
 
-    public bool CanUndo => _undo.Count > 0;
+    private LocalDatasetBackend Labels => new(_directory);
 
-    /// <summary>Accepts or rejects pending proposed boxes; boxes already decided are left as they are.</summary>
-    /// <returns>The images whose boxes changed.</returns>
-    public Task<IReadOnlyList<string>> DecideAsync(IReadOnlyList<ProposalRef> boxes, ReviewDecision decision, CancellationToken cancellationToken) =>
+    public bool CanUndo(string session) => _undo.CanUndo(session);
+
+    /// <summary>Accepts or rejects pending proposed boxes; boxes already decided are left as they are, and so are boxes
+    /// of an image no longer in the folder.</summary>
+    /// <returns>The images whose boxes were decided.</returns>
+    public Task<IReadOnlyList<string>> DecideAsync(string session, IReadOnlyList<ProposalRef> boxes, ReviewDecision decision, CancellationToken cancellationToken) =>
         OneAtATimeAsync(async () =>
         {
             var decided = new List<ProposalRef>();
+            var changes = new List<SampleChange>();
             foreach (var set in boxes.GroupBy(b => b.JobId, StringComparer.Ordinal))
             {
-                decided.AddRange(await SetDecisionsAsync(set.Key, [.. set], from: null, to: decision, cancellationToken).ConfigureAwait(false));
+                var (refs, changed) = await DecideInSetAsync(set.Key, [.. set], decision, cancellationToken).ConfigureAwait(false);
+                decided.AddRange(refs);
+                changes.AddRange(changed);
             }
             if (decided.Count > 0)
             {
-                _undo.Push(async ct =>
-                {
-                    foreach (var set in decided.GroupBy(b => b.JobId, StringComparer.Ordinal))
-                    {
-                        await SetDecisionsAsync(set.Key, [.. set], from: decision, to: null, ct).ConfigureAwait(false);
-                    }
-                    return Images(decided);
-                });
+                _undo.Push(session, new UndoEntry(decided, decision, changes));
             }
             return (IReadOnlyList<string>)Images(decided);
         }, cancellationToken);
 
-    /// <summary>Takes existing boxes out of an image's labels (one occurrence each).</summary>
-    public Task<IReadOnlyList<string>> RemoveLabelsAsync(string sampleId, IReadOnlyList<LabeledBox> boxes, CancellationToken cancellationToken) =>
+    /// <summary>Takes existing boxes out of an image's labels (one occurrence each; a box the image lacks is skipped).</summary>
+    /// <returns>The image when a box was removed, else nothing.</returns>
+    /// <exception cref="DatasetException">The image is not in the dataset (nothing is written).</exception>
+    public Task<IReadOnlyList<string>> RemoveLabelsAsync(string session, string sampleId, IReadOnlyList<LabeledBox> boxes, CancellationToken cancellationToken) =>
         OneAtATimeAsync<IReadOnlyList<string>>(async () =>
         {
-            var removed = new List<(int Index, LabeledBox Box)>();
-            await WriteLabelsAsync(sampleId, current =>
+            var written = await Labels.UpdateLabelsAsync([LabelUpdate.RemoveBoxes(sampleId, boxes)], cancellationToken).ConfigureAwait(false);
+            if (written.Failed is [var refused, ..])
             {
-                removed.Clear(); // the edit may run again when the file changed under the write
-                var left = current.ToList();
-                foreach (var box in boxes)
-                {
-                    var i = left.IndexOf(box);
-                    if (i >= 0)
-                    {
-                        removed.Add((i + removed.Count(r => r.Index <= i), left[i]));
-                        left.RemoveAt(i);
-                    }
-                }
-                return left;
-            }, cancellationToken).ConfigureAwait(false);
-            if (removed.Count > 0)
-            {
-                var put = removed.OrderBy(r => r.Index).ToArray();
-                _undo.Push(async ct =>
-                {
-                    await WriteLabelsAsync(sampleId, current =>
-                    {
-                        var list = current.ToList();
-                        foreach (var (index, box) in put)
-                        {
-                            list.Insert(Math.Min(index, list.Count), box);
-                        }
-                        return list;
-                    }, ct).ConfigureAwait(false);
-                    return [sampleId];
-                });
+                throw new DatasetException(refused.Reason);
             }
-            return removed.Count > 0 ? [sampleId] : [];
+            var changes = written.Changes.Where(c => c.ChangedBoxes).ToArray();
+            if (changes.Length == 0)
+            {
+                return [];
+            }
+            _undo.Push(session, new UndoEntry([], default, changes));
+            return [sampleId];
         }, cancellationToken);
 
-    /// <summary>Reverses the latest change not yet undone; null when there is none.</summary>
-    public Task<IReadOnlyList<string>?> UndoAsync(CancellationToken cancellationToken) =>
+    /// <summary>Reverses the session's latest change not yet undone; null when it has none.</summary>
+    /// <returns>The images the undo touched.</returns>
+    public Task<IReadOnlyList<string>?> UndoAsync(string session, CancellationToken cancellationToken) =>
         OneAtATimeAsync<IReadOnlyList<string>?>(async () =>
-            _undo.TryPop(out var undo) ? await undo(cancellationToken).ConfigureAwait(false) : null, cancellationToken);
+        {
+            if (!_undo.TryPop(session, out var entry))
+            {
+                return null;
+            }
+            // Decision first: a crash between the two leaves an accepted box pending and in the labels, never
+            // accepted and gone.
+            foreach (var set in entry.Decided.GroupBy(b => b.JobId, StringComparer.Ordinal))
+            {
+                await ClearDecisionsAsync(set.Key, [.. set], entry.Decision, cancellationToken).ConfigureAwait(false);
+            }
+            if (entry.Changes.Count > 0)
+            {
+                await Labels.UpdateLabelsAsync(entry.Changes.Select(LabelUpdate.Revert).ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+            return Images(entry.Decided).Union(entry.Changes.Select(c => c.SampleId), StringComparer.Ordinal).ToArray();
+        }, cancellationToken);
 
-    /// <summary>Moves boxes whose decision is <paramref name="from"/> to <paramref name="to"/>; the labels file follows
-    /// (an accepted box is added, an accept undone takes it out).</summary>
-    private async Task<IReadOnlyList<ProposalRef>> SetDecisionsAsync(string jobId, IReadOnlyList<ProposalRef> refs,
-        ReviewDecision? from, ReviewDecision? to, CancellationToken cancellationToken)
+    /// <summary>Decides the refs still pending in one set: accepted boxes are merged into the labels first (the order
+    /// makes a crash between the two writes harmless: the box is in the labels while its proposal is still pending,
+    /// never out of the labels while marked accepted), then the decisions are saved.</summary>
+    private async Task<(IReadOnlyList<ProposalRef> Decided, IReadOnlyList<SampleChange> Changes)> DecideInSetAsync(
+        string jobId, IReadOnlyList<ProposalRef> refs, ReviewDecision decision, CancellationToken cancellationToken)
     {
         var store = Proposals;
         await using var _ = await store.LockAsync(jobId, cancellationToken).ConfigureAwait(false);
         var set = store.Load(jobId);
-        var changed = new List<ProposalRef>();
-        foreach (var r in refs.Distinct())
+        var pending = refs.Distinct().Where(r => Detection(set, r) is { Decision: null }).ToList();
+        IReadOnlyList<SampleChange> changes = [];
+        if (decision == ReviewDecision.Accepted && pending.Count > 0)
         {
-            var i = set.Samples.FindIndex(s => s.SampleId == r.SampleId);
-            if (i < 0 || r.Index < 0 || r.Index >= set.Samples[i].Detections.Count || set.Samples[i].Detections[r.Index].Decision != from)
-            {
-                continue; // gone, or decided meanwhile (another tab, an undo): left as it is
-            }
-            changed.Add(r);
+            var written = await Labels.UpdateLabelsAsync(pending.GroupBy(r => r.SampleId, StringComparer.Ordinal)
+                .Select(image => LabelUpdate.MergeBoxes(image.Key, image.Select(r => Detection(set, r)!.ToLabeledBox()).ToArray(), [], DeleteExistingPolicy.No))
+                .ToArray(), cancellationToken).ConfigureAwait(false);
+            var refused = written.Failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
+            pending.RemoveAll(r => refused.Contains(r.SampleId)); // not in the labels: not accepted either
+            changes = written.Changes.Where(c => c.ChangedBoxes).ToArray();
         }
-        // The order makes a crash between the two writes harmless: the box is in the labels while its proposal is
-        // still pending (accepting it again adds nothing), never out of the labels while marked accepted.
-        var boxesByImage = changed.GroupBy(r => r.SampleId, StringComparer.Ordinal).Select(image =>
-        {
-            var sample = set.Samples.First(s => s.SampleId == image.Key);
-            return (Image: image.Key, Boxes: image.Select(r => sample.Detections[r.Index].ToLabeledBox()).ToArray());
-        }).ToList();
-        if (to == ReviewDecision.Accepted)
-        {
-            foreach (var (image, boxes) in boxesByImage)
-            {
-                await WriteLabelsAsync(image, current => LabelMerge.Merge(current, boxes, [], DeleteExistingPolicy.No), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        if (changed.Count > 0)
-        {
-            var samples = set.Samples.Select(s =>
-            {
-                var mine = changed.Where(r => r.SampleId == s.SampleId).Select(r => r.Index).ToHashSet();
-                return mine.Count == 0 ? s : s with { Detections = s.Detections.Select((d, k) => mine.Contains(k) ? d with { Decision = to } : d).ToArray() };
-            }).ToList();
-            store.Save(set with { Samples = samples });
-        }
-        if (from == ReviewDecision.Accepted)
-        {
-            foreach (var (image, boxes) in boxesByImage)
-            {
-                await WriteLabelsAsync(image, current =>
-                {
-                    var left = current.ToList();
-                    foreach (var b in boxes)
-                    {
-                        left.Remove(b);
-                    }
-                    return left;
-                }, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        return changed;
+        Save(store, set, pending, decision);
+        return (pending, changes);
     }
 
-    private Task<IReadOnlyList<FailedSample>> WriteLabelsAsync(string sampleId, Func<IReadOnlyList<LabeledBox>, IReadOnlyList<LabeledBox>> edit, CancellationToken cancellationToken) =>
-        new LocalDatasetBackend(_directory).UpdateLabelsAsync(
-            [new LabelUpdate(sampleId, current => current with { Boxes = edit(current.Boxes) })], cancellationToken);
+    /// <summary>Moves the refs whose decision is still <paramref name="from"/> back to pending.</summary>
+    private async Task ClearDecisionsAsync(string jobId, IReadOnlyList<ProposalRef> refs, ReviewDecision from, CancellationToken cancellationToken)
+    {
+        var store = Proposals;
+        await using var _ = await store.LockAsync(jobId, cancellationToken).ConfigureAwait(false);
+        var set = store.Load(jobId);
+        Save(store, set, refs.Distinct().Where(r => Detection(set, r)?.Decision == from).ToList(), null);
+    }
+
+    /// <summary>The proposed box a ref names; null when it is gone (another set saved under the id, say).</summary>
+    private static ProposedBox? Detection(ProposalSet set, ProposalRef r) =>
+        set.Samples.Find(s => s.SampleId == r.SampleId) is { } sample && r.Index >= 0 && r.Index < sample.Detections.Count
+            ? sample.Detections[r.Index]
+            : null;
+
+    private static void Save(ProposalStore store, ProposalSet set, List<ProposalRef> refs, ReviewDecision? to)
+    {
+        if (refs.Count == 0)
+        {
+            return;
+        }
+        var samples = set.Samples.Select(s =>
+        {
+            var mine = refs.Where(r => r.SampleId == s.SampleId).Select(r => r.Index).ToHashSet();
+            return mine.Count == 0 ? s : s with { Detections = s.Detections.Select((d, k) => mine.Contains(k) ? d with { Decision = to } : d).ToArray() };
+        }).ToList();
+        store.Save(set with { Samples = samples });
+    }
 
     private static string[] Images(IEnumerable<ProposalRef> refs) => refs.Select(r => r.SampleId).Distinct(StringComparer.Ordinal).ToArray();
 

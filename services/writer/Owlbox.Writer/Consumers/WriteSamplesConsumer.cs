@@ -41,20 +41,20 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         {
             var promptLabels = job.Prompt.Labels.ToHashSet(StringComparer.Ordinal);
             var backend = job.OpenDataset(datasets);
-            SampleLabels Merge(SampleDetected r, SampleLabels current) => new(
-                LabelMerge.Merge(current.Boxes, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels, options.DeleteExisting),
-                LabelingMetadata.Merge(current.Metadata, r.ModelType, r.ModelId, spec.Prompt));
+            // The one merge every job write makes (the write path's), applied to what the sample holds at that moment.
+            LabelUpdate Merge(SampleDetected r) => LabelUpdate.MergeBoxes(r.SampleId, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels,
+                options.DeleteExisting, metadata => LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt));
             if (spec.ProposeJobId is { } proposeId)
             {
                 var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), proposeId, ct).ConfigureAwait(false);
                 var proposals = results.Where(r => current.Labels.ContainsKey(r.SampleId))
-                    .Select(r => Propose(r, current.Labels[r.SampleId], Merge(r, current.Labels[r.SampleId]), options)).ToArray();
+                    .Select(r => Propose(r, current.Labels[r.SampleId], Merge(r).Edit(current.Labels[r.SampleId])!, options)).ToArray();
                 failed = [.. current.Failed, .. await backend.WriteProposalsAsync(new ProposalHeader(proposeId, results[0].ModelId, results[0].ModelType, spec.Prompt,
                     spec.Options.DeleteExisting), proposals, [], ct).ConfigureAwait(false)];
             }
             else
             {
-                failed = await backend.UpdateLabelsAsync(results.Select(r => new LabelUpdate(r.SampleId, current => Merge(r, current))).ToArray(), ct).ConfigureAwait(false);
+                failed = (await backend.UpdateLabelsAsync(results.Select(Merge).ToArray(), ct).ConfigureAwait(false)).Failed;
             }
             faults.AfterDatasetWrite();
             failedIds.UnionWith(failed.Select(f => f.SampleId));
