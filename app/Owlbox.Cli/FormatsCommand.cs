@@ -91,9 +91,12 @@ public static class FormatsCommand
         }
         // Every box is checked before the one write: nothing the labels file would refuse reaches it.
         var (writes, problems) = ImportPlan.Build(result, Size);
-        var updates = writes.Select(m => new LabelUpdate(m.FileName, current => current with { Boxes = m.Boxes })).ToArray();
-        await new LocalDatasetBackend(target).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
-        await stdout.WriteLineAsync($"Imported {writes.Count} images, {writes.Sum(m => m.Boxes.Count)} boxes, {result.Classes.Count} classes into {target}").ConfigureAwait(false);
+        var updates = writes.Select(m => LabelUpdate.ReplaceBoxes(m.FileName, m.Boxes)).ToArray();
+        var written = await new LocalDatasetBackend(target).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
+        var refused = written.Failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
+        var imported = writes.Where(m => !refused.Contains(m.FileName)).ToArray();
+        await stdout.WriteLineAsync($"Imported {imported.Length} images, {imported.Sum(m => m.Boxes.Count)} boxes, {result.Classes.Count} classes into {target}").ConfigureAwait(false);
+        problems = [.. problems, .. written.Failed.Select(f => $"{f.SampleId}: not written: {f.Reason}")];
         foreach (var p in problems)
         {
             await stdout.WriteLineAsync("    " + p).ConfigureAwait(false);
