@@ -106,7 +106,7 @@ public static class CalibrateCommand
             labels = thresholds,
             prompt = calibrated,
         };
-        AtomicFile.WriteAllText(Path.Combine(directory, ".owlbox", "calibration.json"), JsonSerializer.Serialize(report, s_json) + "\n");
+        AtomicFile.WriteAllText(OwlboxFolder.PathOf(directory, "calibration.json"), JsonSerializer.Serialize(report, s_json) + "\n");
         if (output is not null)
         {
             AtomicFile.WriteAllText(output, calibrated.EndsWith('\n') ? calibrated : calibrated + "\n");

@@ -168,7 +168,7 @@ public static class OwlboxCli
         var options = new OwlboxOptions
         {
             Transport = "in-memory",
-            SqlitePath = Path.Combine(dataset, ".owlbox", "jobs.db"),
+            SqlitePath = OwlboxFolder.PathOf(dataset, "jobs.db"),
             AllowModelDirectories = true,
             Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
             Engine = new DetectorOptions { ExecutionProvider = provider, Threads = threads, ConcurrentRuns = runs, ImageBatchSize = imageBatch },
@@ -181,7 +181,7 @@ public static class OwlboxCli
         };
         var destination = proposeId is null
             ? Path.Combine(a.Positionals[0], LabelsFile.FileName)
-            : Path.Combine(a.Positionals[0], ".owlbox", "proposals", proposeId + ".json");
+            : Path.Combine(OwlboxFolder.PathOf(a.Positionals[0], "proposals"), proposeId + ".json");
         var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken,
             busTap, fresh: a.Flag("--fresh", false), replaceProposals: a.Flag("--replace-proposals", false)).ConfigureAwait(false);
         return ExitCode(summary.Status);

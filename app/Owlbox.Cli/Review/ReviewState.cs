@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Labeling.Review;
@@ -49,7 +50,8 @@ public static class ReviewState
                     d.Decision switch { ReviewDecision.Accepted => "accepted", ReviewDecision.Rejected => "rejected", _ => "pending" },
                     triageOf.GetValueOrDefault(i))).ToArray());
         }).ToArray();
-        var (calibration, warning) = ReadCalibration(Path.Combine(directory, ".owlbox", "calibration.json"));
+        var calibrationPath = OwlboxFolder.TryPathOf(directory, out var linked, "calibration.json");
+        var (calibration, warning) = calibrationPath is null ? ((JsonElement?)null, linked) : ReadCalibration(calibrationPath);
         return new State(
             Path.GetFileName(directory.TrimEnd(Path.DirectorySeparatorChar)),
             sets.Select(x => new SetView(x.JobId, x.Prompt, x.ModelId, x.CreatedUtc, x.Samples.Sum(p => p.Detections.Count),

@@ -77,7 +77,7 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
     /// replicas, a CLI beside a service, <c>proposals apply</c>. Held by the operating system (flock), so a killed
     /// holder releases it.</summary>
     public static Task<FileLock> LockLabelsAsync(string directory, CancellationToken cancellationToken) =>
-        FileLock.AcquireAsync(Path.Combine(directory, ".owlbox", "labels.lock"), s_lockWait, cancellationToken);
+        FileLock.AcquireAsync(OwlboxFolder.PathOf(directory, "labels.lock"), s_lockWait, cancellationToken);
 
     /// <summary>The labels file and Owlbox's own folder must lead nowhere outside the dataset roots.</summary>
     private void RequireOwnFiles()

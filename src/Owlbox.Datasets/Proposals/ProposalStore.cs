@@ -8,7 +8,8 @@ public sealed partial class ProposalStore(string datasetDirectory)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public string Folder => Path.Combine(datasetDirectory, ".owlbox", "proposals");
+    /// <remarks>Never reached through a link (<see cref="OwlboxFolder"/>).</remarks>
+    public string Folder => OwlboxFolder.PathOf(datasetDirectory, "proposals");
 
     public static string ValidateJobId(string jobId) =>
         JobIdRegex().IsMatch(jobId)
