@@ -95,6 +95,29 @@ public sealed class HfExportPrepareTests : IDisposable
         Assert.True(found >= 10, $"{form.Describe()}: the images should show objects, found {found}");
     }
 
+    [Fact]
+    public void AGraphWhoseQueriesReadTheImage_IsRefusedNamingTheNode_AndTheSkeletonSaysTheSameWithoutItsWeights()
+    {
+        var dir = Path.Combine(_temp, "unsplittable");
+        HfOwlExport.Write(dir, new HfExportOptions { TextReadsImage = true });
+        var splittable = Path.Combine(_temp, "splittable");
+        HfOwlExport.Write(splittable, new HfExportOptions());
+        var onnx = Path.Combine(dir, "onnx", "model.onnx");
+
+        var e = Assert.Throws<ModelException>(() => ModelPreparer.Prepare(dir));
+        var skeleton = Owlbox.Models.Onnx.GraphSkeleton.Read(onnx);
+
+        Assert.True(e.Message.Contains("the first node that needs both the image and the text is '/owlvit/Mul", StringComparison.Ordinal), e.Message);
+        Assert.Equal(["model.onnx"], Directory.GetFiles(Path.Combine(dir, "onnx")).Select(Path.GetFileName));
+        Assert.Equal(e.Message, ModelPreparer.WhyNotPreparable(onnx));
+        Assert.Null(ModelPreparer.WhyNotPreparable(Path.Combine(splittable, "onnx", "model.onnx")));
+        var full = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        Assert.Equal(full.Graph.Node, skeleton.Graph.Node);
+        Assert.Equal(full.Graph.Initializer.Select(i => (i.Name, i.DataType, string.Join("x", i.Dims))), skeleton.Graph.Initializer.Select(i => (i.Name, i.DataType, string.Join("x", i.Dims))));
+        Assert.Contains(skeleton.Graph.Initializer, i => i.RawData.IsEmpty && full.Graph.Initializer.Single(f => f.Name == i.Name).RawData.Length > 4096);
+        Assert.Equal((full.IrVersion, full.OpsetImport), (skeleton.IrVersion, skeleton.OpsetImport));
+    }
+
     private static string Describe(IReadOnlyList<DetectedBox> boxes) =>
         string.Join(" ", boxes.Select(d => $"{d.Line.Label}@{d.Box.X},{d.Box.Y},{d.Box.Width},{d.Box.Height}").Order(StringComparer.Ordinal));
 
@@ -117,4 +140,17 @@ public sealed class HfExportPrepareTests : IDisposable
             yield return scene.Encode();
         }
     }
+}
+
+/// <summary>The checks that guard every write of <c>models prepare</c> compare with <see cref="ModelPreparer.Within"/>:
+/// a NaN difference or correlation (a prepared form computing NaN) fails them, as no "greater than" test would.</summary>
+public sealed class PrepareCheckTests
+{
+    [Theory]
+    [InlineData(0.5, 1.0, true)]
+    [InlineData(1.0, 1.0, true)]
+    [InlineData(1.5, 1.0, false)]
+    [InlineData(double.NaN, 1.0, false)]
+    [InlineData(0.95, double.NaN, false)]
+    public void Within_FailsNaN(double value, double limit, bool within) => Assert.Equal(within, ModelPreparer.Within(value, limit));
 }

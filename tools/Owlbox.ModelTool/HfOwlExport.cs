@@ -29,6 +29,10 @@ public sealed record HfExportOptions
     /// per tower and small widths, at the real input size and a 24×24 grid.</summary>
     public bool FullSize { get; init; }
 
+    /// <summary>A graph that cannot be prepared, for the refusal path: the text side's queries scaled by a statistic of
+    /// the pixels (times zero, plus one: the same numbers), so the queries depend on the image beyond its batch.</summary>
+    public bool TextReadsImage { get; init; }
+
     public string Describe() =>
         $"{ModelType} {(DynamicBatch ? "dynamic" : "static")} batch, {(PowSumSqrtNorm ? "Pow-ReduceSum-Sqrt" : "ReduceL2")} norms{(FullSize ? ", full size" : "")}";
 }
@@ -44,24 +48,31 @@ public sealed record HfExportOptions
 /// softmax over colour prototypes, runs of same-colour cells for the box) writes each patch's colour class and box
 /// into the residual stream; the real encoder layers follow at full width with output projections of zero (they
 /// cost what the real ones cost and change nothing), so the layer norms, the class-token product, the heads and the
-/// text tower after them are HF's own arithmetic on chosen weights. Layer norms are made to pass features through by
-/// a ±C pair of constant features that dominates the variance, each feature paired with its negation so the mean is
-/// zero.</para>
+/// text tower after them are HF's own arithmetic on chosen weights. Layer norms pass features through because every
+/// row carries each feature beside its negation (mean zero) and a slack feature that gives all rows the same norm (the
+/// same scale, undone by the norm's gain); the patch embedding, computed before any slack can be, carries a ±C pair
+/// that dominates its variance instead.</para>
 /// </summary>
 public static class HfOwlExport
 {
     private const float EmbeddingC = 100f;
-    private const float HiddenC = 10000f;
-    private const float TextC = 100f;
+    // Squared norm every patch's residual row and every token row is given (features plus a slack feature), so the
+    // layer norms scale all rows alike; box features are stored as z / 8, so every activation stays within a few units
+    // and the int8 form (one scale per activation tensor) keeps them. The patch budget of 2 holds a colour and the box
+    // of all but the largest objects near the grid's far edges (whose rows then scale a little, their boxes a little
+    // small); a larger budget means larger slack values, whose float16 rounding moves the fp16 form's boxes past the
+    // pixel its check allows.
+    private const float PatchNorm = 2f;
+    private const float TokenNorm = 2f;
+    private const float BoxFeatureScale = 8f;
     private const float Background = 0.02f;
     // Colder than the colour test model's 0.02: cells of one colour get exactly the same one-hot (the others underflow
     // to 0), so they score exactly alike however a runtime orders the class head's sums, and the box a tie between them
     // picks does not depend on which form of the model scored them.
     private const float Temperature = 0.002f;
-    private const float GeluOffset = 30f;
 
     // Box centres nudged by 2^-12 of the input: a block of cells drawn on an image whose side is not a multiple of the
-    // grid has edges on exact half pixels, where the float noise of the ±C layer norms (which differs in the last bits
+    // grid has edges on exact half pixels, where float noise (which differs in the last bits
     // between graph optimisations of a static and a dynamic batch) would decide the rounding; a fifth of a pixel off
     // the half, it does not.
     private const float CentreNudge = 1f / 4096;
@@ -239,15 +250,16 @@ public static class HfOwlExport
         // ---- colour stand-in for what the tower's attention would learn: colour class and box run per patch ----
         var sc = vm + "/encoder/colour";
         var rgb = tr.Op(sc, "Slice", [tr.Op(sc, "Slice", [hidden, tr.Longs(sc, 1), tr.Longs(sc, n + 1), tr.Longs(sc, 1)]), tr.Longs(sc, 0), tr.Longs(sc, 3), tr.Longs(sc, 2)]);
-        var protoW = new float[3 * k];
-        var protoB = new float[k];
+        // Softmax of −‖rgb − prototype‖² / T, the distances taken directly (not expanded into products and a bias): the
+        // nearest class's logit is near zero, so float16 resolves it.
+        var prototypes = new float[k * 3];
         for (var c = 0; c < k; c++)
         {
-            var (r, gg, b) = (classes[c].R, classes[c].G, classes[c].B);
-            (protoW[c], protoW[k + c], protoW[2 * k + c]) = (2 * r / Temperature, 2 * gg / Temperature, 2 * b / Temperature);
-            protoB[c] = -(r * r + gg * gg + b * b) / Temperature;
+            (prototypes[c * 3], prototypes[c * 3 + 1], prototypes[c * 3 + 2]) = (classes[c].R, classes[c].G, classes[c].B);
         }
-        var onehot = tr.Op(sc, "Softmax", [tr.Op(sc, "Add", [tr.Op(sc, "MatMul", [rgb, tr.Weight("colour.prototypes", protoW, 3, k)]), tr.Weight("colour.bias", protoB, k)])], TorchTrace.Int("axis", -1)); // [B, N, K]
+        var offset = tr.Op(sc, "Sub", [tr.Op(sc, "Unsqueeze", [rgb, tr.Longs(sc, 2)]), tr.Weight("colour.prototypes", prototypes, k, 3)]); // [B, N, K, 3]
+        var distance = tr.Op(sc, "ReduceSum", [tr.Op(sc, "Mul", [offset, offset]), tr.Longs(sc, -1)], TorchTrace.Int("keepdims", 0));
+        var onehot = tr.Op(sc, "Softmax", [tr.Op(sc, "Mul", [distance, tr.Floats(sc, -1f / Temperature)])], TorchTrace.Int("axis", -1)); // [B, N, K]
         var grid = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [onehot, tr.Longs(sc, 0, g, g, k)])], TorchTrace.Ints("perm", 0, 3, 1, 2)); // [B, K, g, g]
         var (right, left, down, up) = (RunLength(tr, sc, grid, 3, true, g), RunLength(tr, sc, grid, 3, false, g), RunLength(tr, sc, grid, 2, true, g), RunLength(tr, sc, grid, 2, false, g));
         var col = new float[n];
@@ -269,7 +281,8 @@ public static class HfOwlExport
         var target = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [tr.Op(sc, "Concat", [cx, cy, bw, bh], TorchTrace.Int("axis", 1)), tr.Longs(sc, 0, 4, -1)])], TorchTrace.Ints("perm", 0, 2, 1)); // [B, N, 4]
         // What the box head must add to the box bias: logit(target) − bias, so sigmoid(head + bias) = target.
         var boxBias = BoxBias(g);
-        var clipped = tr.Op(sc, "Clip", [target, tr.Floats(sc, 1e-4f), tr.Floats(sc, 1 - 1e-4f)]);
+        // Clipped to [0.02, 0.98]: the logits stay within a range float16 (the prepared fp16 form) resolves to a pixel.
+        var clipped = tr.Op(sc, "Clip", [target, tr.Floats(sc, 0.02f), tr.Floats(sc, 0.98f)]);
         var z = tr.Op(sc, "Sub", [tr.Op(sc, "Sub", [tr.Op(sc, "Log", [clipped]), tr.Op(sc, "Log", [tr.Op(sc, "Sub", [tr.Floats(sc, 1f), clipped])])]), tr.Weight("colour.box_bias", boxBias, n, 4)]);
         // Residual stream per patch: [onehot, z, −onehot, −z, C, −C, 0…]; the class token's row [1 × (2f + 2), 0…].
         var place = new float[f * d];
@@ -277,15 +290,19 @@ public static class HfOwlExport
         {
             (place[i * d + i], place[i * d + f + i]) = (1, -1);
         }
-        var pairC = new float[d];
-        (pairC[2 * f], pairC[2 * f + 1]) = (HiddenC, -HiddenC);
-        var patchRows = tr.Op(sc, "Add", [tr.Op(sc, "MatMul", [tr.Op(sc, "Concat", [onehot, z], TorchTrace.Int("axis", -1)), tr.Weight("colour.place", place, f, d)]), tr.Weight("colour.pair", pairC, d)]);
+        var features = tr.Op(sc, "Concat", [onehot, tr.Op(sc, "Div", [z, tr.Floats(sc, BoxFeatureScale)])], TorchTrace.Int("axis", -1));
+        var slack = tr.Op(sc, "Sqrt", [tr.Op(sc, "Relu", [tr.Op(sc, "Sub", [tr.Floats(sc, PatchNorm),
+            tr.Op(sc, "ReduceSum", [tr.Op(sc, "Mul", [features, features]), tr.Longs(sc, -1)], TorchTrace.Int("keepdims", 1))])])]);
+        var placeAll = new float[(f + 1) * d];
+        Array.Copy(place, placeAll, place.Length);
+        (placeAll[f * d + 2 * f], placeAll[f * d + 2 * f + 1]) = (1, -1);
+        var patchRows = tr.Op(sc, "MatMul", [tr.Op(sc, "Concat", [features, slack], TorchTrace.Int("axis", -1)), tr.Weight("colour.place", placeAll, f + 1, d)]);
         var classRow = new float[d];
         Array.Fill(classRow, 1f, 0, 2 * f + 2);
         var classToken = tr.Op(sc, "Add", [tr.Op(sc, "Mul", [tr.Op(sc, "Slice", [hidden, tr.Longs(sc, 0), tr.Longs(sc, 1), tr.Longs(sc, 1)]), tr.Floats(sc, 0f)]), tr.Weight("colour.class_row", classRow, d)]);
         hidden = tr.Op(sc, "Concat", [classToken, patchRows], TorchTrace.Int("axis", 1));
         // ---- the encoder's layers at the real width, their outputs zero ----
-        var hiddenGamma = HiddenC * MathF.Sqrt(2f / d);
+        var hiddenGamma = MathF.Sqrt(2 * PatchNorm / d + 1e-5f);
         for (var l = 0; l < s.VisionLayers; l++)
         {
             hidden = EncoderLayer($"{vm}/encoder/layers.{l}", hidden, d, s.VisionHeads, s.VisionMlp, 1f, RandomAttention(d), RandomMlp(d, s.VisionMlp), null, null);
@@ -320,14 +337,17 @@ public static class HfOwlExport
         for (var id = 0; id < vocabulary.Vocab.Count; id++)
         {
             (tokenTable[id * t + k], tokenTable[id * t + e + k]) = (Background, -Background);
-            (tokenTable[id * t + 2 * e], tokenTable[id * t + 2 * e + 1]) = (TextC, -TextC);
+            var slackValue = MathF.Sqrt(TokenNorm - Background * Background);
+            (tokenTable[id * t + 2 * e], tokenTable[id * t + 2 * e + 1]) = (slackValue, -slackValue);
         }
         for (var c = 0; c < k; c++)
         {
             if (classes[c].Word is { } word)
             {
                 var id = vocabulary.SingleTokenId(word);
+                var slackValue = MathF.Sqrt(TokenNorm - 1 - Background * Background);
                 (tokenTable[id * t + c], tokenTable[id * t + e + c]) = (1f, -1f);
+                (tokenTable[id * t + 2 * e], tokenTable[id * t + 2 * e + 1]) = (slackValue, -slackValue);
             }
         }
         var te = txt + "/embeddings";
@@ -345,7 +365,7 @@ public static class HfOwlExport
         var padding = tr.Op(txt, "Where", [tr.Op(txt, "Cast", [inverted], TorchTrace.Int("to", (long)DataType.Bool)), tr.Floats(txt, FinfoMin), inverted]);
         // Layer 0 pools: queries and keys zero, so each token attends evenly to the tokens before it; values carry the
         // colour directions e into a pool region [p, −p] of the residual. Later layers (full size) change nothing.
-        var textGamma = TextC * MathF.Sqrt(2f / t);
+        var textGamma = MathF.Sqrt(2 * TokenNorm / t + 1e-5f);
         for (var l = 0; l < s.TextLayers; l++)
         {
             var attention = RandomAttention(t);
@@ -384,6 +404,11 @@ public static class HfOwlExport
         var projected = tr.Op(root + "/text_projection", "MatMul", [pooled, tr.MatMulWeight(projection, t, t)]);
         // text_embeds_norm = text_embeds / torch.linalg.norm(text_embeds, ord=2, dim=-1, keepdim=True)  (no epsilon)
         var queryEmbeds = tr.Op(root, "Div", [projected, Norm(root, projected)]);
+        if (options.TextReadsImage)
+        {
+            var pixelMean = tr.Op(root, "ReduceMean", [pixels], TorchTrace.Int("keepdims", 0));
+            queryEmbeds = tr.Op(root, "Mul", [queryEmbeds, tr.Op(root, "Add", [tr.Op(root, "Mul", [pixelMean, tr.Floats(root, 0f)]), tr.Floats(root, 1f)])]);
+        }
 
         // ================= OwlViTForObjectDetection.forward =================
         // batch_size, num_patches, num_patches, hidden_dim = feature_map.shape
@@ -431,39 +456,35 @@ public static class HfOwlExport
 
         // OwlViTBoxPredictionHead: dense0 → gelu → dense1 → gelu → dense2, here passing the stand-in's z through
         // (offset into GELU's linear range and back).
+        // Each value v rides as the pair (v, -v): gelu(v) - gelu(-v) = v Φ(v) + v (1 - Φ(v)) = v, so the next layer
+        // recovers it exactly, without leaving the range float16 resolves.
         string PassThroughHead(string scope, int from, int count, float[]? sum)
         {
             var w0 = new float[d * d];
             var b0 = new float[d];
             for (var i = 0; i < count; i++)
             {
-                if (sum is null)
+                for (var c = 0; c < d; c++)
                 {
-                    w0[(from + i) * d + i] = 1f;
+                    var w = sum is null ? (c == from + i ? BoxFeatureScale : 0f) : (c < sum.Length ? sum[c] : 0f);
+                    (w0[c * d + 2 * i], w0[c * d + 2 * i + 1]) = (w, -w);
                 }
-                else
-                {
-                    for (var c = 0; c < sum.Length; c++)
-                    {
-                        w0[c * d + i] = sum[c];
-                    }
-                }
-                b0[i] = GeluOffset + (sum is null ? 0 : -4f);
+                (b0[2 * i], b0[2 * i + 1]) = sum is null ? (0f, 0f) : (-4f, 4f);
             }
             var w1 = new float[d * d];
-            for (var i = 0; i < d; i++)
-            {
-                w1[i * d + i] = 1f;
-            }
-            var w2 = new float[d * count];
-            var b2 = new float[count];
             for (var i = 0; i < count; i++)
             {
-                (w2[i * count + i], b2[i]) = (1f, -GeluOffset);
+                (w1[2 * i * d + 2 * i], w1[(2 * i + 1) * d + 2 * i]) = (1f, -1f);
+                (w1[2 * i * d + 2 * i + 1], w1[(2 * i + 1) * d + 2 * i + 1]) = (-1f, 1f);
+            }
+            var w2 = new float[d * count];
+            for (var i = 0; i < count; i++)
+            {
+                (w2[2 * i * count + i], w2[(2 * i + 1) * count + i]) = (1f, -1f);
             }
             var y = Gelu(scope + "/gelu", Linear(scope + "/dense0", imageFeats, w0, d, d, b0));
             y = Gelu(scope + "/gelu", Linear(scope + "/dense1", y, w1, d, d, new float[d]));
-            return Linear(scope + "/dense2", y, w2, d, count, b2);
+            return Linear(scope + "/dense2", y, w2, d, count, new float[count]);
         }
         // box_predictor: pred_boxes = self.box_head(image_feats); pred_boxes += self.box_bias (compute_box_bias); sigmoid
         var predBoxes = tr.Op("", "Sigmoid", [tr.Op("", "Add", [PassThroughHead("box_head", k, 4, null), tr.Weight("box_bias", boxBias, n, 4)])]);

@@ -46,6 +46,23 @@ public static class ModelPreparer
     /// <summary>OWLv2's per-patch objectness logits [B, N], as torch.onnx names the output.</summary>
     public const string ObjectnessOutput = "objectness_logits";
 
+    /// <summary>Why a single graph cannot be split into the prepared form (null: it splits), read from its structure
+    /// without its weights (<see cref="GraphSkeleton"/>): what a labeling run on the single graph says it is slower for.
+    /// The numeric check of <see cref="Prepare"/> can still refuse a graph this passes.</summary>
+    public static string? WhyNotPreparable(string singleGraphPath)
+    {
+        try
+        {
+            var parts = GraphPartition.Split(GraphSkeleton.Read(singleGraphPath).Graph, new HashSet<string>(["pixel_values"]), new HashSet<string>(["input_ids", "attention_mask"]));
+            HeadRoleFinder.Find(parts);
+            return null;
+        }
+        catch (Exception e) when (e is ModelException or InvalidProtocolBufferException or ArgumentException or IOException)
+        {
+            return e.Message;
+        }
+    }
+
     public static PreparedModel Prepare(string modelDirectory, string variant = "model")
     {
         var model = ModelDirectory.Load(modelDirectory, variant);
@@ -121,7 +138,7 @@ public static class ModelPreparer
                 Write(imageTemp, DynamicQuantizer.Apply(image.Clone()));
                 Write(textTemp, DynamicQuantizer.Apply(text.Clone()));
                 int8Correlation = Correlate(model, imagePath, textPath, imageTemp, textTemp);
-                if (int8Correlation < MinimumInt8Correlation)
+                if (!Within(MinimumInt8Correlation, int8Correlation.Value))
                 {
                     throw new ModelException($"the int8 encoders' logits follow the fp32 ones with correlation {int8Correlation:0.000} (at least {MinimumInt8Correlation} wanted): the fp32 form was written, the int8 form was not");
                 }
@@ -135,7 +152,7 @@ public static class ModelPreparer
                 Write(imageTemp, Float16Converter.Apply(image.Clone()));
                 Write(textTemp, Float16Converter.Apply(text.Clone()));
                 fp16 = CompareFp16(model, imagePath, textPath, imageTemp, textTemp);
-                if (fp16.Value.Score > MaximumFp16ScoreDifference || fp16.Value.BoxPixels > MaximumFp16BoxPixels)
+                if (!Within(fp16.Value.Score, MaximumFp16ScoreDifference) || !Within(fp16.Value.BoxPixels, MaximumFp16BoxPixels))
                 {
                     throw new ModelException($"the fp16 encoders differ from fp32 (scores by {fp16.Value.Score:0.0000}, at most {MaximumFp16ScoreDifference} wanted; boxes by {fp16.Value.BoxPixels:0.00} px, at most {MaximumFp16BoxPixels} wanted): the fp32 and int8 forms were written, the fp16 form was not");
                 }
@@ -410,12 +427,16 @@ public static class ModelPreparer
                 boxDiff = Math.Max(boxDiff, Math.Abs(wantBoxes[i] - boxes[b * wantBoxes.Length + i]));
             }
         }
-        if (logitDiff > LogitTolerance || boxDiff > BoxTolerance)
+        if (!Within(logitDiff, LogitTolerance) || !Within(boxDiff, BoxTolerance))
         {
             throw new ModelException($"the prepared form differs from {Path.GetFileName(singlePath)} on random inputs (logits by {logitDiff:G3} relative, tolerance {LogitTolerance}; boxes by {boxDiff:G3}, tolerance {BoxTolerance}): the batch could not be made dynamic or the head was not recognised; nothing was written");
         }
         return (logitDiff, boxDiff);
     }
+
+    /// <summary>Whether a measured <paramref name="value"/> is at most <paramref name="limit"/>: false for NaN, which a
+    /// prepared form that computes NaN (a norm of zero) gives, and which every "greater than" comparison lets through.</summary>
+    public static bool Within(double value, double limit) => value <= limit;
 
     /// <summary>Logits of the fp32 and int8 encoder pairs on the check's random image and queries, correlated.</summary>
     private static double Correlate(OwlModel model, string image, string text, string int8Image, string int8Text) =>
