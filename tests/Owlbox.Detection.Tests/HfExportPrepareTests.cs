@@ -107,7 +107,7 @@ public sealed class HfExportPrepareTests : IDisposable
         var e = Assert.Throws<ModelException>(() => ModelPreparer.Prepare(dir));
         var skeleton = Owlbox.Models.Onnx.GraphSkeleton.Read(onnx);
 
-        Assert.True(e.Message.Contains("the first node that needs both the image and the text is '/owlvit/Mul", StringComparison.Ordinal), e.Message);
+        Assert.True(e.Message.Contains("the first node that needs both the image and the text is '/owlvit/Mul_1' (Mul)", StringComparison.Ordinal), e.Message);
         Assert.Equal(["model.onnx"], Directory.GetFiles(Path.Combine(dir, "onnx")).Select(Path.GetFileName));
         Assert.Equal(e.Message, ModelPreparer.WhyNotPreparable(onnx));
         Assert.Null(ModelPreparer.WhyNotPreparable(Path.Combine(splittable, "onnx", "model.onnx")));
