@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets.Proposals;
+using Owlbox.Detection.Inference;
 using Owlbox.Models;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
@@ -85,7 +86,9 @@ public static class LocalJobRunner
             {
                 Form = model.IsSplit
                     ? $"prepared form ({Path.GetFileName(model.ImageEncoderPath)}): the prompt is encoded once, image encodings are kept for the next prompt"
-                    : $"single graph as published ({Path.GetFileName(model.OnnxPath)}): `owlbox models prepare {model.Directory}` writes the faster form",
+                    : ModelPreparer.WhyNotPreparable(model.OnnxPath) is { } why
+                        ? $"single graph as published ({Path.GetFileName(model.OnnxPath)}), slower: the prompt is encoded again for every image and no image encodings are kept, because `owlbox models prepare` cannot split this graph: {why}"
+                        : $"single graph as published ({Path.GetFileName(model.OnnxPath)}): `owlbox models prepare {model.Directory}` writes the faster form",
             });
             var started = Stopwatch.StartNew();
             var done = resumed?.Written ?? 0;

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Owlbox.ModelTool;
 
 namespace Owlbox.Cli.Tests;
 
@@ -102,6 +103,44 @@ public sealed class ModelsPrepareTests : IDisposable
                 Math.Abs(p.First.X - p.Second.X) <= 1 && Math.Abs(p.First.Y - p.Second.Y) <= 1 && Math.Abs(p.First.Width - p.Second.Width) <= 1 && Math.Abs(p.First.Height - p.Second.Height) <= 1,
                 $"{image}: fp32 {p.First} vs fp16 {p.Second}"));
         }
+    }
+
+    [Theory]
+    [InlineData("owlvit", true)]
+    [InlineData("owlv2", false)]
+    public async Task Prepare_OnAGraphTracedAsHfExportsAre_LabelsWithExactlyTheSingleGraphsBoxes(string type, bool dynamicBatch)
+    {
+        var single = Path.Combine(_models, "traced-single");
+        HfOwlExport.Write(single, new HfExportOptions { ModelType = type, DynamicBatch = dynamicBatch });
+        var model = Path.Combine(_models, "traced");
+        HfOwlExport.Write(model, new HfExportOptions { ModelType = type, DynamicBatch = dynamicBatch });
+
+        var prepare = await Workspace.RunAsync("models", "prepare", model);
+        var unprepared = await Workspace.RunAsync("label", _single.Dataset, "--model", single, "--prompt-file", Workspace.PromptFile);
+        var prepared = await Workspace.RunAsync("label", _prepared.Dataset, "--model", model, "--prompt-file", Workspace.PromptFile);
+
+        Assert.True(prepare.Exit == OwlboxCli.Ok, prepare.Out + prepare.Err);
+        Assert.True(unprepared.Exit == OwlboxCli.Ok && prepared.Exit == OwlboxCli.Ok, unprepared.Out + unprepared.Err + prepared.Out + prepared.Err);
+        Assert.Contains("Model form: prepared form (image_encoder.onnx)", prepared.Out, StringComparison.Ordinal);
+        Assert.Contains("@", _single.Boxes(), StringComparison.Ordinal);
+        Assert.Equal(_single.Boxes(), _prepared.Boxes());
+    }
+
+    [Fact]
+    public async Task Label_OnAGraphThatCannotBePrepared_LabelsOnTheSingleGraph_AndSaysWhyItIsSlower()
+    {
+        var model = Path.Combine(_models, "unsplittable");
+        HfOwlExport.Write(model, new HfExportOptions { TextReadsImage = true });
+
+        var prepare = await Workspace.RunAsync("models", "prepare", model);
+        var label = await Workspace.RunAsync("label", _single.Dataset, "--model", model, "--prompt-file", Workspace.PromptFile);
+
+        Assert.Equal(OwlboxCli.SetupError, prepare.Exit);
+        Assert.True(prepare.Err.Contains("the first node that needs both the image and the text is '/owlvit/Mul_1' (Mul)", StringComparison.Ordinal), prepare.Err);
+        Assert.True(label.Exit == OwlboxCli.Ok, label.Out + label.Err);
+        Assert.Contains("Model form: single graph as published (model.onnx), slower: the prompt is encoded again for every image and no image encodings are kept, because `owlbox models prepare` cannot split this graph: the graph's head has no product", label.Out, StringComparison.Ordinal);
+        Assert.Contains("'/owlvit/Mul_1' (Mul)", label.Out, StringComparison.Ordinal);
+        Assert.Contains("@", _single.Boxes(), StringComparison.Ordinal);
     }
 
     [Fact]

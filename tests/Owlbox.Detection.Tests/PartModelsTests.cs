@@ -29,7 +29,8 @@ public class PartModelsTests
         var source = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         var parts = GraphPartition.Split(source.Graph, s_image, s_text);
         using var image = new InferenceSession(PartModels.Build(source, parts.Image, "image").ToByteArray());
-        using var text = new InferenceSession(PartModels.Build(source, parts.Text, "text").ToByteArray());
+        var textPart = PartModels.ResolveImageBatch(parts.Text, parts.ImageBatch);
+        using var text = new InferenceSession(PartModels.Build(source, textPart, "text").ToByteArray());
         var types = image.OutputMetadata.Concat(text.OutputMetadata)
             .ToDictionary(kv => kv.Key, kv => PartModels.Tensor((int)kv.Value.ElementDataType, kv.Value.Dimensions.Length), StringComparer.Ordinal);
         using var head = new InferenceSession(PartModels.Build(source, parts.Head, "head", types).ToByteArray());
@@ -67,7 +68,7 @@ public class PartModelsTests
 
         using var expected = single.Run(new RunOptions(), ["pixel_values", "input_ids", "attention_mask"], [pv, idv, mv], ["logits", "pred_boxes"]);
         using var imageOut = image.Run(new RunOptions(), [.. parts.Image.Inputs], [.. parts.Image.Inputs.Select(i => inputs[i])], [.. parts.Image.Outputs]);
-        using var textOut = text.Run(new RunOptions(), [.. parts.Text.Inputs], [.. parts.Text.Inputs.Select(i => inputs[i])], [.. parts.Text.Outputs]);
+        using var textOut = text.Run(new RunOptions(), [.. textPart.Inputs], [.. textPart.Inputs.Select(i => inputs[i])], [.. textPart.Outputs]);
         var handed = parts.Image.Outputs.Zip(imageOut).Concat(parts.Text.Outputs.Zip(textOut)).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
         using var headOut = head.Run(new RunOptions(), [.. parts.Head.Inputs], [.. parts.Head.Inputs.Select(i => handed.TryGetValue(i, out var v) ? v : inputs[i])], ["logits"]);
 

@@ -20,7 +20,8 @@ using SkiaSharp;
 //              [--reprompt-processes 200]   (two `owlbox label` processes: encode, then a new prompt from the disk cache)
 //              [--bare dir1,dir2 [--variant quantized]]   (bare sessions of model folders, alternating)
 //              [--gpu]   (a CUDA machine: tools/gpu-bench.sh)
-//              [--published]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs transformers.js)
+//              [--published [--hf-trace]]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs
+//                                            transformers.js; --hf-trace: on a graph traced as HF's forward is, HfOwlExport)
 var model = Arg("--model") ?? "owlvit-base-patch32";
 var imageCount = int.Parse(Arg("--images") ?? "24", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -105,7 +106,22 @@ if (args.Contains("--published"))
     // transformers.js on the same files. Rates are steady state on both sides (below); peak memory is each process's
     // own VmHWM.
     var owlbox = OwlboxExecutable(root);
-    if (!File.Exists(Path.Combine(modelDir, "onnx", "model_quantized.onnx")))
+    // --hf-trace: the export as torch.onnx/optimum trace HF's ForObjectDetection (HfOwlExport, full size: text reshape
+    // by the feature map's batch, second query norm, query mask, optimum's names), int8 by the product's quantizer.
+    var sourceDir = modelDir;
+    if (args.Contains("--hf-trace"))
+    {
+        sourceDir = Path.Combine(cache, "models", model + "-hf-trace");
+        if (!File.Exists(Path.Combine(sourceDir, "onnx", "model_quantized.onnx")))
+        {
+            Console.WriteLine($"generating {model} traced as HF exports are (full size) in {sourceDir} ...");
+            HfOwlExport.Write(sourceDir, new HfExportOptions { ModelType = arch.ModelType, FullSize = true, ObjectnessOutput = false });
+            var traced = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(sourceDir, "onnx", "model.onnx")));
+            using var quantized = File.Create(Path.Combine(sourceDir, "onnx", "model_quantized.onnx"));
+            Google.Protobuf.MessageExtensions.WriteTo(Owlbox.Models.Onnx.DynamicQuantizer.Apply(traced), quantized);
+        }
+    }
+    else if (!File.Exists(Path.Combine(modelDir, "onnx", "model_quantized.onnx")))
     {
         FullSizeModels.WriteQuantized(arch, modelDir);
     }
@@ -115,13 +131,13 @@ if (args.Contains("--published"))
         Directory.Delete(published, recursive: true);
     }
     Directory.CreateDirectory(Path.Combine(published, "onnx"));
-    foreach (var f in Directory.GetFiles(modelDir))
+    foreach (var f in Directory.GetFiles(sourceDir))
     {
         File.Copy(f, Path.Combine(published, Path.GetFileName(f)));
     }
     foreach (var name in new[] { "model.onnx", "model_quantized.onnx" })
     {
-        File.Copy(Path.Combine(modelDir, "onnx", name), Path.Combine(published, "onnx", name)); // as downloaded: these two only
+        File.Copy(Path.Combine(sourceDir, "onnx", name), Path.Combine(published, "onnx", name)); // as downloaded: these two only
     }
     Console.WriteLine($"Published layout vs `owlbox models prepare`: {model}, {imageCount} images, {threads} threads, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
     (double Seconds, double PeakMb) Job(string variant, string[] queries, int count)

@@ -43,6 +43,26 @@ public static class ModelPreparer
     public const double MaximumFp16ScoreDifference = 0.01;
     public const double MaximumFp16BoxPixels = 1.0;
 
+    /// <summary>OWLv2's per-patch objectness logits [B, N], as torch.onnx names the output.</summary>
+    public const string ObjectnessOutput = "objectness_logits";
+
+    /// <summary>Why a single graph cannot be split into the prepared form (null: it splits), read from its structure
+    /// without its weights (<see cref="GraphSkeleton"/>): what a labeling run on the single graph says it is slower for.
+    /// The numeric check of <see cref="Prepare"/> can still refuse a graph this passes.</summary>
+    public static string? WhyNotPreparable(string singleGraphPath)
+    {
+        try
+        {
+            var parts = GraphPartition.Split(GraphSkeleton.Read(singleGraphPath).Graph, new HashSet<string>(["pixel_values"]), new HashSet<string>(["input_ids", "attention_mask"]));
+            HeadRoleFinder.Find(parts);
+            return null;
+        }
+        catch (Exception e) when (e is ModelException or InvalidProtocolBufferException or ArgumentException or IOException)
+        {
+            return e.Message;
+        }
+    }
+
     /// <param name="cancellationToken">A requested stop, seen between steps: the temporary files go, the forms already
     /// renamed into place are complete.</param>
     public static PreparedModel Prepare(string modelDirectory, string variant = "model", CancellationToken cancellationToken = default)
@@ -61,13 +81,17 @@ public static class ModelPreparer
         }
         var parts = GraphPartition.Split(source.Graph, new HashSet<string>(["pixel_values"]), new HashSet<string>(["input_ids", "attention_mask"]));
         var roles = HeadRoleFinder.Find(parts);
+        // OWLv2's objectness per patch, where the export outputs it, is kept beside the boxes (query-agnostic: it ranks
+        // patches without a prompt).
+        var objectness = parts.Image.Outputs.Contains(ObjectnessOutput) ? new[] { (ObjectnessOutput, ObjectnessOutput) } : [];
         var image = PartModels.Build(source, parts.Image, "image_encoder", null,
-            [(roles.Boxes, "pred_boxes"), (roles.ClassEmbeddings, "class_embeds"),
+            [(roles.Boxes, "pred_boxes"), (roles.ClassEmbeddings, "class_embeds"), .. objectness,
              .. roles.ShiftIsConstant ? [] : new[] { (roles.Shift, "logit_shift") }, .. roles.ScaleIsConstant ? [] : new[] { (roles.Scale, "logit_scale") }]);
         BroadcastConstant(source, image, roles.ShiftIsConstant ? roles.Shift : null, "logit_shift");
         BroadcastConstant(source, image, roles.ScaleIsConstant ? roles.Scale : null, "logit_scale");
         var rewritten = MakeBatchDynamic(image);
-        var text = PartModels.Build(source, parts.Text, "text_encoder", null, [(roles.QueryEmbeddings, "text_embeds")]);
+        // The text side resolves a batch size it reads off the image to 1 (a traced export reshapes the queries by it).
+        var text = PartModels.Build(source, PartModels.ResolveImageBatch(parts.Text, parts.ImageBatch), "text_encoder", null, [(roles.QueryEmbeddings, "text_embeds")]);
         foreach (var input in source.Graph.Input.Where(i => i.Name is "input_ids" or "attention_mask" && !text.Graph.Input.Any(t => t.Name == i.Name)))
         {
             text.Graph.Input.Add(input); // the engine feeds both; a graph that ignores the mask still accepts it
@@ -120,7 +144,7 @@ public static class ModelPreparer
                 Write(imageTemp, DynamicQuantizer.Apply(image.Clone()));
                 Write(textTemp, DynamicQuantizer.Apply(text.Clone()));
                 int8Correlation = Correlate(model, imagePath, textPath, imageTemp, textTemp);
-                if (int8Correlation < MinimumInt8Correlation)
+                if (!Within(MinimumInt8Correlation, int8Correlation.Value))
                 {
                     throw new ModelException($"the int8 encoders' logits follow the fp32 ones with correlation {int8Correlation:0.000} (at least {MinimumInt8Correlation} wanted): the fp32 form was written, the int8 form was not");
                 }
@@ -136,7 +160,7 @@ public static class ModelPreparer
                 Write(imageTemp, Float16Converter.Apply(image.Clone()));
                 Write(textTemp, Float16Converter.Apply(text.Clone()));
                 fp16 = CompareFp16(model, imagePath, textPath, imageTemp, textTemp);
-                if (fp16.Value.Score > MaximumFp16ScoreDifference || fp16.Value.BoxPixels > MaximumFp16BoxPixels)
+                if (!Within(fp16.Value.Score, MaximumFp16ScoreDifference) || !Within(fp16.Value.BoxPixels, MaximumFp16BoxPixels))
                 {
                     throw new ModelException($"the fp16 encoders differ from fp32 (scores by {fp16.Value.Score:0.0000}, at most {MaximumFp16ScoreDifference} wanted; boxes by {fp16.Value.BoxPixels:0.00} px, at most {MaximumFp16BoxPixels} wanted): the fp32 and int8 forms were written, the fp16 form was not");
                 }
@@ -202,12 +226,19 @@ public static class ModelPreparer
         g.Output.Add(new ValueInfoProto { Name = output });
     }
 
-    /// <summary><c>pixel_values</c>' first dimension named, and reshape constants whose first entry is the baked image
-    /// batch of 1 changed to 0 (copy the input's first dimension). The check afterwards runs a batch of two.</summary>
+    /// <summary><c>pixel_values</c>' first dimension named, and what bakes the image batch made to follow it. With a
+    /// dynamic export: reshape constants whose first entry is the baked batch of 1 changed to 0 (copy the input's first
+    /// dimension). With the batch folded into the graph (a static trace, <c>pixel_values</c> declared [1, …]): every
+    /// reshape constant of an image tensor resolved on one image and its first entry freed (-1: HF's attention views
+    /// [bsz * heads, -1, head_dim] fold the batch into a first entry that is not 1), and constants of batch 1 joined to
+    /// image tensors (the class token expanded to [1, 1, D] and folded) expanded to the image's batch. The check
+    /// afterwards runs a batch of two against the single graph.</summary>
     private static int MakeBatchDynamic(ModelProto image)
     {
         var pixels = image.Graph.Input.Single(i => i.Name == "pixel_values").Clone();
         var dims = pixels.Type.TensorType.Shape.Dim;
+        var baked = dims.Count == 4 && dims[0].DimValue == 1 && dims.Skip(1).All(d => d.DimValue > 0);
+        var probeDims = dims.Select(d => d.DimValue).ToArray();
         dims[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
         var at = image.Graph.Input.IndexOf(image.Graph.Input.Single(i => i.Name == "pixel_values"));
         image.Graph.Input[at] = pixels;
@@ -228,30 +259,127 @@ public static class ModelPreparer
                 constants[node.Output[0]] = value;
             }
         }
-        var rewritten = 0;
-        foreach (var reshape in image.Graph.Node.Where(n => n.OpType == "Reshape" && n.Input.Count == 2))
+        var reshapes = image.Graph.Node.Where(n => n.OpType == "Reshape" && n.Input.Count == 2 && !constants.ContainsKey(n.Input[0])
+            && !n.Attribute.Any(a => a.Name == "allowzero" && a.I == 1)
+            && constants.TryGetValue(n.Input[1], out var shape) && shape.DataType == (int)TensorProto.Types.DataType.Int64).ToArray();
+        if (baked)
         {
-            if (reshape.Attribute.Any(a => a.Name == "allowzero" && a.I == 1) || !constants.TryGetValue(reshape.Input[1], out var shape)
-                || shape.DataType != (int)TensorProto.Types.DataType.Int64)
-            {
-                continue;
-            }
-            var values = shape.RawData.Length > 0
-                ? Enumerable.Range(0, shape.RawData.Length / 8).Select(i => BinaryPrimitives.ReadInt64LittleEndian(shape.RawData.Span[(8 * i)..])).ToArray()
-                : shape.Int64Data.ToArray();
+            return ResolveBakedBatch(image, reshapes, constants, probeDims);
+        }
+        var rewritten = 0;
+        foreach (var reshape in reshapes)
+        {
+            var values = Longs(constants[reshape.Input[1]]);
             if (values.Length < 2 || values[0] != 1)
             {
                 continue;
             }
             values[0] = 0;
-            var copy = shape.Clone();
-            copy.Int64Data.Clear();
-            copy.RawData = ByteString.CopyFrom(values.SelectMany(v => BitConverter.GetBytes(v)).ToArray());
-            var name = reshape.Input[1] + "_owlbox_batch";
-            copy.Name = name;
-            image.Graph.Initializer.Add(copy);
-            reshape.Input[1] = name;
+            SetShape(image, reshape, values);
             rewritten++;
+        }
+        return rewritten;
+    }
+
+    private static long[] Longs(TensorProto shape) => shape.RawData.Length > 0
+        ? Enumerable.Range(0, shape.RawData.Length / 8).Select(i => BinaryPrimitives.ReadInt64LittleEndian(shape.RawData.Span[(8 * i)..])).ToArray()
+        : shape.Int64Data.ToArray();
+
+    private static TensorProto LongTensor(string name, long[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(values.Length);
+        t.Int64Data.AddRange(values);
+        return t;
+    }
+
+    private static void SetShape(ModelProto image, NodeProto reshape, long[] values)
+    {
+        var name = reshape.Input[1] + "_owlbox_batch";
+        while (image.Graph.Initializer.Any(i => i.Name == name))
+        {
+            name += "_";
+        }
+        image.Graph.Initializer.Add(LongTensor(name, values));
+        reshape.Input[1] = name;
+    }
+
+    /// <summary>The static trace's batch freed: each reshape's output shape measured on one image (its other entries kept,
+    /// the first left to follow the batch), and batch-1 constants concatenated with image tensors expanded to the batch.</summary>
+    private static int ResolveBakedBatch(ModelProto image, NodeProto[] reshapes, Dictionary<string, TensorProto> constants, long[] pixelDims)
+    {
+        var probe = image.Clone();
+        foreach (var reshape in reshapes.Where(r => probe.Graph.Output.All(o => o.Name != r.Output[0])))
+        {
+            probe.Graph.Output.Add(new ValueInfoProto { Name = reshape.Output[0] });
+        }
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        try
+        {
+            using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount };
+            using var session = new InferenceSession(probe.ToByteArray(), options);
+            var pixels = new float[pixelDims.Aggregate(1L, (a, b) => a * b)];
+            using var input = OrtValue.CreateTensorValueFromMemory(pixels, pixelDims);
+            var names = reshapes.Select(r => r.Output[0]).Distinct(StringComparer.Ordinal).ToArray();
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, ["pixel_values"], [input], names);
+            for (var i = 0; i < names.Length; i++)
+            {
+                shapes[names[i]] = outputs[i].GetTensorTypeAndShape().Shape;
+            }
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelException($"the image part of the graph does not run on one image in ONNX Runtime ({e.Message}); nothing was written", e);
+        }
+        var rewritten = 0;
+        foreach (var reshape in reshapes)
+        {
+            var measured = shapes[reshape.Output[0]];
+            if (measured.Length == 0)
+            {
+                continue;
+            }
+            SetShape(image, reshape, [-1, .. measured.Skip(1)]);
+            rewritten++;
+        }
+        var isConstant = constants.Keys.ToHashSet(StringComparer.Ordinal);
+        foreach (var concat in image.Graph.Node.Where(n => n.OpType == "Concat").ToArray())
+        {
+            var variable = concat.Input.FirstOrDefault(i => !isConstant.Contains(i));
+            if (variable is null)
+            {
+                continue;
+            }
+            for (var i = 0; i < concat.Input.Count; i++)
+            {
+                if (!constants.TryGetValue(concat.Input[i], out var c) || c.Dims.Count < 2 || c.Dims[0] != 1
+                    || concat.Attribute.FirstOrDefault(a => a.Name == "axis") is not { } axis || axis.I == 0 || axis.I == -c.Dims.Count)
+                {
+                    continue;
+                }
+                // Expand(constant, [batch of the image tensor beside it, its own other dimensions])
+                var prefix = $"owlbox_batch_{concat.Name}_{i}";
+                NodeProto Node(string op, string[] inputs, string output)
+                {
+                    var node = new NodeProto { Name = prefix + "_" + op, OpType = op };
+                    node.Input.AddRange(inputs);
+                    node.Output.Add(output);
+                    return node;
+                }
+                image.Graph.Initializer.Add(LongTensor(prefix + "_start", [0]));
+                image.Graph.Initializer.Add(LongTensor(prefix + "_end", [1]));
+                image.Graph.Initializer.Add(LongTensor(prefix + "_rest", c.Dims.Skip(1).ToArray()));
+                var joined = Node("Concat", [prefix + "_b", prefix + "_rest"], prefix + "_shape");
+                joined.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+                var at = image.Graph.Node.IndexOf(concat);
+                image.Graph.Node.Insert(at, Node("Expand", [concat.Input[i], prefix + "_shape"], prefix + "_expanded"));
+                image.Graph.Node.Insert(at, joined);
+                image.Graph.Node.Insert(at, Node("Slice", [prefix + "_s", prefix + "_start", prefix + "_end"], prefix + "_b"));
+                image.Graph.Node.Insert(at, Node("Shape", [variable], prefix + "_s"));
+                concat.Input[i] = prefix + "_expanded";
+                rewritten++;
+            }
         }
         return rewritten;
     }
@@ -308,12 +436,16 @@ public static class ModelPreparer
                 boxDiff = Math.Max(boxDiff, Math.Abs(wantBoxes[i] - boxes[b * wantBoxes.Length + i]));
             }
         }
-        if (logitDiff > LogitTolerance || boxDiff > BoxTolerance)
+        if (!Within(logitDiff, LogitTolerance) || !Within(boxDiff, BoxTolerance))
         {
             throw new ModelException($"the prepared form differs from {Path.GetFileName(singlePath)} on random inputs (logits by {logitDiff:G3} relative, tolerance {LogitTolerance}; boxes by {boxDiff:G3}, tolerance {BoxTolerance}): the batch could not be made dynamic or the head was not recognised; nothing was written");
         }
         return (logitDiff, boxDiff);
     }
+
+    /// <summary>Whether a measured <paramref name="value"/> is at most <paramref name="limit"/>: false for NaN, which a
+    /// prepared form that computes NaN (a norm of zero) gives, and which every "greater than" comparison lets through.</summary>
+    public static bool Within(double value, double limit) => value <= limit;
 
     /// <summary>Logits of the fp32 and int8 encoder pairs on the check's random image and queries, correlated.</summary>
     private static double Correlate(OwlModel model, string image, string text, string int8Image, string int8Text) =>

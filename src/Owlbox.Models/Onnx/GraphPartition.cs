@@ -9,7 +9,16 @@ public sealed record GraphPart(IReadOnlyList<NodeProto> Nodes, IReadOnlyList<str
 
 /// <summary>The three parts of an OWL graph: what depends on the image inputs only, what on the text inputs only, and
 /// the head that combines them.</summary>
-public sealed record Partition(GraphPart Image, GraphPart Text, GraphPart Head);
+/// <param name="ImageBatch">Tensors holding the image batch size read off an image tensor's shape (name → rank: 0 for a
+/// scalar, 1 for a one-element vector). They count as constants in the split: a traced HF export reshapes the text
+/// side's queries and <c>input_ids</c> by the feature map's batch (<c>max_text_queries = input_ids.shape[0] //
+/// batch_size</c>), which would otherwise make every query tensor depend on the image. A part that reads one without
+/// computing it (the text part) takes it as an input, to be resolved to 1 (<see cref="PartModels.ResolveImageBatch"/>):
+/// the engine scores every image against all queries, as the export does at batch 1.</param>
+public sealed record Partition(GraphPart Image, GraphPart Text, GraphPart Head)
+{
+    public IReadOnlyDictionary<string, int> ImageBatch { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>
 /// Splits an ONNX graph by data flow, not by node names, so exports written by any tool split alike: each node is
@@ -40,6 +49,9 @@ public static class GraphPartition
                 : throw new ArgumentException($"graph input '{input}' is neither an image nor a text input", nameof(graph));
         }
         var nodeSource = new Source[nodes.Count];
+        var imageBatch = new Dictionary<string, int>(StringComparer.Ordinal);
+        var shapeOf = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        var constants = ConstantValues(graph);
         for (var i = 0; i < nodes.Count; i++)
         {
             var source = Source.None;
@@ -48,9 +60,18 @@ public static class GraphPartition
                 source |= tensorSource.GetValueOrDefault(name);
             }
             nodeSource[i] = source;
+            if (nodes[i].OpType == "Shape" && source == Source.Image)
+            {
+                shapeOf[nodes[i].Output[0]] = nodes[i];
+            }
+            var batchRank = source == Source.Image ? BatchRank(nodes[i], shapeOf, constants) : null;
             foreach (var output in nodes[i].Output.Where(o => o.Length > 0))
             {
-                tensorSource[output] = source;
+                tensorSource[output] = batchRank is null ? source : Source.None;
+            }
+            if (batchRank is { } rank)
+            {
+                imageBatch[nodes[i].Output[0]] = rank;
             }
         }
         // Constant-only nodes join every part that reads them, directly or through other constant-only nodes.
@@ -87,7 +108,57 @@ public static class GraphPartition
         var image = Part(Source.Image);
         var text = Part(Source.Text);
         var head = Part(Source.Image | Source.Text);
-        return new Partition(image, text, head);
+        return new Partition(image, text, head) { ImageBatch = imageBatch };
+    }
+
+    /// <summary>The rank of the image batch size a node reads off an image tensor's Shape (Gather of index 0, Slice
+    /// 0:1, or Shape with end 1), or null when the node is no such read.</summary>
+    private static int? BatchRank(NodeProto node, Dictionary<string, NodeProto> shapeOf, Dictionary<string, long[]> constants)
+    {
+        long[]? Value(int input) => node.Input.Count > input && constants.TryGetValue(node.Input[input], out var v) ? v : null;
+        switch (node.OpType)
+        {
+            case "Shape" when node.Attribute.Any(a => a.Name == "end" && a.I == 1) && node.Attribute.All(a => a.Name != "start" || a.I == 0):
+                return 1;
+            case "Gather" when shapeOf.ContainsKey(node.Input[0]) && node.Attribute.All(a => a.Name != "axis" || a.I == 0) && Value(1) is [0] && ShapeIsFull(shapeOf[node.Input[0]]):
+                return constants.TryGetValue(node.Input[1] + "#rank", out var rank) ? (int)rank[0] : 0;
+            case "Slice" when shapeOf.ContainsKey(node.Input[0]) && Value(1) is [0] && Value(2) is [1] && (node.Input.Count < 4 || Value(3) is [0]) && ShapeIsFull(shapeOf[node.Input[0]]):
+                return 1;
+            default:
+                return null;
+        }
+    }
+
+    private static bool ShapeIsFull(NodeProto shape) => shape.Attribute.All(a => a.Name is not ("start" or "end") || (a.Name == "start" && a.I == 0));
+
+    /// <summary>Small int64 constants of the graph (initializers and Constant nodes) by name; each one's rank under
+    /// "name#rank".</summary>
+    private static Dictionary<string, long[]> ConstantValues(GraphProto graph)
+    {
+        var values = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        void Add(string name, TensorProto t)
+        {
+            if (t.DataType != (int)TensorProto.Types.DataType.Int64 || t.Dims.Aggregate(1L, (a, b) => a * b) > 8)
+            {
+                return;
+            }
+            values[name] = t.RawData.Length > 0
+                ? Enumerable.Range(0, t.RawData.Length / 8).Select(i => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(t.RawData.Span[(8 * i)..])).ToArray()
+                : t.Int64Data.ToArray();
+            values[name + "#rank"] = [t.Dims.Count];
+        }
+        foreach (var t in graph.Initializer)
+        {
+            Add(t.Name, t);
+        }
+        foreach (var node in graph.Node.Where(n => n.OpType == "Constant"))
+        {
+            if (node.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { } t)
+            {
+                Add(node.Output[0], t);
+            }
+        }
+        return values;
     }
 
     /// <summary>The tensors a node reads, those its subgraphs (If, Loop, Scan bodies) read from the outer graph included.</summary>

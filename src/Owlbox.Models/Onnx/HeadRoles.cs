@@ -46,7 +46,7 @@ public static class HeadRoleFinder
         }
         var product = parts.Head.Nodes.FirstOrDefault(n => n.OpType is "MatMul" or "Einsum" && n.Input.Count == 2
             && n.Input.Any(i => Origin(i, imageOut) is not null) && n.Input.Any(i => Origin(i, textOut) is not null))
-            ?? throw new ModelException("the graph's head has no product of an image tensor and a text tensor: not an OWL class head");
+            ?? throw new ModelException($"the graph's head has no product of an image tensor and a text tensor: not an OWL class head{FirstMixing(parts)}");
         var classEmbeddings = product.Input.Select(i => Origin(i, imageOut)).First(o => o is not null)!;
         var queries = product.Input.Select(i => Origin(i, textOut)).First(o => o is not null)!;
         var constants = parts.Head.Initializers.Concat(parts.Head.Nodes.Where(n => n.OpType == "Constant").SelectMany(n => n.Output))
@@ -55,7 +55,7 @@ public static class HeadRoleFinder
         {
             var node = parts.Head.Nodes.SkipWhile(n => n != product)
                 .FirstOrDefault(n => n.OpType == op && n.Input.Any(i => Origin(i, imageOut) is not null || constants.Contains(i)))
-                ?? throw new ModelException($"the graph's head has no {op} of an image tensor or a constant after the class product: not an OWL class head");
+                ?? throw new ModelException($"the graph's head has no {op} of an image tensor or a constant after the class product '{product.Name}' ({product.OpType}): not an OWL class head");
             return node.Input.Select(i => Origin(i, imageOut)).FirstOrDefault(o => o is not null) is { } fromImage
                 ? (fromImage, false)
                 : (node.Input.First(constants.Contains), true);
@@ -67,5 +67,14 @@ public static class HeadRoleFinder
             throw new ModelException($"'{boxesOutput}' is not computed from the image alone in this graph");
         }
         return new HeadRoles(classEmbeddings, shift, scale, queries, boxesOutput) { ShiftIsConstant = shiftConstant, ScaleIsConstant = scaleConstant };
+    }
+
+    /// <summary>Where the split stops: the first head node that reads what the image side and the text side computed.</summary>
+    private static string FirstMixing(Partition parts)
+    {
+        var image = parts.Image.Outputs.ToHashSet(StringComparer.Ordinal);
+        var text = parts.Text.Outputs.ToHashSet(StringComparer.Ordinal);
+        var node = parts.Head.Nodes.FirstOrDefault(n => n.Input.Any(image.Contains) && n.Input.Any(text.Contains)) ?? (parts.Head.Nodes.Count > 0 ? parts.Head.Nodes[0] : null);
+        return node is null ? "" : $" (the first node that needs both the image and the text is '{node.Name}' ({node.OpType}), reading {string.Join(", ", node.Input.Where(i => i.Length > 0).Select(i => $"'{i}'"))})";
     }
 }

@@ -24,6 +24,7 @@ public static class PartModels
         if (renames is not null)
         {
             part = Prune(part, renames.Select(r => r.Inner).ToArray());
+            part = FreeNames(part, renames.Where(r => r.Inner != r.Published).Select(r => r.Published).ToHashSet(StringComparer.Ordinal));
             var identities = renames.Where(r => r.Inner != r.Published).Select(r =>
             {
                 var node = new NodeProto { Name = "owlbox_" + r.Published, OpType = "Identity" };
@@ -56,6 +57,80 @@ public static class PartModels
         var model = new ModelProto { IrVersion = source.IrVersion, ProducerName = "owlbox models prepare", Graph = graph };
         model.OpsetImport.AddRange(source.OpsetImport);
         return model;
+    }
+
+    /// <summary>
+    /// The part with tensors that bear a name the engine's outputs take renamed (<c>name_owlbox_inner</c>, everywhere the
+    /// part writes or reads them): a traced export names its own <c>text_embeds</c> output [B, Q, D], which the head
+    /// normalises again, and may name a class head tensor <c>class_embeds</c>, while the prepared encoder gives those
+    /// names to other tensors. Nodes are copied before they change; the source graph stays as it was.
+    /// </summary>
+    public static GraphPart FreeNames(GraphPart part, IReadOnlySet<string> names)
+    {
+        var taken = part.Nodes.SelectMany(n => n.Output).Concat(part.Inputs).Concat(part.Initializers).Where(names.Contains).ToHashSet(StringComparer.Ordinal);
+        if (taken.Count == 0)
+        {
+            return part;
+        }
+        var used = part.Nodes.SelectMany(n => n.Output.Concat(n.Input)).Concat(part.Inputs).Concat(part.Initializers).ToHashSet(StringComparer.Ordinal);
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in taken)
+        {
+            if (part.Inputs.Contains(name) || part.Initializers.Contains(name))
+            {
+                throw new ModelException($"the graph reads '{name}' as an input or weight of the part the engine takes it from as an output: rename it in the export");
+            }
+            var fresh = name + "_owlbox_inner";
+            while (used.Contains(fresh))
+            {
+                fresh += "_";
+            }
+            map[name] = fresh;
+        }
+        string Map(string n) => map.GetValueOrDefault(n, n);
+        var nodes = part.Nodes.Select(n =>
+        {
+            if (!n.Input.Concat(n.Output).Any(map.ContainsKey))
+            {
+                return n;
+            }
+            var copy = n.Clone();
+            for (var i = 0; i < copy.Input.Count; i++)
+            {
+                copy.Input[i] = Map(copy.Input[i]);
+            }
+            for (var i = 0; i < copy.Output.Count; i++)
+            {
+                copy.Output[i] = Map(copy.Output[i]);
+            }
+            return copy;
+        }).ToArray();
+        return part with { Nodes = nodes, Outputs = part.Outputs.Select(Map).ToArray() };
+    }
+
+    /// <summary>The part with the image batch sizes it reads but does not compute (<see cref="Partition.ImageBatch"/>)
+    /// given as Constant nodes of 1: the text part of a traced export, whose query reshape reads the feature map's batch.</summary>
+    public static GraphPart ResolveImageBatch(GraphPart part, IReadOnlyDictionary<string, int> imageBatch)
+    {
+        var resolved = part.Inputs.Where(imageBatch.ContainsKey).ToArray();
+        if (resolved.Length == 0)
+        {
+            return part;
+        }
+        var constants = resolved.Select(name =>
+        {
+            var value = new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64 };
+            if (imageBatch[name] == 1)
+            {
+                value.Dims.Add(1);
+            }
+            value.Int64Data.Add(1);
+            var node = new NodeProto { Name = "owlbox_batch_" + name, OpType = "Constant" };
+            node.Output.Add(name);
+            node.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value });
+            return node;
+        });
+        return part with { Nodes = [.. constants, .. part.Nodes], Inputs = part.Inputs.Where(i => !imageBatch.ContainsKey(i)).ToArray() };
     }
 
     /// <summary>The part cut down to what <paramref name="outputs"/> need.</summary>
