@@ -22,13 +22,14 @@ public static class BlockCommand
     public static Command Create(CliContext io)
     {
         var job = new JobOptionGroup();
+        var submission = new SubmissionOptionGroup(); // with OWLBOX_GATEWAY_URL the block submits as owlbox submit does
         var command = new Command("block", "the Edge Impulse AI labeling block: label the samples Studio selected (--data-ids-file) in the project of "
             + "EI_PROJECT_API_KEY; with OWLBOX_GATEWAY_URL, on that deployment. Unknown arguments are ignored");
         command.TreatUnmatchedTokensAsErrors = false; // Studio passes arguments a block does not declare; it must run regardless
-        return command.WithOptions(job.All).WithAction((p, cancellationToken) => RunAsync(job, p, io, cancellationToken));
+        return command.WithOptions([.. job.All, .. submission.All]).WithAction((p, cancellationToken) => RunAsync(job, submission, p, io, cancellationToken));
     }
 
-    private static async Task<int> RunAsync(JobOptionGroup job, ParseResult parsed, CliContext io, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(JobOptionGroup job, SubmissionOptionGroup submission, ParseResult parsed, CliContext io, CancellationToken cancellationToken)
     {
         var (stdout, stderr) = (io.Out, io.Error);
         var key = Environment.GetEnvironmentVariable("EI_PROJECT_API_KEY");
@@ -85,8 +86,7 @@ public static class BlockCommand
         {
             // The deployment resolves the model id in its own catalog and reads the project with its own key.
             var submitted = job.Read(parsed, dataset, m => m, nmsByDefault: false, model: catalogId);
-            return await SubmitCommand.RunAsync(new Uri(gateway), submitted, jobId: null, SubmitCommand.DefaultApiKeyVariable, follow: true, TimeSpan.FromSeconds(1),
-                stdout, cancellationToken).ConfigureAwait(false);
+            return await submission.SubmitAsync(parsed, new Uri(gateway), submitted, stdout, cancellationToken).ConfigureAwait(false);
         }
         var destination = parsed.GetValue(job.ProposeActions) is { Length: > 0 } proposal
             ? $"project {projectId}, proposed changes of job {proposal}"

@@ -22,22 +22,15 @@ public static class SubmitCommand
         var job = new JobOptionGroup();
         var gateway = CliOptions.Text("--gateway", "the deployment's gateway (required)", "url");
         var datasetKind = CliOptions.Text("--dataset-kind", "how the deployment reads the dataset location: local, or edge-impulse", "kind", "local");
-        var jobId = CliOptions.Text("--job-id", "the job's id (a GUID; resubmitting the same id resumes that job); default: a new one", "guid");
-        var apiKeyEnv = CliOptions.Text("--api-key-env", "the environment variable holding the gateway's API key (never on the command line)", "variable", DefaultApiKeyVariable);
-        var pollSeconds = CliOptions.Number("--poll-seconds", "how often to ask the gateway for progress", 1, "seconds");
-        var noFollow = CliOptions.Flag("--no-follow", "return once the job is accepted instead of following it to its end");
+        var submission = new SubmissionOptionGroup();
         var command = new Command("submit", "submit a job to a running deployment and follow it to its end") { location };
-        return command.WithOptions([.. job.All, gateway, datasetKind, jobId, apiKeyEnv, pollSeconds, noFollow]).WithAction((p, cancellationToken) =>
+        return command.WithOptions([.. job.All, gateway, datasetKind, .. submission.All]).WithAction((p, cancellationToken) =>
         {
             var url = p.GetValue(gateway) ?? throw new UsageException("--gateway <url> is required");
             var spec = job.Read(p, new DatasetReference(p.GetValue(datasetKind)!, p.GetValue(location)!), m => m);
-            Guid? id = p.GetValue(jobId) is { } text ? (Guid.TryParse(text, out var g) ? g : throw new UsageException($"--job-id '{text}' is not a GUID")) : null;
-            return RunAsync(new Uri(url), spec, id, p.GetValue(apiKeyEnv)!, follow: !p.GetValue(noFollow), TimeSpan.FromSeconds(p.GetValue(pollSeconds)),
-                io.Out, cancellationToken);
+            return submission.SubmitAsync(p, new Uri(url), spec, io.Out, cancellationToken);
         });
     }
-
-    public const string DefaultApiKeyVariable = "OWLBOX_API_KEY";
 
     /// <summary>Submits <paramref name="spec"/> to <paramref name="gateway"/> and, when <paramref name="follow"/>, prints its
     /// progress until it ends (the exit code says how).</summary>
