@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Owlbox.Contracts.V1;
@@ -18,27 +19,19 @@ public static class BlockCommand
 {
     public const string DefaultEndpoint = "https://studio.edgeimpulse.com/v1";
 
-    private static IEnumerable<string> WithoutOption(string[] args, string name)
+    public static Command Create(CliContext io)
     {
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i] == name)
-            {
-                i++; // and its value
-            }
-            else if (!args[i].StartsWith(name + "=", StringComparison.Ordinal))
-            {
-                yield return args[i];
-            }
-        }
+        var job = new JobOptionGroup();
+        var submission = new SubmissionOptionGroup(); // with OWLBOX_GATEWAY_URL the block submits as owlbox submit does
+        var command = new Command("block", "the Edge Impulse AI labeling block: label the samples Studio selected (--data-ids-file) in the project of "
+            + "EI_PROJECT_API_KEY; with OWLBOX_GATEWAY_URL, on that deployment. Unknown arguments are ignored");
+        command.TreatUnmatchedTokensAsErrors = false; // Studio passes arguments a block does not declare; it must run regardless
+        return command.WithOptions([.. job.All, .. submission.All]).WithAction((p, cancellationToken) => RunAsync(job, submission, p, io, cancellationToken));
     }
 
-    /// <summary>Studio omits <c>--nms</c> when unticked; submit's default is on, so say it.</summary>
-    private static string[] NmsUnlessTicked(ArgumentReader a) => a.Has("--nms") ? [] : ["--no-nms"];
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
-        Action<MassTransit.IBusRegistrationConfigurator>? busTap, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(JobOptionGroup job, SubmissionOptionGroup submission, ParseResult parsed, CliContext io, CancellationToken cancellationToken)
     {
+        var (stdout, stderr) = (io.Out, io.Error);
         var key = Environment.GetEnvironmentVariable("EI_PROJECT_API_KEY");
         if (string.IsNullOrEmpty(key))
         {
@@ -46,8 +39,7 @@ public static class BlockCommand
             return OwlboxCli.SetupError;
         }
         var endpoint = Environment.GetEnvironmentVariable("EI_API_ENDPOINT") is { Length: > 0 } e ? e : DefaultEndpoint;
-        var a = new ArgumentReader(args, new HashSet<string>([.. OwlboxCli.JobValueNames]), new HashSet<string>([.. OwlboxCli.JobFlagNames]), ignoreUnknown: true);
-        if (a.Get("--data-ids-file") is not { } idsFile)
+        if (parsed.GetValue(job.DataIdsFile) is not { } idsFile)
         {
             throw new UsageException("--data-ids-file is required (Studio always passes it)");
         }
@@ -57,12 +49,17 @@ public static class BlockCommand
             await stdout.WriteLineAsync("All done!").ConfigureAwait(false);
             return OwlboxCli.Ok;
         }
-        if (a.Get("--propose-actions") is { Length: > 0 } job && !int.TryParse(job, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        if (parsed.GetValue(job.ProposeActions) is { Length: > 0 } studioJob && !int.TryParse(studioJob, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
-            throw new UsageException($"--propose-actions must be Studio's integer job id, got '{job}'");
+            throw new UsageException($"--propose-actions must be Studio's integer job id, got '{studioJob}'");
         }
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
         var options = configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
+        if (options.TransportProblem is { } transport)
+        {
+            // Read as in-memory, a misspelt rabbitmq would run the job here instead of on the deployment, silently.
+            throw new JobSetupException(transport);
+        }
         int projectId;
         if (Environment.GetEnvironmentVariable("EI_PROJECT_ID") is { Length: > 0 } pid && int.TryParse(pid, CultureInfo.InvariantCulture, out var p))
         {
@@ -81,23 +78,23 @@ public static class BlockCommand
                 throw new JobSetupException($"cannot list projects at {endpoint}: {ex.Message}");
             }
         }
-        var model = a.Get("--model") ?? Environment.GetEnvironmentVariable("OWLBOX_MODEL") ?? "/models/owlv2";
+        var model = parsed.GetValue(job.Model) ?? Environment.GetEnvironmentVariable("OWLBOX_MODEL") ?? "/models/owlv2";
         var dataset = new DatasetReference(EdgeImpulseDatasetKind.Kind, EdgeImpulseDatasetKind.Location(endpoint, projectId));
         // A deployment names its models by folder: the Model parameter's /models/<name> is catalog id <name> there.
         var catalogId = Path.GetFileName(model.TrimEnd('/'));
         if (Environment.GetEnvironmentVariable("OWLBOX_GATEWAY_URL") is { Length: > 0 } gateway)
         {
             // The deployment resolves the model id in its own catalog and reads the project with its own key.
-            return await SubmitCommand.RunAsync([.. WithoutOption(args, "--model"), "--gateway", gateway, "--dataset-kind", EdgeImpulseDatasetKind.Kind,
-                dataset.Location, "--model", catalogId, .. NmsUnlessTicked(a)], stdout, cancellationToken, ignoreUnknown: true).ConfigureAwait(false);
+            var submitted = job.Read(parsed, dataset, m => m, nmsByDefault: false, model: catalogId);
+            return await submission.SubmitAsync(parsed, new Uri(gateway), submitted, stdout, cancellationToken).ConfigureAwait(false);
         }
-        var destination = a.Get("--propose-actions") is { Length: > 0 } proposal
+        var destination = parsed.GetValue(job.ProposeActions) is { Length: > 0 } proposal
             ? $"project {projectId}, proposed changes of job {proposal}"
             : $"project {projectId}";
         if (options.OnRabbitMq)
         {
             // The deployment runs the job: the model is an id in its catalog, the project key is its fetchers' and writers'.
-            var published = OwlboxCli.ReadJobSpec(a, dataset, m => m, nmsByDefault: false) with { Model = catalogId };
+            var published = job.Read(parsed, dataset, m => m, nmsByDefault: false, model: catalogId);
             var jobId = Guid.NewGuid();
             // A fleet serving many projects: the key goes sealed for that deployment and this job, never as it is.
             var sealedKey = options.EdgeImpulse.SealingKeyId is { Length: > 0 } keyId
@@ -107,7 +104,7 @@ public static class BlockCommand
             var outcome = await BrokerJobRunner.RunAsync(jobId, published, sealedKey, options, destination, new ConsoleReporter(stdout), cancellationToken).ConfigureAwait(false);
             return OwlboxCli.ExitCode(outcome.Status);
         }
-        var spec = OwlboxCli.ReadJobSpec(a, dataset, Path.GetFullPath, nmsByDefault: false) with { Model = Path.GetFullPath(model) };
+        var spec = job.Read(parsed, dataset, Path.GetFullPath, nmsByDefault: false, model: model);
         options.Transport = "in-memory";
         options.Roles = [.. OwlboxOptions.AllRoles];
         options.AllowModelDirectories = true;
@@ -121,7 +118,7 @@ public static class BlockCommand
         options.SqlitePath = kept ?? Path.Combine(scratch!.FullName, "jobs.db");
         try
         {
-            var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken, busTap).ConfigureAwait(false);
+            var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(stdout), cancellationToken, io.BusTap).ConfigureAwait(false);
             return OwlboxCli.ExitCode(summary.Status);
         }
         finally

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Owlbox.Contracts.V1;
@@ -24,29 +25,38 @@ public static class CalibrateCommand
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static Command Create(CliContext io)
     {
-        var a = new ArgumentReader(args, new HashSet<string>([.. OwlboxCli.JobValueNames, "--target-precision", "--out", "--execution-provider"]),
-            new HashSet<string>([.. OwlboxCli.JobFlagNames, "--json"]));
-        if (a.Positionals.Count != 1)
-        {
-            throw new UsageException("calibrate takes one labeled dataset folder");
-        }
-        var target = a.Number("--target-precision", 0.9);
+        var dataset = CliOptions.Positional("labeled-dataset", "a few images labeled with every box of the prompt's labels");
+        var job = new JobOptionGroup();
+        var provider = JobOptionGroup.ExecutionProviderOption();
+        var targetPrecision = CliOptions.Number("--target-precision", "the precision each label's threshold must reach (IoU 0.5)", 0.9, "fraction");
+        var output = CliOptions.Text("--out", "write the calibrated prompt here (a new file, or the --prompt-file itself)", "file");
+        var json = CliOptions.Flag("--json", "print the result as JSON");
+        var command = new Command("calibrate", "per-label thresholds from a few labeled images; the labels are never touched") { dataset };
+        return command.WithOptions([.. job.All, provider, targetPrecision, output, json]).WithAction((p, cancellationToken) =>
+            RunAsync(new Request(p.GetValue(dataset)!, job, p, p.GetValue(provider)!, p.GetValue(targetPrecision), p.GetValue(output), p.GetValue(json)), io.Out, cancellationToken));
+    }
+
+    private sealed record Request(string Dataset, JobOptionGroup Job, ParseResult Parsed, string ExecutionProvider, double TargetPrecision, string? Output, bool Json);
+
+    private static async Task<int> RunAsync(Request request, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var target = request.TargetPrecision;
         if (target is <= 0 or > 1)
         {
             throw new UsageException($"--target-precision must be above 0 and at most 1, got {target.ToString(CultureInfo.InvariantCulture)}");
         }
-        var directory = Path.GetFullPath(a.Positionals[0]);
+        var directory = Path.GetFullPath(request.Dataset);
         LocalDataset.CheckFolder(directory);
         var dataset = LocalDataset.Open(directory);
         if (dataset.Samples.Count == 0)
         {
-            throw new DatasetException($"dataset '{a.Positionals[0]}' holds no images: there is nothing to calibrate on");
+            throw new DatasetException($"dataset '{request.Dataset}' holds no images: there is nothing to calibrate on");
         }
-        var spec = OwlboxCli.ReadJobSpec(a, new DatasetReference("local", directory), Path.GetFullPath);
-        var output = a.Get("--out");
-        if (output is not null && File.Exists(output) && Path.GetFullPath(output) != (a.Get("--prompt-file") is { } pf ? Path.GetFullPath(pf) : null))
+        var spec = request.Job.Read(request.Parsed, new DatasetReference("local", directory), Path.GetFullPath);
+        var output = request.Output;
+        if (output is not null && File.Exists(output) && Path.GetFullPath(output) != (request.Parsed.GetValue(request.Job.PromptFile) is { } pf ? Path.GetFullPath(pf) : null))
         {
             throw new UsageException($"--out '{output}' exists and is not the --prompt-file: Owlbox writes a calibrated prompt over its own prompt file only");
         }
@@ -59,7 +69,7 @@ public static class CalibrateCommand
         {
             throw new JobSetupException(e.Message, e);
         }
-        using var detector = new OwlDetector(model, new DetectorOptions { ExecutionProvider = a.Get("--execution-provider") ?? "auto" });
+        using var detector = new OwlDetector(model, new DetectorOptions { ExecutionProvider = request.ExecutionProvider });
         LabelingPrompt prompt;
         try
         {
@@ -111,7 +121,7 @@ public static class CalibrateCommand
         {
             AtomicFile.WriteAllText(output, calibrated.EndsWith('\n') ? calibrated : calibrated + "\n");
         }
-        if (a.Flag("--json", false))
+        if (request.Json)
         {
             await stdout.WriteLineAsync(JsonSerializer.Serialize(report, s_json)).ConfigureAwait(false);
         }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Owlbox.Datasets;
@@ -18,13 +19,21 @@ namespace Owlbox.Cli;
 /// </summary>
 public static class EvalCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static Command Create(CliContext io)
     {
-        var a = new ArgumentReader(args, new HashSet<string>(["--truth", "--proposals"]), new HashSet<string>(["--json"]), ignoreUnknown: false);
-        if (a.Positionals.Count != 1 || a.Get("--truth") is not { } truthDir)
-        {
-            throw new UsageException("eval takes a dataset folder and --truth <dataset folder>");
-        }
+        var dataset = CliOptions.Positional("dataset-folder", "the dataset whose labels (or proposal set) are measured");
+        var truth = CliOptions.Text("--truth", "the ground-truth dataset (required; images paired by file name)", "dataset-folder");
+        var proposals = CliOptions.Text("--proposals", "measure this proposal set of the dataset instead of its labels", "job-id");
+        var json = CliOptions.Flag("--json", "print the result as JSON");
+        var command = new Command("eval", "average precision against a ground truth: equals COCOeval's bbox AP, maxDets 100, area all; "
+            + "boxes are integer pixels as the labels file stores them") { dataset, truth, proposals, json };
+        return command.WithAction((p, _) => RunAsync(p.GetValue(dataset)!,
+            p.GetValue(truth) ?? throw new UsageException("eval takes a dataset folder and --truth <dataset folder>"),
+            p.GetValue(proposals), p.GetValue(json), io.Out));
+    }
+
+    private static async Task<int> RunAsync(string datasetDir, string truthDir, string? proposalSet, bool json, TextWriter stdout)
+    {
         var truthSet = LocalDataset.Open(truthDir);
         if (truthSet.Samples.Count == 0)
         {
@@ -39,9 +48,9 @@ public static class EvalCommand
         EvalBox[] detections;
         int common;
         string source;
-        if (a.Get("--proposals") is { } jobId)
+        if (proposalSet is { } jobId)
         {
-            var set = new ProposalStore(a.Positionals[0]).Load(jobId);
+            var set = new ProposalStore(datasetDir).Load(jobId);
             var samples = set.Samples.Where(p => images.Contains(p.SampleId)).ToArray();
             common = samples.Select(p => p.SampleId).Distinct(StringComparer.Ordinal).Count();
             source = $"proposal set '{jobId}'";
@@ -50,10 +59,10 @@ public static class EvalCommand
         }
         else
         {
-            var dataset = LocalDataset.Open(a.Positionals[0]);
+            var dataset = LocalDataset.Open(datasetDir);
             var samples = dataset.Samples.Where(s => images.Contains(s.Id)).ToArray();
             common = samples.Length;
-            source = $"dataset '{a.Positionals[0]}'";
+            source = $"dataset '{datasetDir}'";
             detections = samples
                 .SelectMany(s => dataset.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
         }
@@ -62,7 +71,7 @@ public static class EvalCommand
             throw new DatasetException($"no image of the {source} has the file name of an image in --truth '{truthDir}' (eval pairs images by file name): there is nothing to measure");
         }
         var result = AveragePrecision.Evaluate(truth, detections);
-        if (a.Flag("--json", false))
+        if (json)
         {
             await stdout.WriteLineAsync(JsonSerializer.Serialize(new
             {

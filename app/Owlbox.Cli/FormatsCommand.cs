@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Formats;
 using Owlbox.Datasets.Local;
@@ -19,9 +20,40 @@ namespace Owlbox.Cli;
 /// </summary>
 public static class FormatsCommand
 {
-    public static async Task<int> ExportAsync(string[] args, TextWriter stdout)
+    public static Command CreateExport(CliContext io)
     {
-        var (source, format, output, force) = Read(args, "export <dataset-folder>", allowForce: true);
+        var dataset = CliOptions.Positional("dataset-folder", "the local dataset whose labels are exported");
+        var (format, output) = (FormatOption(), OutOption("the COCO file, or the YOLO or VOC folder"));
+        var force = CliOptions.Flag("--force", "overwrite existing files (never a labels file or .owlbox/)");
+        var command = new Command("export", "a dataset's labels as COCO JSON, YOLO text files or Pascal VOC XML files") { dataset, format, output, force };
+        return command.WithAction((p, _) => ExportAsync(p.GetValue(dataset)!, p.GetValue(format)!, p.GetValue(output)!, p.GetValue(force), io.Out));
+    }
+
+    public static Command CreateImport(CliContext io)
+    {
+        var input = CliOptions.Positional("input", "a COCO file, or a YOLO or VOC folder");
+        var (format, output) = (FormatOption(), OutOption("the local dataset whose labels are written"));
+        var command = new Command("import", "replaces the boxes of the images it names; boxes outside their image are listed, not written") { input, format, output };
+        return command.WithAction((p, cancellationToken) => ImportAsync(p.GetValue(input)!, p.GetValue(format)!, p.GetValue(output)!, io.Out, cancellationToken));
+    }
+
+    private static Option<string> FormatOption()
+    {
+        var option = CliOptions.Text("--format", "coco | yolo | voc (required)", "format");
+        option.Required = true;
+        option.AcceptOnlyFromAmong("coco", "yolo", "voc");
+        return option;
+    }
+
+    private static Option<string> OutOption(string description)
+    {
+        var option = CliOptions.Text("--out", description + " (required)", "path");
+        option.Required = true;
+        return option;
+    }
+
+    private static async Task<int> ExportAsync(string source, string format, string output, bool force, TextWriter stdout)
+    {
         var dataset = LocalDataset.Open(source);
         var images = dataset.Samples.Select(s =>
         {
@@ -57,9 +89,8 @@ public static class FormatsCommand
         return OwlboxCli.Ok;
     }
 
-    public static async Task<int> ImportAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<int> ImportAsync(string input, string format, string target, TextWriter stdout, CancellationToken cancellationToken)
     {
-        var (input, format, target, _) = Read(args, "import <coco-file-or-yolo-or-voc-folder>", allowForce: false);
         var dataset = LocalDataset.Open(target);
         var byName = dataset.Samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
         var sizes = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
@@ -102,17 +133,6 @@ public static class FormatsCommand
             await stdout.WriteLineAsync("    " + p).ConfigureAwait(false);
         }
         return problems.Count == 0 ? OwlboxCli.Ok : OwlboxCli.SamplesFailed;
-    }
-
-    private static (string Path, string Format, string Out, bool Force) Read(string[] args, string usage, bool allowForce)
-    {
-        var a = new ArgumentReader(args, new HashSet<string>(["--format", "--out"]), new HashSet<string>(allowForce ? ["--force"] : []), ignoreUnknown: false);
-        var format = a.Get("--format");
-        if (a.Positionals.Count != 1 || a.Get("--out") is not { } output || format is not ("coco" or "yolo" or "voc"))
-        {
-            throw new UsageException($"usage: owlbox {usage} --format coco|yolo|voc --out <path>{(allowForce ? " [--force]" : "")}");
-        }
-        return (a.Positionals[0], format, output, a.Flag("--force", false));
     }
 
     /// <summary>The image's size as shown (EXIF orientation applied), as the labels file's pixels are.</summary>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Owlbox.ServiceDefaults;
 using Microsoft.Extensions.Configuration;
 using Owlbox.Hosting;
@@ -9,9 +10,19 @@ namespace Owlbox.Cli;
 /// <c>--Owlbox:Key=value</c>).</summary>
 public static class JobsCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static Command Create(CliContext io)
     {
-        if (args is not ["redrive", var id, .. var rest] || !Guid.TryParse(id, out var jobId))
+        var job = CliOptions.Positional("job-id", "a job id as the gateway returned it");
+        var redrive = new Command("redrive", "put a job's messages in the error queues back on their queues (broker settings: environment, "
+            + "appsettings.json, --Owlbox:Key=value)") { job };
+        redrive.TreatUnmatchedTokensAsErrors = false; // --Owlbox:Key=value settings, read as configuration
+        redrive.SetAction((p, cancellationToken) => RedriveAsync(p.GetValue(job)!, [.. p.UnmatchedTokens], io.Out, cancellationToken));
+        return new Command("jobs", "work on a deployment's jobs") { redrive };
+    }
+
+    private static async Task<int> RedriveAsync(string id, string[] rest, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var jobId))
         {
             throw new UsageException("jobs takes redrive <job-id> (a job id as the gateway returned it)");
         }

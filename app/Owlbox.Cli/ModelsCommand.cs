@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Owlbox.Detection.Inference;
 using Owlbox.Models;
@@ -8,17 +9,21 @@ namespace Owlbox.Cli;
 /// single-graph export beside it (<see cref="ModelPreparer"/>), checked against the single graph first.</summary>
 public static class ModelsCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static Command Create(CliContext io)
     {
-        var a = new ArgumentReader(args, new HashSet<string>(["--model-variant"]), new HashSet<string>(), ignoreUnknown: false);
-        if (a.Positionals is not ["prepare", var directory])
-        {
-            throw new UsageException("models takes prepare <model-folder> [--model-variant model|quantized|fp16|<file>.onnx]");
-        }
+        var folder = CliOptions.Positional("model-folder", "a published export (config.json, tokenizer.json, onnx/)");
+        var variant = JobOptionGroup.ModelVariantOption();
+        var prepare = new Command("prepare", "write the fast form of a published export beside it, checked against the single graph") { folder, variant };
+        prepare.SetAction((p, cancellationToken) => PrepareAsync(p.GetValue(folder)!, p.GetValue(variant)!, io.Out, cancellationToken));
+        return new Command("models", "prepare models") { prepare };
+    }
+
+    private static async Task<int> PrepareAsync(string directory, string variant, TextWriter stdout, CancellationToken cancellationToken)
+    {
         PreparedModel prepared;
         try
         {
-            prepared = ModelPreparer.Prepare(directory, a.Get("--model-variant") ?? "model", cancellationToken);
+            prepared = ModelPreparer.Prepare(directory, variant, cancellationToken);
         }
         catch (ModelException e)
         {

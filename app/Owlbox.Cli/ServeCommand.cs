@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Owlbox.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -17,37 +18,50 @@ namespace Owlbox.Cli;
 /// </summary>
 public static class ServeCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static Command Create(CliContext io) => Define(io).Command;
+
+    /// <summary>The process's web application, composed but not started (tests start it on a loopback port).</summary>
+    public static WebApplication Build(string[] args)
     {
-        var app = Build(args);
+        var (command, build) = Define(new CliContext(TextWriter.Null, TextWriter.Null));
+        var parsed = command.Parse(args);
+        return parsed.Errors.Count > 0 ? throw new UsageException(parsed.Errors[0].Message) : build(parsed);
+    }
+
+    private static (Command Command, Func<ParseResult, WebApplication> Build) Define(CliContext io)
+    {
+        var roles = CliOptions.Text("--roles", $"comma-separated roles this process runs: {string.Join(", ", OwlboxOptions.AllRoles)}", "roles", string.Join(',', OwlboxOptions.AllRoles));
+        var urls = CliOptions.Text("--urls", "where the web endpoints listen (ASP.NET Core's setting; for example http://0.0.0.0:8080)", "urls");
+        var command = new Command("serve", "run the named services in this process. Settings come from appsettings.json, environment variables "
+            + "(Owlbox__Transport=rabbitmq, Owlbox__RabbitMq__Host, ...) and --Owlbox:Key=value arguments")
+        {
+            roles, urls,
+        };
+        command.TreatUnmatchedTokensAsErrors = false; // --Owlbox:Key=value settings, read as configuration
+        WebApplication Build(ParseResult parsed) => Compose(
+            parsed.GetValue(roles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            [.. parsed.GetValue(urls) is { } u ? ["--urls", u] : Array.Empty<string>(), .. parsed.UnmatchedTokens]);
+        command.SetAction((parsed, cancellationToken) => RunAsync(Build(parsed), io.Out, cancellationToken));
+        return (command, Build);
+    }
+
+    private static async Task<int> RunAsync(WebApplication app, TextWriter stdout, CancellationToken cancellationToken)
+    {
         var options = app.Services.GetRequiredService<OwlboxOptions>();
         await stdout.WriteLineAsync($"owlbox serving {string.Join(", ", options.Roles)} on the {options.Transport} bus").ConfigureAwait(false);
         await app.RunAsync(cancellationToken).ConfigureAwait(false);
         return OwlboxCli.Ok;
     }
 
-    /// <summary>The process's web application, composed but not started (tests start it on a loopback port).</summary>
-    public static WebApplication Build(string[] args)
+    /// <param name="settings">Configuration arguments (<c>--Owlbox:Key=value</c>, <c>--urls</c>).</param>
+    private static WebApplication Compose(string[] roles, string[] settings)
     {
-        var roles = OwlboxOptions.AllRoles.ToList();
-        var rest = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--roles" && i + 1 < args.Length)
-            {
-                roles = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-            }
-            else
-            {
-                rest.Add(args[i]);
-            }
-        }
         var unknown = roles.Except(OwlboxOptions.AllRoles, StringComparer.OrdinalIgnoreCase).ToArray();
-        if (unknown.Length > 0 || roles.Count == 0)
+        if (unknown.Length > 0 || roles.Length == 0)
         {
             throw new UsageException($"--roles takes a comma-separated list of {string.Join(", ", OwlboxOptions.AllRoles)}");
         }
-        var builder = WebApplication.CreateBuilder(rest.ToArray());
+        var builder = WebApplication.CreateBuilder(settings);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -55,7 +69,7 @@ public static class ServeCommand
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
         });
         var options = builder.Configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
-        options.Roles = roles;
+        options.Roles = [.. roles];
         var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
         if (options.Validate().Concat(options.Has(Role.Gateway) ? gateway.Validate() : []).ToArray() is { Length: > 0 } problems)
         {

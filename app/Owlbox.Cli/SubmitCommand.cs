@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Owlbox.Contracts.V1;
@@ -9,26 +10,35 @@ namespace Owlbox.Cli;
 /// <summary>
 /// <c>owlbox submit --gateway &lt;url&gt; &lt;dataset-location&gt; --model &lt;id&gt; --prompt ...</c>: submits a job to a running
 /// deployment and follows it to its end, printing progress. The API key is read from an environment variable
-/// (default <c>OWLBOX_API_KEY</c>), never from the command line, where it would land in shell history and process lists.
+/// (default <c>OWLBOX_API_KEY</c>; <c>--api-key-env</c> names another), never from the command line, where it would land in shell history and process lists.
 /// </summary>
 public static class SubmitCommand
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken, bool ignoreUnknown = false)
+    public static Command Create(CliContext io)
     {
-        var a = new ArgumentReader(args,
-            new HashSet<string>([.. OwlboxCli.JobValueNames, "--gateway", "--api-key-env", "--dataset-kind", "--job-id", "--poll-seconds"]),
-            new HashSet<string>([.. OwlboxCli.JobFlagNames, "--no-follow"]), ignoreUnknown);
-        if (a.Positionals.Count != 1)
+        var location = CliOptions.Positional("dataset-location", "a folder the services can read, or a project id (see --dataset-kind)");
+        var job = new JobOptionGroup();
+        var gateway = CliOptions.Text("--gateway", "the deployment's gateway (required)", "url");
+        var datasetKind = CliOptions.Text("--dataset-kind", "how the deployment reads the dataset location: local, or edge-impulse", "kind", "local");
+        var submission = new SubmissionOptionGroup();
+        var command = new Command("submit", "submit a job to a running deployment and follow it to its end") { location };
+        return command.WithOptions([.. job.All, gateway, datasetKind, .. submission.All]).WithAction((p, cancellationToken) =>
         {
-            throw new UsageException("submit takes exactly one dataset location (a folder the services can read, or a project id)");
-        }
-        var gateway = a.Get("--gateway") ?? throw new UsageException("--gateway <url> is required");
-        var spec = OwlboxCli.ReadJobSpec(a, new DatasetReference(a.Get("--dataset-kind") ?? "local", a.Positionals[0]), m => m);
-        Guid? jobId = a.Get("--job-id") is { } id ? (Guid.TryParse(id, out var g) ? g : throw new UsageException($"--job-id '{id}' is not a GUID")) : null;
-        using var http = new HttpClient { BaseAddress = new Uri(gateway), Timeout = TimeSpan.FromSeconds(100) };
-        if (Environment.GetEnvironmentVariable(a.Get("--api-key-env") ?? "OWLBOX_API_KEY") is { Length: > 0 } key)
+            var url = p.GetValue(gateway) ?? throw new UsageException("--gateway <url> is required");
+            var spec = job.Read(p, new DatasetReference(p.GetValue(datasetKind)!, p.GetValue(location)!), m => m);
+            return submission.SubmitAsync(p, new Uri(url), spec, io.Out, cancellationToken);
+        });
+    }
+
+    /// <summary>Submits <paramref name="spec"/> to <paramref name="gateway"/> and, when <paramref name="follow"/>, prints its
+    /// progress until it ends (the exit code says how).</summary>
+    public static async Task<int> RunAsync(Uri gateway, JobSpec spec, Guid? jobId, string apiKeyVariable, bool follow, TimeSpan poll,
+        TextWriter stdout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(100) };
+        if (Environment.GetEnvironmentVariable(apiKeyVariable) is { Length: > 0 } key)
         {
             http.DefaultRequestHeaders.Add("x-api-key", key);
         }
@@ -41,11 +51,10 @@ public static class SubmitCommand
         }
         var accepted = (await response.Content.ReadFromJsonAsync<JobApi.SubmitResponse>(s_json, cancellationToken).ConfigureAwait(false))!;
         await stdout.WriteLineAsync($"job {accepted.JobId} {(accepted.Resumed ? "resumed" : "accepted")}: {(accepted.Samples is { } n ? $"{n} samples" : "samples listed by the fetcher")}").ConfigureAwait(false);
-        if (a.Flag("--no-follow", false))
+        if (!follow)
         {
             return OwlboxCli.Ok;
         }
-        var poll = TimeSpan.FromSeconds(a.Number("--poll-seconds", 1));
         var last = -1;
         while (true)
         {

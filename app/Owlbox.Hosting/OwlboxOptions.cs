@@ -103,13 +103,16 @@ public sealed class OwlboxOptions
             : ServiceDefaults.OneProcessGates.Unbounded;
     }
 
+    /// <summary>A misspelt transport, named; null when <see cref="Transport"/> is one.</summary>
+    public string? TransportProblem => TransportNames.Parse(Transport) is null ? $"Owlbox:Transport must be in-memory or rabbitmq, got '{Transport}'" : null;
+
     /// <summary>What would make this process run wrong rather than fail: a misspelt transport would silently run each
     /// role on its own in-memory bus, a deployment that never moves a message. Each problem names its setting.</summary>
     public IEnumerable<string> Validate()
     {
-        if (TransportNames.Parse(Transport) is null)
+        if (TransportProblem is { } transport)
         {
-            yield return $"Owlbox:Transport must be in-memory or rabbitmq, got '{Transport}'";
+            yield return transport;
         }
         foreach (var role in Roles.Where(r => TransportNames.ParseRole(r) is null))
         {

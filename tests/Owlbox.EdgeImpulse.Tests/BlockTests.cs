@@ -154,6 +154,18 @@ public sealed class BlockTests
         Assert.Contains(message, err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AMisspeltTransport_ExitsOne_NamingTheSetting_InsteadOfRunningTheJobHere()
+    {
+        await using var ei = await Emulator.StartAsync();
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", "red"], environment: new() { ["Owlbox__Transport"] = "rabitmq" });
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains("Owlbox:Transport must be in-memory or rabbitmq, got 'rabitmq'", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Labeling", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("a wrong key")]
     [InlineData("Studio down (503 on every call)")]

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Runtime.InteropServices;
 
 namespace Owlbox.Cli.Review;
@@ -7,16 +8,22 @@ namespace Owlbox.Cli.Review;
 /// takes a free one; the address printed carries the session token.</summary>
 public static class ReviewCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, CancellationToken cancellationToken)
+    public static Command Create(CliContext io)
     {
-        var a = new ArgumentReader(args, new HashSet<string>(["--port"]), new HashSet<string>(), ignoreUnknown: false);
-        var port = a.Number("--port", 0);
-        if (a.Positionals.Count != 1 || port is < 0 or > 65535 || port != Math.Floor(port))
+        var dataset = CliOptions.Positional("dataset-folder", "the local dataset to review");
+        var port = CliOptions.Number("--port", "the port on 127.0.0.1 (0: a free one)", 0, "port");
+        var command = new Command("review", "a web page on 127.0.0.1: see the boxes, accept or reject proposals") { dataset, port };
+        return command.WithAction((p, cancellationToken) => RunAsync(p.GetValue(dataset)!, p.GetValue(port), io.Out, cancellationToken));
+    }
+
+    private static async Task<int> RunAsync(string dataset, double port, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        if (port is < 0 or > 65535 || port != Math.Floor(port))
         {
             throw new UsageException("review takes one dataset folder and optionally --port <0-65535>");
         }
-        await using var server = await ReviewServer.StartAsync(a.Positionals[0], (int)port, cancellationToken).ConfigureAwait(false);
-        await stdout.WriteLineAsync($"Reviewing {Path.GetFullPath(a.Positionals[0])}: open {server.Url}").ConfigureAwait(false);
+        await using var server = await ReviewServer.StartAsync(dataset, (int)port, cancellationToken).ConfigureAwait(false);
+        await stdout.WriteLineAsync($"Reviewing {Path.GetFullPath(dataset)}: open {server.Url}").ConfigureAwait(false);
         await stdout.WriteLineAsync("Decisions are written as you make them; Ctrl+C stops the page.").ConfigureAwait(false);
         // SIGTERM (a service manager, kill, docker stop) stops the page as Ctrl+C does; every decision is already on disk.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
