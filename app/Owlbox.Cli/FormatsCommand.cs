@@ -26,7 +26,7 @@ public static class FormatsCommand
         var (format, output) = (FormatOption(), OutOption("the COCO file, or the YOLO or VOC folder"));
         var force = CliOptions.Flag("--force", "overwrite existing files (never a labels file or .owlbox/)");
         var command = new Command("export", "a dataset's labels as COCO JSON, YOLO text files or Pascal VOC XML files") { dataset, format, output, force };
-        return command.WithAction((p, _) => ExportAsync(p.GetValue(dataset)!, p.GetValue(format)!, p.GetValue(output)!, p.GetValue(force), io.Out));
+        return command.WithAction((p, cancellationToken) => ExportAsync(p.GetValue(dataset)!, p.GetValue(format)!, p.GetValue(output)!, p.GetValue(force), io.Out, cancellationToken));
     }
 
     public static Command CreateImport(CliContext io)
@@ -52,13 +52,24 @@ public static class FormatsCommand
         return option;
     }
 
-    private static async Task<int> ExportAsync(string source, string format, string output, bool force, TextWriter stdout)
+    private static async Task<int> ExportAsync(string source, string format, string output, bool force, TextWriter stdout, CancellationToken cancellationToken)
     {
         var dataset = LocalDataset.Open(source);
         var images = dataset.Samples.Select(s =>
         {
-            var (w, h) = SizeOf(s.FullPath);
-            return new AnnotatedImage(s.Id, w, h, dataset.Labels.GetBoxes(s.Id));
+            StopIfAsked(Unexported, cancellationToken);
+            var (w, h) = SizeOf(s.FullPath, s.Id);
+            var boxes = dataset.Labels.GetBoxes(s.Id);
+            // The one label rule (LabelRules): a line break would add a line to classes.txt and shift every class id;
+            // a NUL cannot be written as XML. Such a label can only be in the file if written by hand or an old import.
+            foreach (var b in boxes)
+            {
+                if (LabelRules.Problem(b.Label) is { } problem)
+                {
+                    throw new DatasetException($"{LabelRules.Escape(s.Id)}: {problem}; nothing was exported (fix the label in {LabelsFile.FileName} or remove the box)");
+                }
+            }
+            return new AnnotatedImage(s.Id, w, h, boxes);
         }).ToArray();
         var classes = images.SelectMany(m => m.Boxes).Select(b => b.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         Dictionary<string, string> files;
@@ -80,7 +91,9 @@ public static class FormatsCommand
             files = written.ToDictionary(f => Path.Combine(output, f.Key), f => f.Value, StringComparer.Ordinal);
             files[Path.Combine(output, YoloFormat.ClassesFile)] = classesText;
         }
-        ExportTargets.Check(files.Keys, force, output);
+        ExportTargets.Check(files.Keys, force, output, source);
+        // The last moment a stop leaves nothing written; after it every file is written whole (each renamed into place).
+        StopIfAsked(Unexported, cancellationToken);
         foreach (var (path, text) in files)
         {
             AtomicFile.WriteAllText(path, text);
@@ -102,7 +115,8 @@ public static class FormatsCommand
             }
             if (!sizes.TryGetValue(id, out var size))
             {
-                sizes[id] = size = SizeOf(sample.FullPath);
+                StopIfAsked(Unimported, cancellationToken); // sizes are decoded per image: minutes on a large import
+                sizes[id] = size = SizeOf(sample.FullPath, id);
             }
             return size;
         }
@@ -122,6 +136,8 @@ public static class FormatsCommand
         }
         // Every box is checked before the one write: nothing the labels file would refuse reaches it.
         var (writes, problems) = ImportPlan.Build(result, Size);
+        // The last moment a stop leaves the labels file as it was: the update below is one locked write.
+        StopIfAsked(Unimported, cancellationToken);
         var updates = writes.Select(m => LabelUpdate.ReplaceBoxes(m.FileName, m.Boxes)).ToArray();
         var written = await new LocalDatasetBackend(target).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
         var refused = written.Failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
@@ -135,10 +151,29 @@ public static class FormatsCommand
         return problems.Count == 0 ? OwlboxCli.Ok : OwlboxCli.SamplesFailed;
     }
 
-    /// <summary>The image's size as shown (EXIF orientation applied), as the labels file's pixels are.</summary>
-    private static (int Width, int Height) SizeOf(string path)
+    private const string Unimported = "import stopped on request; nothing was imported";
+    private const string Unexported = "export stopped on request; nothing was written";
+
+    /// <summary>A stop (Ctrl+C, SIGTERM) is honoured until the write begins, and said in words (exit 130).</summary>
+    private static void StopIfAsked(string message, CancellationToken cancellationToken)
     {
-        using var image = ImageDecoder.Decode(File.ReadAllBytes(path));
-        return (image.Width, image.Height);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            throw new CommandStoppedException(message, cancellationToken);
+        }
+    }
+
+    /// <summary>The image's size as shown (EXIF orientation applied), as the labels file's pixels are.</summary>
+    private static (int Width, int Height) SizeOf(string path, string id)
+    {
+        try
+        {
+            using var image = ImageDecoder.Decode(File.ReadAllBytes(path));
+            return (image.Width, image.Height);
+        }
+        catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetException($"image {LabelRules.Escape(id)} cannot be read ({e.Message}); nothing was written", e);
+        }
     }
 }

@@ -105,8 +105,9 @@ public sealed class ImportSafetyTests : IDisposable
     // Finding 7: no box the labels file would refuse is written; every dropped box is listed.
 
     [Fact]
-    public async Task CocoImport_DropsEveryBoxTheLabelsFileWouldRefuse_AndListsEach()
+    public async Task CocoImport_RefusesEveryBoxTheLabelsFileWouldRefuse_ListsEach_AndLeavesThatImageAsItWas()
     {
+        var before = _dataset.Boxes("wide-640x360.jpg");
         var coco = _dataset.Write("bad.json", """
             {"images": [{"id": 1, "file_name": "wide-640x360.jpg", "width": 640, "height": 360}],
              "categories": [{"id": 1, "name": "square"}],
@@ -128,13 +129,15 @@ public sealed class ImportSafetyTests : IDisposable
             Assert.Contains($"annotations[{i}]", import.Out, StringComparison.Ordinal);
         }
         Assert.DoesNotContain("annotations[6]", import.Out, StringComparison.Ordinal);
-        Assert.Equal([new Owlbox.Labeling.Boxes.LabeledBox("square", 10, 10, 20, 20)], _dataset.Boxes("wide-640x360.jpg"));
+        Assert.Contains("wide-640x360.jpg: not imported (6 of 7 boxes refused); its labels are unchanged", import.Out, StringComparison.Ordinal);
+        Assert.Equal(before, _dataset.Boxes("wide-640x360.jpg")); // the one good box is not written without the others
         Assert.Equal(2, _dataset.Boxes(Labeled).Count); // and the file still reads
     }
 
     [Fact]
-    public async Task YoloImport_DropsNaNInfinityAndEmptyBoxes_AndListsEach()
+    public async Task YoloImport_RefusesNaNInfinityAndEmptyBoxes_ListsEach_AndLeavesThatImageAsItWas()
     {
+        var before = _dataset.Boxes("wide-640x360.jpg");
         var yolo = Folder("yolo", ("classes.txt", "square\n"), ("wide-640x360.txt",
             "0 NaN 0.5 0.1 0.1\n0 0.5 0.5 0 0.1\n0 1e30 0.5 0.1 0.1\n0 0.5 0.5 Infinity 0.1\n0 0.5 0.5 -0.2 0.1\n0 0.5 0.5 0.25 0.5\n"));
 
@@ -146,12 +149,14 @@ public sealed class ImportSafetyTests : IDisposable
             Assert.Contains($"wide-640x360.txt line {line}", import.Out, StringComparison.Ordinal);
         }
         Assert.DoesNotContain("line 6", import.Out, StringComparison.Ordinal);
-        Assert.Equal([new Owlbox.Labeling.Boxes.LabeledBox("square", 240, 90, 160, 180)], _dataset.Boxes("wide-640x360.jpg"));
+        Assert.Contains("wide-640x360.jpg: not imported (5 of 6 boxes refused); its labels are unchanged", import.Out, StringComparison.Ordinal);
+        Assert.Equal(before, _dataset.Boxes("wide-640x360.jpg"));
     }
 
     [Fact]
-    public async Task VocImport_DropsHugeAndOutsideBoxes_AndListsEach()
+    public async Task VocImport_RefusesHugeAndOutsideBoxes_ListsEach_AndLeavesThatImageAsItWas()
     {
+        var before = _dataset.Boxes("wide-640x360.jpg");
         var voc = Folder("voc", ("wide.xml",
             "<annotation><filename>wide-640x360.jpg</filename>"
             + "<object><name>square</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>1e12</xmax><ymax>60</ymax></bndbox></object>"
@@ -166,7 +171,8 @@ public sealed class ImportSafetyTests : IDisposable
         {
             Assert.Contains($"wide.xml: object {n}", import.Out, StringComparison.Ordinal);
         }
-        Assert.Equal([new Owlbox.Labeling.Boxes.LabeledBox("square", 10, 20, 30, 40)], _dataset.Boxes("wide-640x360.jpg"));
+        Assert.Contains("wide-640x360.jpg: not imported (3 of 4 boxes refused); its labels are unchanged", import.Out, StringComparison.Ordinal);
+        Assert.Equal(before, _dataset.Boxes("wide-640x360.jpg"));
     }
 
     // Finding 8: an image named twice is refused, both sources named, its labels left as they were.

@@ -16,8 +16,9 @@ public sealed record AnnotatedImage(string FileName, int Width, int Height, IRea
 public sealed record ImportedBox(LabeledBox Box, string Source);
 
 /// <summary>An image an import names, with the size its file states (0 when none) and the boxes that replace the
-/// image's: an empty list clears it, as the file says.</summary>
-public sealed record ImportedImage(string FileName, string Source, int Width, int Height, IReadOnlyList<ImportedBox> Boxes);
+/// image's: an empty list clears it, as the file says. <paramref name="Refused"/> counts the boxes the file gives it that
+/// the reader refused (listed in the problems): an image with any is not written (<see cref="ImportPlan"/>).</summary>
+public sealed record ImportedImage(string FileName, string Source, int Width, int Height, IReadOnlyList<ImportedBox> Boxes, int Refused = 0);
 
 /// <summary>What an import read: the images it names, the class list, and every odd input it met (reported, not dropped
 /// silently). Every box already passes <see cref="BoxRules"/>; a reader throws <see cref="DatasetException"/> only for a
@@ -88,6 +89,10 @@ public static class CocoFormat
     /// <param name="source">The file as the user named it: every message starts with it.</param>
     public static ImportResult Read(string json, string source)
     {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            throw new DatasetException($"{source} is empty; a COCO file is a JSON object with images, categories and annotations");
+        }
         JsonDocument document;
         try
         {
@@ -152,6 +157,7 @@ public static class CocoFormat
 
         // An annotation is one box: one that cannot be read is dropped, and listed.
         var problems = new List<string>();
+        var refused = new Dictionary<long, int>();
         var annotations = List("annotations");
         for (var i = 0; i < annotations.Length; i++)
         {
@@ -172,21 +178,26 @@ public static class CocoFormat
                 problems.Add($"{source}: {where} names image {imageId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
                 continue;
             }
-            var onImage = $"{source}: {where} (image {image.Image.FileName})";
+            var onImage = $"{source}: {where} (image {LabelRules.Escape(image.Image.FileName)})";
+            void Refuse(string problem)
+            {
+                problems.Add(problem);
+                refused[imageId] = refused.GetValueOrDefault(imageId) + 1;
+            }
             if (Integer(a, "category_id") is not { } categoryId)
             {
-                problems.Add($"{source}: {where}.category_id: expected an integer; not imported");
+                Refuse($"{source}: {where}.category_id: expected an integer; not imported");
                 continue;
             }
             if (!names.TryGetValue(categoryId, out var category))
             {
-                problems.Add($"{onImage} names category {categoryId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
+                Refuse($"{onImage} names category {categoryId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
                 continue;
             }
             if (!a.TryGetProperty("bbox", out var bbox) || bbox.ValueKind != JsonValueKind.Array || bbox.GetArrayLength() != 4
                 || bbox.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number))
             {
-                problems.Add($"{source}: {where}.bbox: expected an array of 4 numbers [x, y, width, height]; not imported");
+                Refuse($"{source}: {where}.bbox: expected an array of 4 numbers [x, y, width, height]; not imported");
                 continue;
             }
             // JSON has no NaN or infinity: a number that reads as one is beyond double's range (1e400), kept as the
@@ -194,13 +205,14 @@ public static class CocoFormat
             var v = bbox.EnumerateArray().Select(n => n.TryGetDouble(out var d) && double.IsFinite(d) ? d : double.MaxValue).ToArray();
             if (BoxRules.Create(category.Name, v[0], v[1], v[2], v[3], out var problem) is not { } box)
             {
-                problems.Add($"{onImage}: {problem}; not imported");
+                Refuse($"{onImage}: {problem}; not imported");
                 continue;
             }
             double? score = a.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetDouble(out var sd) && double.IsFinite(sd) ? sd : null;
             image.Boxes.Add(new ImportedBox(box with { Score = score }, $"{source}: {where}"));
         }
-        var result = Duplicates.Refuse(images.Values.OrderBy(m => m.Index).Select(m => m.Image), problems, $"{source}: ")
+        var listed = images.OrderBy(m => m.Value.Index).Select(m => m.Value.Image with { Refused = refused.GetValueOrDefault(m.Key) });
+        var result = Duplicates.Refuse(listed, problems, $"{source}: ")
             .Select(m => m with { Source = $"{source}: {m.Source}" }).ToArray();
         return new ImportResult(result, names.OrderBy(c => c.Key).Select(c => c.Value.Name).ToArray(), problems);
     }
@@ -250,8 +262,9 @@ public static class YoloFormat
     {
         RequireFolder(folder, "YOLO", ".txt");
         var classes = Path.Combine(folder, ClassesFile);
-        return Read(Directory.GetFiles(folder, "*.txt").Where(f => Path.GetFileName(f) != ClassesFile)
-                .ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal),
+        var labelFiles = Directory.GetFiles(folder, "*.txt").Where(f => Path.GetFileName(f) != ClassesFile).ToArray();
+        RequireFiles(folder, labelFiles, ".txt label", "labels", "for a YOLO dataset root, point at its labels folder");
+        return Read(labelFiles.ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal),
             File.Exists(classes) ? File.ReadAllText(classes) : null, imageNames, sizeOf, folder);
     }
 
@@ -261,6 +274,22 @@ public static class YoloFormat
         {
             throw new DatasetException($"'{folder}' is not a folder; a {format} import reads a folder of {extension} files");
         }
+    }
+
+    /// <summary>A folder with no file to read is a wrong path (a dataset's root rather than its labels folder), not an
+    /// import of nothing: said, with the standard layout's folder when there is one.</summary>
+    /// <param name="layoutFolder">The standard layout's subfolder that holds the files (<c>labels</c>, <c>Annotations</c>).</param>
+    internal static void RequireFiles(string folder, string[] files, string kind, string layoutFolder, string hint)
+    {
+        if (files.Length > 0)
+        {
+            return;
+        }
+        var nested = Path.Combine(folder, layoutFolder);
+        var example = Directory.Exists(nested)
+            ? Directory.GetDirectories(nested).Order(StringComparer.Ordinal).FirstOrDefault() is { } split && Directory.GetFiles(nested).Length == 0 ? split : nested
+            : Path.Combine(nested, layoutFolder == "labels" ? "train" : "");
+        throw new DatasetException($"no {kind} files in {folder}; {hint}, e.g. {example.TrimEnd(Path.DirectorySeparatorChar)}; nothing was imported");
     }
 
     /// <param name="labelFiles">Text of each <c>&lt;stem&gt;.txt</c>, by stem.</param>
@@ -293,6 +322,7 @@ public static class YoloFormat
             }
             var (width, height) = sizeOf(matches[0]);
             var boxes = new List<ImportedBox>();
+            var refused = 0;
             var lines = text.Split('\n');
             for (var n = 0; n < lines.Length; n++)
             {
@@ -306,22 +336,25 @@ public static class YoloFormat
                 if (parts.Length != 5 || !parts.Skip(1).Select((p, i) => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i])).All(ok => ok))
                 {
                     problems.Add($"{where}: '{Shorten(lines[n].Trim())}' is not 'class cx cy w h'; not imported");
+                    refused++;
                     continue;
                 }
                 if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var cls) || cls >= classes.Length)
                 {
                     problems.Add($"{where}: class '{Shorten(parts[0])}' is not a line of {ClassesFile} (0 to {(classes.Length - 1).ToString(CultureInfo.InvariantCulture)}); not imported");
+                    refused++;
                     continue;
                 }
                 var (cx, cy, w, h) = (v[0] * width, v[1] * height, v[2] * width, v[3] * height);
                 if (BoxRules.FromEdges(classes[cls], cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, out var problem) is not { } box)
                 {
                     problems.Add($"{where} (image {matches[0]}): {problem}; not imported");
+                    refused++;
                     continue;
                 }
                 boxes.Add(new ImportedBox(box, where));
             }
-            result.Add(new ImportedImage(matches[0], file, width, height, boxes));
+            result.Add(new ImportedImage(matches[0], file, width, height, boxes, refused));
         }
         return new ImportResult(result, classes, problems);
     }
@@ -372,7 +405,9 @@ public static class VocFormat
     {
         YoloFormat.RequireFolder(folder, "VOC", ".xml");
         var classes = Path.Combine(folder, YoloFormat.ClassesFile);
-        return Read(Directory.GetFiles(folder, "*.xml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
+        var xmlFiles = Directory.GetFiles(folder, "*.xml");
+        YoloFormat.RequireFiles(folder, xmlFiles, ".xml annotation", "Annotations", "for a VOC dataset root, point at its annotations folder");
+        return Read(xmlFiles.ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
             File.Exists(classes) ? File.ReadAllText(classes) : null);
     }
 
@@ -395,7 +430,10 @@ public static class VocFormat
             }
             catch (XmlException e)
             {
-                problems.Add($"{name} is not valid XML ({e.Message}); its image is not imported");
+                // The parser's DTD message tells a programmer which setting to change; the user gets what to do.
+                problems.Add(text.Contains("<!DOCTYPE", StringComparison.OrdinalIgnoreCase)
+                    ? $"{name} declares a DTD (<!DOCTYPE ...>), which an import refuses (it can expand entities or read other files); remove that declaration; its image is not imported"
+                    : $"{name} is not valid XML ({e.Message}); its image is not imported");
                 continue;
             }
             var file = root.Element("filename")?.Value.Trim();
@@ -408,6 +446,7 @@ public static class VocFormat
                 e is not null && double.TryParse(e.Value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
             static int Size(XElement? e) => Number(e) is { } v && BoxRules.Pixel(v) is { } n && n > 0 ? n : 0;
             var boxes = new List<ImportedBox>();
+            var refused = 0;
             var index = 0;
             foreach (var o in root.Elements("object"))
             {
@@ -417,18 +456,21 @@ public static class VocFormat
                 if (string.IsNullOrEmpty(label))
                 {
                     problems.Add($"{where} (image {file}) has no <name>; not imported");
+                    refused++;
                     continue;
                 }
                 if (Number(box?.Element("xmin")) is not { } x0 || Number(box?.Element("ymin")) is not { } y0
                     || Number(box?.Element("xmax")) is not { } x1 || Number(box?.Element("ymax")) is not { } y1)
                 {
                     problems.Add($"{where} (image {file}): <bndbox> needs the numbers <xmin>, <ymin>, <xmax> and <ymax>; not imported");
+                    refused++;
                     continue;
                 }
                 // 1-based inclusive edges: the box's left pixel is xmin - 1, its right edge (exclusive) xmax.
                 if (BoxRules.FromEdges(label, x0 - 1, y0 - 1, x1, y1, out var problem) is not { } read)
                 {
                     problems.Add($"{where} (image {file}): {problem}; not imported");
+                    refused++;
                     continue;
                 }
                 if (!classes.Contains(label))
@@ -441,7 +483,7 @@ public static class VocFormat
                 }
                 boxes.Add(new ImportedBox(read, where));
             }
-            images.Add(new ImportedImage(file, name, Size(root.Element("size")?.Element("width")), Size(root.Element("size")?.Element("height")), boxes));
+            images.Add(new ImportedImage(file, name, Size(root.Element("size")?.Element("width")), Size(root.Element("size")?.Element("height")), boxes, refused));
         }
         return new ImportResult(Duplicates.Refuse(images, problems).ToArray(), classes, problems);
     }
@@ -449,8 +491,10 @@ public static class VocFormat
 
 /// <summary>
 /// What an import writes, decided before anything is written: each image the import names that is an image of the
-/// dataset gets exactly the boxes that lie inside it (by its size as shown); every other box, every image not in the
-/// dataset and every stated size that disagrees with the image is listed.
+/// dataset gets exactly the boxes the file gives it, when every one of them was read and lies inside it (by its size as
+/// shown). An image with any refused box is not written at all and keeps its labels: writing the rest would silently
+/// drop the refused boxes and, when all were refused, erase the image's labels. Every refused box, every image not
+/// written, every image not in the dataset and every stated size that disagrees with the image is listed.
 /// </summary>
 public static class ImportPlan
 {
@@ -474,14 +518,22 @@ public static class ImportPlan
                     + "; boxes inside it imported as written");
             }
             var boxes = new List<LabeledBox>();
+            var refused = m.Refused;
             foreach (var b in m.Boxes)
             {
                 if (BoxRules.Outside(b.Box, w, h) is { } outside)
                 {
                     problems.Add($"{b.Source} (image {m.FileName}): {outside}; not imported");
+                    refused++;
                     continue;
                 }
                 boxes.Add(b.Box);
+            }
+            if (refused > 0)
+            {
+                var total = m.Refused + m.Boxes.Count;
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"{m.FileName}: not imported ({refused} of {total} boxes refused); its labels are unchanged"));
+                continue;
             }
             writes.Add(new AnnotatedImage(m.FileName, w, h, boxes));
         }

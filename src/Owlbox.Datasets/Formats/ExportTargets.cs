@@ -2,29 +2,47 @@ using Owlbox.Datasets.Local;
 
 namespace Owlbox.Datasets.Formats;
 
-/// <summary>Where an export may write: never a labels file (<c>bounding_boxes.labels</c>, of this dataset or another) or
-/// anything under a <c>.owlbox</c> folder, whatever path or symbolic link leads there, even with <c>--force</c>; and no
-/// existing file unless <c>--force</c>. Checked for every file before the first is written.</summary>
+/// <summary>Where an export may write. Even with <c>--force</c>: never a labels file (<c>bounding_boxes.labels</c>, of
+/// this dataset or another) or anything under a <c>.owlbox</c> folder, whatever path or symbolic link leads there; never
+/// an existing file in the dataset folder's top level (its images: <c>--out ds/x.jpg --force</c> would replace an
+/// image); never over a symbolic link (dangling or not), a folder, or anything that is not a regular file (a device, a
+/// named pipe: the write renames a temporary file over the target and would replace it). Names are compared ignoring
+/// case, as a case-insensitive file system would. No existing file unless <c>--force</c>. Checked for every file before
+/// the first is written.</summary>
 public static class ExportTargets
 {
     /// <param name="paths">Every file the export would write.</param>
     /// <param name="output">The <c>--out</c> the user gave, for the message.</param>
-    public static void Check(IEnumerable<string> paths, bool force, string output)
+    /// <param name="datasetFolder">The dataset being exported, whose own files are never overwritten.</param>
+    public static void Check(IEnumerable<string> paths, bool force, string output, string datasetFolder)
     {
+        var dataset = CanonicalPath.Of(datasetFolder) ?? Path.GetFullPath(datasetFolder);
         var existing = new List<string>();
         foreach (var path in paths)
         {
             var resolved = Resolve(path);
-            if (Path.GetFileName(resolved) == LabelsFile.FileName
-                || resolved.Split(Path.DirectorySeparatorChar).Contains(".owlbox", StringComparer.Ordinal))
+            if (string.Equals(Path.GetFileName(resolved), LabelsFile.FileName, StringComparison.OrdinalIgnoreCase)
+                || resolved.Split(Path.DirectorySeparatorChar).Contains(".owlbox", StringComparer.OrdinalIgnoreCase))
             {
                 var via = resolved == Path.GetFullPath(path) ? "" : $" (a link to {resolved})";
                 throw new DatasetException($"--out '{output}' would overwrite {path}{via}, a dataset's own file (its labels or .owlbox/); an export never writes there, even with --force: choose another path");
             }
-            if (File.Exists(path) || new FileInfo(path).LinkTarget is not null)
+            switch (FileKinds.Of(path))
             {
-                existing.Add(path);
+                case FileKind.Missing:
+                    continue;
+                case FileKind.SymbolicLink:
+                    throw new DatasetException($"--out '{output}': {path} is a symbolic link; an export never writes over or through a link, even with --force: choose another path");
+                case FileKind.Directory:
+                    throw new DatasetException($"--out '{output}': {path} is a folder; an export writes a file there: choose another path");
+                case FileKind.Other:
+                    throw new DatasetException($"--out '{output}': {path} is not a regular file (a device, named pipe or socket); an export never replaces one, even with --force: choose another path");
             }
+            if (string.Equals(Path.GetDirectoryName(resolved), dataset, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new DatasetException($"--out '{output}' would overwrite {path}, a file of the dataset folder {datasetFolder} (an image or the dataset's own file); an export never does, even with --force: choose another path");
+            }
+            existing.Add(path);
         }
         if (existing.Count > 0 && !force)
         {

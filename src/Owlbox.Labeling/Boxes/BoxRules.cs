@@ -45,10 +45,11 @@ public static class BoxRules
         return Create(label, px, py, pw, ph, out problem);
     }
 
-    /// <summary>The box from whole pixels (an importer's edges turned into a width and height), or why there is none.</summary>
+    /// <summary>The box from whole pixels (an importer's edges turned into a width and height), or why there is none:
+    /// its label is checked too (<see cref="LabelRules"/>), as every importer comes through here.</summary>
     public static LabeledBox? Create(string label, long x, long y, long width, long height, out string? problem)
     {
-        problem = Problem(x, y, width, height);
+        problem = LabelRules.Problem(label) ?? Problem(x, y, width, height);
         return problem is null ? new LabeledBox(label, (int)x, (int)y, (int)width, (int)height) : null;
     }
 
