@@ -13,10 +13,13 @@ namespace Owlbox.Cli;
 /// YOLO text files or Pascal VOC XML files. Pixels are the labels file's (display orientation, EXIF applied); the class list is kept (sorted
 /// on export, as read on import). Odd inputs are listed and the exit code is 2 then; nothing is dropped silently.
 /// An import replaces the boxes of exactly the images it names (an image with no label file or entry keeps its boxes),
-/// writes only boxes the labels file accepts and that lie inside their image (<see cref="BoxRules"/>), refuses an image
-/// named twice, and writes everything in one update through the dataset's locked write path, keeping metadata.
-/// An export overwrites no existing file unless <c>--force</c>, never the dataset's own labels file or <c>.owlbox/</c>,
-/// and writes each file whole (a temporary file renamed over the target).
+/// writes only boxes the labels file accepts, with a label <see cref="LabelRules"/> accepts, that lie inside their image
+/// (<see cref="BoxRules"/>); an image with any refused box is not written and keeps its labels (<see cref="ImportPlan"/>).
+/// It refuses an image named twice, and writes everything in one update through the dataset's locked write path,
+/// keeping metadata. An export refuses a dataset label that breaks <see cref="LabelRules"/>, overwrites no existing file
+/// unless <c>--force</c>, never the dataset's own files, a link or a non-file (<see cref="ExportTargets"/>), and writes
+/// each file whole (a temporary file renamed over the target). A stop (Ctrl+C, SIGTERM) before the write writes nothing
+/// (exit 130).
 /// </summary>
 public static class FormatsCommand
 {
@@ -24,7 +27,7 @@ public static class FormatsCommand
     {
         var dataset = CliOptions.Positional("dataset-folder", "the local dataset whose labels are exported");
         var (format, output) = (FormatOption(), OutOption("the COCO file, or the YOLO or VOC folder"));
-        var force = CliOptions.Flag("--force", "overwrite existing files (never a labels file or .owlbox/)");
+        var force = CliOptions.Flag("--force", "overwrite existing files (never the dataset's own files, a link or a non-file)");
         var command = new Command("export", "a dataset's labels as COCO JSON, YOLO text files or Pascal VOC XML files") { dataset, format, output, force };
         return command.WithAction((p, cancellationToken) => ExportAsync(p.GetValue(dataset)!, p.GetValue(format)!, p.GetValue(output)!, p.GetValue(force), io.Out, cancellationToken));
     }
@@ -33,7 +36,7 @@ public static class FormatsCommand
     {
         var input = CliOptions.Positional("input", "a COCO file, or a YOLO or VOC folder");
         var (format, output) = (FormatOption(), OutOption("the local dataset whose labels are written"));
-        var command = new Command("import", "replaces the boxes of the images it names; boxes outside their image are listed, not written") { input, format, output };
+        var command = new Command("import", "replaces the boxes of the images it names; an image with a refused box (outside it, unreadable) is listed and keeps its labels") { input, format, output };
         return command.WithAction((p, cancellationToken) => ImportAsync(p.GetValue(input)!, p.GetValue(format)!, p.GetValue(output)!, io.Out, cancellationToken));
     }
 

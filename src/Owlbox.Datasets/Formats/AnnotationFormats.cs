@@ -507,7 +507,7 @@ public static class ImportPlan
         {
             if (sizeOf(m.FileName) is not { } size)
             {
-                problems.Add($"{m.Source}: {m.FileName} is not an image of the dataset: its {m.Boxes.Count} boxes are not imported");
+                problems.Add($"{LabelRules.Escape(m.Source)}: {LabelRules.Escape(m.FileName)} is not an image of the dataset: its {m.Boxes.Count} boxes are not imported");
                 continue;
             }
             var (w, h) = size;
