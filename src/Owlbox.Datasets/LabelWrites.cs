@@ -48,7 +48,12 @@ public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
         });
 
     /// <summary>Undoes <paramref name="change"/> where the sample is still as it left it (<see cref="SampleChange.Revert"/>).</summary>
-    public static LabelUpdate Revert(SampleChange change) => EditBoxes(change.SampleId, change.Revert);
+    /// <remarks>When the sample's metadata is no longer what the change left, someone else (a job: it writes its
+    /// provenance with its boxes) wrote the sample since, and a box the change added may be theirs now: it stays.</remarks>
+    public static LabelUpdate Revert(SampleChange change) =>
+        new(change.SampleId, current =>
+            change.Revert(current.Boxes, othersWroteSince: change.LeftMetadata is { } left && !SampleLabels.SameMetadata(current.Metadata, left))
+                is var next && next.SequenceEqual(current.Boxes) ? null : current with { Boxes = next });
 
     /// <summary>A change of boxes alone that leaves the sample untouched (no write, no new entry) when it changes nothing.</summary>
     private static LabelUpdate EditBoxes(string sampleId, Func<IReadOnlyList<LabeledBox>, IReadOnlyList<LabeledBox>> edit) =>
@@ -67,6 +72,9 @@ public sealed record SampleChange(
     bool MetadataChanged, IReadOnlyList<LabeledBox> Boxes)
 {
     public bool ChangedBoxes => Added.Count > 0 || Removed.Count > 0;
+
+    /// <summary>The sample's metadata as the write left it (null: not known).</summary>
+    public IReadOnlyDictionary<string, string>? LeftMetadata { get; init; }
 
     /// <summary>The difference between a sample's labels before and after a write, boxes compared as a multiset
     /// (identity is label and geometry, <see cref="LabeledBox"/>): an added box as written, a removed one as it was.</summary>
@@ -98,7 +106,7 @@ public sealed record SampleChange(
         }
         removed.Reverse();
         return new SampleChange(sampleId, added, removed.Select(r => r.Box).ToArray(), removed.Select(r => r.Index).ToArray(),
-            !SampleLabels.SameMetadata(before.Metadata, after.Metadata), after.Boxes);
+            !SampleLabels.SameMetadata(before.Metadata, after.Metadata), after.Boxes) { LeftMetadata = after.Metadata };
     }
 
     /// <summary>
@@ -108,7 +116,10 @@ public sealed record SampleChange(
     /// left as it is, so an undo never doubles a box nor takes one it did not add. The file holds no identity beyond a
     /// box's value: a box removed and re-added identically since cannot be told from the one the change left.
     /// </summary>
-    public IReadOnlyList<LabeledBox> Revert(IReadOnlyList<LabeledBox> current)
+    /// <param name="othersWroteSince">Someone else wrote the sample since (its metadata moved on): a box the change added
+    /// may be one they asked for too (a job finding the box a person accepted), so added boxes stay; removed ones are
+    /// still put back where their count is as the change left it.</param>
+    public IReadOnlyList<LabeledBox> Revert(IReadOnlyList<LabeledBox> current, bool othersWroteSince = false)
     {
         var result = current.ToList();
         var left = Boxes.CountBy(b => b).ToDictionary();
@@ -120,7 +131,7 @@ public sealed record SampleChange(
         var restore = new List<(int Index, LabeledBox Box)>();
         foreach (var (box, d) in delta)
         {
-            if (d == 0 || result.Count(b => b == box) != left.GetValueOrDefault(box))
+            if (d == 0 || (d > 0 && othersWroteSince) || result.Count(b => b == box) != left.GetValueOrDefault(box))
             {
                 continue;
             }

@@ -104,7 +104,7 @@ public sealed class LabelWriteModelTests
             throw new InvalidOperationException($"{failures.Count} of {Sequences} sequences failed; sequence {first} (seed {seed}):\n{Describe(ScenarioOf(first))}", failures[first]);
         }
         // The sequences reach the cases that matter, or passing would prove little.
-        Assert.True(coverage is { IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0 }, coverage.ToString());
+        Assert.True(coverage is { IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0, KeptForOthers: > 0 }, coverage.ToString());
     }
 
     private static string Seed(int sequence) => new PCG(22, (ulong)sequence).ToString();
@@ -120,9 +120,10 @@ public sealed class LabelWriteModelTests
         public int SharedUndos; // an undo whose session was not the latest to change the labels
         public int Refused; // a write for an image not in the folder
         public int HandEdits;
+        public int KeptForOthers; // a box an undo left because someone else wrote its image since
 
         public override string ToString() =>
-            $"identical accepts {IdenticalAccepts}, boxes undone {UndoneBoxes}, undo skips {UndoSkips}, undos after another session's change {SharedUndos}, refused {Refused}, hand edits {HandEdits}";
+            $"identical accepts {IdenticalAccepts}, boxes undone {UndoneBoxes}, undo skips {UndoSkips}, undos after another session's change {SharedUndos}, refused {Refused}, hand edits {HandEdits}, kept for others {KeptForOthers}";
     }
 
     private static async Task RunAsync(Scenario scenario, Coverage coverage)
@@ -176,10 +177,18 @@ public sealed class LabelWriteModelTests
 
         public int[][] Proposed { get; }
 
+        /// <summary>Each image's metadata, as who last wrote it: "" none (the first file, an editor's save), a job's
+        /// prompt. Review changes and imports keep it.</summary>
+        private readonly Dictionary<string, string> _metadata = s_images.ToDictionary(i => i, _ => "", StringComparer.Ordinal);
+
         private readonly Stack<Entry>[] _undo = [new(), new()];
 
-        /// <summary>What an action did: the proposals it decided, and per (image, box) the count before and after.</summary>
-        private sealed record Entry(List<(int Image, int Index)> Decided, ReviewDecision Decision, List<(string Image, LabeledBox Box, int Before, int After)> Counts);
+        /// <summary>What an action did: the proposals it decided, per (image, box) the count before and after, and each
+        /// image's metadata as it left it.</summary>
+        private sealed record Entry(List<(int Image, int Index)> Decided, ReviewDecision Decision, List<(string Image, LabeledBox Box, int Before, int After)> Counts)
+        {
+            public Dictionary<string, string> Metadata { get; init; } = [];
+        }
 
         private static bool InDataset(string image) => s_images.Contains(image);
 
@@ -208,6 +217,7 @@ public sealed class LabelWriteModelTests
                 next.AddRange(Enumerable.Repeat(box, n));
             }
             Labels[w.Image] = next;
+            _metadata[w.Image] = "job: " + string.Join('\n', w.PromptLabels);
             return true;
         }
 
@@ -233,7 +243,7 @@ public sealed class LabelWriteModelTests
             if (decided.Count > 0)
             {
                 _lastSession = d.Session;
-                _undo[d.Session].Push(new Entry(decided, d.Decision, counts));
+                _undo[d.Session].Push(new Entry(decided, d.Decision, counts) { Metadata = new(_metadata) });
             }
             return decided.Select(r => s_images[r.Image]).Distinct().ToArray();
         }
@@ -261,7 +271,7 @@ public sealed class LabelWriteModelTests
             }
             // One entry per box: a box removed twice in one request goes from its first count to its last.
             var merged = counts.GroupBy(c => c.Item2).Select(g => (r.Image, g.Key, g.First().Item3, g.Last().Item4)).ToList();
-            _undo[r.Session].Push(new Entry([], default, merged));
+            _undo[r.Session].Push(new Entry([], default, merged) { Metadata = new(_metadata) });
             _lastSession = r.Session;
             return [r.Image];
         }
@@ -286,7 +296,12 @@ public sealed class LabelWriteModelTests
             }
             foreach (var (image, box, before, after) in entry.Counts)
             {
-                if (Count(image, box) == after)
+                if (after > before && _metadata[image] != entry.Metadata[image])
+                {
+                    // Someone else wrote the image since (a job: it writes its provenance): the box may be theirs.
+                    Interlocked.Increment(ref _coverage.KeptForOthers);
+                }
+                else if (Count(image, box) == after)
                 {
                     Labels[image].RemoveAll(b => b == box);
                     Labels[image].AddRange(Enumerable.Repeat(box, before));
@@ -313,6 +328,10 @@ public sealed class LabelWriteModelTests
         public void HandEdit(HandEdit h)
         {
             Interlocked.Increment(ref _coverage.HandEdits);
+            foreach (var image in s_images)
+            {
+                _metadata[image] = ""; // the editor saves the whole file, without metadata
+            }
             var labels = Labels[s_images[h.Image]];
             if (h.Add)
             {

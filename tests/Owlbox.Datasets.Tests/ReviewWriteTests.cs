@@ -73,6 +73,22 @@ public sealed class ReviewWriteTests : IDisposable
     }
 
     [Fact]
+    public async Task UndoOfAnAccept_AfterAJobFoundTheSameBox_LeavesTheJobsBox()
+    {
+        // Found by the hostile review after the fix of finding 3: preview, accept a box, run the job for real (it finds
+        // the identical box, so adds nothing), undo the accept: the job's box went with it.
+        WriteLabels([Dog]);
+        await _review.DecideAsync("tab", [new("p", Image, 2)], ReviewDecision.Accepted, default); // adds Bird
+        await new LocalDatasetBackend(_dataset.Directory).UpdateLabelsAsync([LabelUpdate.MergeBoxes(Image, [Bird], ["bird"], DeleteExistingPolicy.MatchingPrompt,
+            metadata => LabelingMetadata.Merge(metadata, "owlv2", "m", "bird"))], default);
+
+        Assert.NotNull(await _review.UndoAsync("tab", default));
+
+        Assert.Equal([Bird, Dog], Sorted);
+        Assert.All(Decisions, d => Assert.Null(d)); // the decision is taken back all the same
+    }
+
+    [Fact]
     public async Task EachTab_UndoesOnlyItsOwnChange()
     {
         WriteLabels([]);
