@@ -271,6 +271,24 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
         Assert.Equal(before, Files());
     }
 
+    [Theory]
+    [InlineData("GET", "/")]
+    [InlineData("GET", "/api/state")]
+    [InlineData("POST", "/api/undo")]
+    public async Task ARequestForAnotherHost_Is400_InWords(string method, string path)
+    {
+        await StartAsync();
+        using var request = EndpointProbe.Request(Address, method, path);
+        request.Headers.Host = "evil.example";
+        request.Headers.TryAddWithoutValidation(ReviewAuthorization.TokenHeader, Token);
+
+        using var response = await _http.SendAsync(request);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("answers only at http://127.0.0.1 or http://localhost", error, StringComparison.Ordinal);
+    }
+
     /// <summary>A body the client streams without declaring its length (chunked).</summary>
     private sealed class ChunkedContent(string text) : HttpContent
     {

@@ -77,7 +77,9 @@ public sealed class ReviewServer : IAsyncDisposable
         {
             if (context.Request.Host.Host is not ("127.0.0.1" or "localhost"))
             {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest; // a rebound DNS name: not this page
+                // A rebound DNS name: not this page. Said in words, without echoing the name back into the page.
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsJsonAsync(new { error = "this page answers only at http://127.0.0.1 or http://localhost (the Host header names another server)" }).ConfigureAwait(false);
                 return;
             }
             try
