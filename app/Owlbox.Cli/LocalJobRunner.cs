@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
+using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Detection.Inference;
 using Owlbox.Models;
@@ -156,17 +157,21 @@ public static class LocalJobRunner
         }
     }
 
-    /// <summary>A proposal set is someone's unreviewed work: a new job writes over it only when told to.</summary>
+    /// <summary>A new job writes over an existing proposal set only when told to (<see cref="ProposalStore.RequireUnused"/>).</summary>
     private static void ClaimProposalSet(ProposalStore proposals, string proposeId, bool replace)
     {
-        if (!proposals.Exists(proposeId))
+        if (replace && proposals.Exists(proposeId))
         {
+            proposals.Discard(proposeId);
             return;
         }
-        if (!replace)
+        try
         {
-            throw new JobSetupException($"proposal set '{proposeId}' already exists in {proposals.Folder}; apply or discard it first, use another id, or pass --replace-proposals");
+            proposals.RequireUnused(proposeId, ", or pass --replace-proposals");
         }
-        proposals.Discard(proposeId);
+        catch (DatasetException e)
+        {
+            throw new JobSetupException(e.Message);
+        }
     }
 }

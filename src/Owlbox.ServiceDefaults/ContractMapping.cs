@@ -24,7 +24,8 @@ public static class ContractMapping
     {
         if (!DeleteExistingPolicyNames.TryParse(o.DeleteExisting, out var policy))
         {
-            throw new ArgumentException($"delete-existing policy '{o.DeleteExisting}' must be no, matching-prompt or yes", nameof(o));
+            // No parameter name: the message reaches users (a gateway's 400), who never saw a parameter 'o'.
+            throw new ArgumentException($"options.deleteExisting '{o.DeleteExisting}' must be no, matching-prompt or yes");
         }
         return new LabelingOptions
         {

@@ -8,7 +8,8 @@ namespace Owlbox.ServiceDefaults;
 /// <summary>
 /// A body declared larger than its endpoint's limit (<see cref="IRequestSizeLimitMetadata"/>, else the server's) is
 /// refused with 413 before the endpoint runs. The framework applies the limit only when a body is read; an endpoint
-/// that never reads its body would otherwise act on such a request. Goes after authorization, so an unauthenticated
+/// that never reads its body would otherwise act on such a request; one whose length is not declared is cut off at the
+/// endpoint's limit when read (an endpoint that must not act on such a body reads it). Goes after authorization, so an unauthenticated
 /// request is told 401 whatever it declares.
 /// </summary>
 public static class RequestBodyLimits
@@ -27,6 +28,11 @@ public static class RequestBodyLimits
                     ? Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: message).ExecuteAsync(context)
                     : refuse(context, message)).ConfigureAwait(false);
                 return;
+            }
+            // A body of undeclared length (chunked) meets the same limit when it is read, whatever the server's is.
+            if (limit is { } endpointLimit && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+            {
+                feature.MaxRequestBodySize = endpointLimit;
             }
             await next(context).ConfigureAwait(false);
         });

@@ -222,8 +222,14 @@ public sealed class LabelWriteModelTests
         }
 
         /// <returns>The images whose proposals were decided.</returns>
-        public string[] Decide(Decide d)
+        /// <returns>The images whose boxes were decided; null when a ref names a box the set does not hold (then the
+        /// whole request is refused and nothing changes).</returns>
+        public string[]? Decide(Decide d)
         {
+            if (d.Refs.Any(r => r.Index >= Decisions[r.Image].Length))
+            {
+                return null;
+            }
             var decided = d.Refs.Distinct().Where(r => r.Index < Decisions[r.Image].Length && Decisions[r.Image][r.Index] is null).ToList();
             var counts = new List<(string, LabeledBox, int, int)>();
             foreach (var (image, index) in decided)
@@ -389,9 +395,16 @@ public sealed class LabelWriteModelTests
                     Assert.Equal(model.JobWrite(w), job.Failed.Count == 0);
                     break;
                 case Decide d:
-                    var decided = await _review.DecideAsync(s_sessions[d.Session],
+                    var decide = _review.DecideAsync(s_sessions[d.Session],
                         d.Refs.Select(r => new ProposalRef(Set, s_images[r.Image], r.Index)).ToArray(), d.Decision, ct);
-                    Assert.Equal(model.Decide(d).Order(StringComparer.Ordinal), decided.Order(StringComparer.Ordinal));
+                    if (model.Decide(d) is { } decided)
+                    {
+                        Assert.Equal(decided.Order(StringComparer.Ordinal), (await decide).Order(StringComparer.Ordinal));
+                    }
+                    else
+                    {
+                        Assert.Contains("has no proposal", (await Assert.ThrowsAsync<DatasetException>(() => decide)).Message, StringComparison.Ordinal);
+                    }
                     break;
                 case Remove r:
                     var remove = _review.RemoveLabelsAsync(s_sessions[r.Session], r.Image, r.Boxes.Select(b => s_boxes[b]).ToArray(), ct);

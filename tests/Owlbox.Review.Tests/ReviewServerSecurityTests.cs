@@ -216,9 +216,10 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
         var failures = new List<string>();
         foreach (var route in EndpointProbe.Routes(_server.Routes).Where(r => r.Method == "POST"))
         {
-            if (route.Endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>()?.MaxRequestBodySize is not ReviewServer.MaxBodyBytes)
+            var limit = route.Pattern == "/api/undo" ? ReviewServer.MaxUndoBodyBytes : ReviewServer.MaxBodyBytes;
+            if (route.Endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>()?.MaxRequestBodySize != limit)
             {
-                failures.Add($"{route}: no body limit of its own");
+                failures.Add($"{route}: no body limit of its own ({limit:N0} bytes)");
             }
             foreach (var spelling in EndpointProbe.Spellings(route, new Dictionary<string, string>()).Where(s => s.Routes))
             {
@@ -250,6 +251,9 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
     [InlineData("/api/decide", """{"set": "probe", "decision": "accept", "boxes": "all"}""", "field 'boxes' is not what this call takes")]
     [InlineData("/api/decide", """{"set": "probe", "decision": "accept", "boxes": [{"image": "a.jpg", "index": "one"}]}""", "field 'boxes[0].index' is not")]
     [InlineData("/api/decide", "", "the request body is empty")]
+    [InlineData("/api/decide", "null", "the request body is empty or null; this call takes a JSON object")]
+    [InlineData("/api/undo", "[1]", "undo takes an empty JSON object ({})")]
+    [InlineData("/api/undo", "{", "the request body is not JSON; undo takes an empty JSON object")]
     [InlineData("/api/decide", "[1, 2", "not the JSON object this call takes")]
     [InlineData("/api/remove-labels", """{"boxes": []}""", "no 'image'")]
     [InlineData("/api/remove-labels", """{"image": "labeled-600x400.jpg"}""", "no 'boxes'")]
@@ -265,6 +269,82 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(expected, JsonDocument.Parse(text).RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, Files());
+    }
+
+    [Theory]
+    [InlineData("GET", "/")]
+    [InlineData("GET", "/api/state")]
+    [InlineData("POST", "/api/undo")]
+    public async Task ARequestForAnotherHost_Is400_InWords(string method, string path)
+    {
+        await StartAsync();
+        using var request = EndpointProbe.Request(Address, method, path);
+        request.Headers.Host = "evil.example";
+        request.Headers.TryAddWithoutValidation(ReviewAuthorization.TokenHeader, Token);
+
+        using var response = await _http.SendAsync(request);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("answers only at http://127.0.0.1 or http://localhost", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A body the client streams without declaring its length (chunked).</summary>
+    private sealed class ChunkedContent(string text) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    private string PendingImage() => new ProposalStore(_dataset).Load("probe").Samples.First(s => s.Detections.Count > 0).SampleId;
+
+    [Fact]
+    public async Task AnUndoWithAChunkedBodyOverItsLimit_Is413_AndUndoesNothing()
+    {
+        await StartAsync(withProposals: true);
+        using var accepted = await SendAsync("POST", "/api/decide", JsonSerializer.Serialize(new { set = "probe", decision = "accept", boxes = new[] { new { image = PendingImage(), index = 0 } } }), headers: WithToken);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        var before = Files();
+
+        using var request = EndpointProbe.Request(Address, "POST", "/api/undo");
+        request.Headers.TryAddWithoutValidation(ReviewAuthorization.TokenHeader, Token);
+        request.Content = new ChunkedContent("{}" + new string(' ', 8 * 1024));
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var oversized = await _http.SendAsync(request);
+        var error = JsonDocument.Parse(await oversized.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+        var after = Files();
+        using var undo = await SendAsync("POST", "/api/undo", "{}", headers: WithToken);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversized.StatusCode);
+        Assert.Contains($"larger than {ReviewServer.MaxUndoBodyBytes:N0} bytes", error, StringComparison.Ordinal);
+        Assert.Equal(before, after);
+        Assert.Contains(PendingImage(), await undo.Content.ReadAsStringAsync(), StringComparison.Ordinal); // still there to undo
+    }
+
+    [Theory]
+    [InlineData("ghost.jpg", 0)]
+    [InlineData("BUSY-800x450.JPG", 0)]
+    [InlineData("../../etc/passwd", 0)]
+    [InlineData(null, -1)]
+    [InlineData(null, 99999)]
+    public async Task ADecisionOnABoxTheSetDoesNotHold_Is409_NamingIt_AndNothingIsDecided(string? image, int index)
+    {
+        await StartAsync(withProposals: true);
+        var before = Files();
+        image ??= PendingImage();
+
+        var body = JsonSerializer.Serialize(new { set = "probe", decision = "accept", boxes = new[] { new { image = PendingImage(), index = 0 }, new { image, index } } });
+        using var response = await SendAsync("POST", "/api/decide", body, headers: WithToken);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains($"image '{image}' has no proposal {index} in set 'probe'", error, StringComparison.Ordinal);
+        Assert.Equal(before, Files()); // the box that is there was not accepted either
     }
 
     [Theory]

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,9 @@ public sealed class ReviewServer : IAsyncDisposable
 
     /// <summary>Largest request body: a decision on <see cref="MaxBoxesPerRequest"/> boxes fits.</summary>
     public const long MaxBodyBytes = 4 << 20;
+
+    /// <summary>Largest undo body: the page sends <c>{}</c>.</summary>
+    public const long MaxUndoBodyBytes = 1024;
 
     /// <summary>The page's session (one per tab, made when the page loads): each has its own undo stack.</summary>
     private const string SessionHeader = "X-Owlbox-Session";
@@ -73,7 +77,9 @@ public sealed class ReviewServer : IAsyncDisposable
         {
             if (context.Request.Host.Host is not ("127.0.0.1" or "localhost"))
             {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest; // a rebound DNS name: not this page
+                // A rebound DNS name: not this page. Said in words, without echoing the name back into the page.
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsJsonAsync(new { error = "this page answers only at http://127.0.0.1 or http://localhost (the Host header names another server)" }).ConfigureAwait(false);
                 return;
             }
             try
@@ -143,7 +149,14 @@ public sealed class ReviewServer : IAsyncDisposable
             return Results.Json(new { changed }, s_json);
         });
         api.MapPost("/undo", async (HttpRequest http, CancellationToken ct) =>
-            Results.Json(new { changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [] }, s_json));
+        {
+            // Read whole before acting: a body over the limit (declared or not) or not a JSON object undoes nothing.
+            if (await UndoBodyProblemAsync(http, ct).ConfigureAwait(false) is { } problem)
+            {
+                return Results.BadRequest(new { error = problem });
+            }
+            return Results.Json(new { changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [] }, s_json);
+        }).WithMetadata(new RequestSizeLimitAttribute(MaxUndoBodyBytes));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var bound = new Uri(address).Port;
@@ -166,14 +179,36 @@ public sealed class ReviewServer : IAsyncDisposable
         [".jpg"] = "image/jpeg", [".jpeg"] = "image/jpeg", [".png"] = "image/png", [".webp"] = "image/webp", [".gif"] = "image/gif", [".bmp"] = "image/bmp",
     };
 
+    /// <summary>What is wrong with an undo's body (empty, or a JSON object, <c>{}</c>); null when nothing is.</summary>
+    private static async Task<string?> UndoBodyProblemAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, cancellationToken).ConfigureAwait(false); // past the limit: 413, thrown
+        if (body.Length == 0)
+        {
+            return null;
+        }
+        try
+        {
+            using var json = JsonDocument.Parse(body.ToArray());
+            return json.RootElement.ValueKind == JsonValueKind.Object ? null : "undo takes an empty JSON object ({}) as its body";
+        }
+        catch (JsonException)
+        {
+            return "the request body is not JSON; undo takes an empty JSON object ({})";
+        }
+    }
+
     /// <summary>What a request that did not bind is told: the body's field (JSON path) that is not what the call takes,
     /// or what is missing.</summary>
     private static string BadRequestText(HttpRequest request, BadHttpRequestException e) => e.InnerException switch
     {
         JsonException { Path: { Length: > 1 } path } => $"the request body's field '{path.TrimStart('$', '.')}' is not what this call takes",
         JsonException => "the request body is not the JSON object this call takes",
-        _ when e.StatusCode == StatusCodes.Status413PayloadTooLarge => $"the request body is larger than {MaxBodyBytes:N0} bytes",
-        _ when request.ContentLength == 0 && !ReviewAuthorization.IsRead(request.Method) => "the request body is empty; this call takes a JSON object",
+        _ when e.StatusCode == StatusCodes.Status413PayloadTooLarge =>
+            $"the request body is larger than {request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? MaxBodyBytes:N0} bytes",
+        // A change binds nothing but its body: anything else wrong with it is a body that is absent, empty or null.
+        _ when !ReviewAuthorization.IsRead(request.Method) => "the request body is empty or null; this call takes a JSON object",
         _ => e.Message, // a required query parameter: the framework's message names it
     };
 

@@ -1,5 +1,7 @@
 using Owlbox.ServiceDefaults;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -45,7 +47,13 @@ public static class JobApi
         // without a declared length when it is read (Kestrel's global limit is the same).
         app.UseDeclaredBodyLimit();
         var jobs = app.MapGroup("/v1/jobs").WithMetadata(new RequestSizeLimitAttribute(options.MaxRequestBytes));
-        jobs.MapPost("/", (SubmitRequest request, JobSubmitter submitter, CancellationToken ct) => SubmitAsync(request, submitter, options, ct))
+        jobs.MapPost("/", async (HttpRequest http, JobSubmitter submitter, CancellationToken ct) =>
+                await ReadSubmitAsync(http.Body, ct).ConfigureAwait(false) switch
+                {
+                    (_, { } problem) => Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = [problem] }),
+                    var (request, _) => await SubmitAsync(request!, submitter, options, ct).ConfigureAwait(false),
+                })
+            .Accepts<SubmitRequest>("application/json").Produces<SubmitResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .WithName("SubmitJob").WithSummary("Validate, record and queue a labeling job (or resume one by id).");
         jobs.MapGet("/{jobId:guid}", (Guid jobId, IJobStore store, CancellationToken ct) => StatusAsync(jobId, store, stalledAfter, ct)).WithName("GetJob").WithSummary("Progress, failures with reasons, and timings of a job.");
         jobs.MapPost("/{jobId:guid}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job; finished samples stay written.");
@@ -69,9 +77,66 @@ public static class JobApi
         return result.ExecuteAsync(context);
     }
 
-    /// <summary>Limits on what one request may ask for, checked before anything is opened or recorded.</summary>
-    private static IEnumerable<string> Oversized(SubmitRequest request, GatewayOptions options)
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions s_document = new() { MaxDepth = 32, AllowDuplicateProperties = false };
+
+    /// <summary>The body as a submit request, or what is wrong with it in words (the framework's binding would answer
+    /// an empty 400). Fields missing from <c>options</c> take <see cref="DefaultOptions"/>.</summary>
+    public static async Task<(SubmitRequest? Request, string? Problem)> ReadSubmitAsync(Stream body, CancellationToken cancellationToken)
     {
+        JsonNode? node;
+        try
+        {
+            node = await JsonNode.ParseAsync(body, new JsonNodeOptions { PropertyNameCaseInsensitive = true }, s_document, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            return (null, $"the request body is empty, not valid JSON, has a key twice or is nested deeper than {s_document.MaxDepth} levels (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})");
+        }
+        if (node is not JsonObject root)
+        {
+            return (null, $"the request body must be a JSON object (the job), not {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}");
+        }
+        if (root["options"] is JsonObject given)
+        {
+            var merged = JsonSerializer.SerializeToNode(DefaultOptions, s_json)!.AsObject();
+            foreach (var (name, value) in given.ToArray())
+            {
+                if (merged.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) is { } same)
+                {
+                    merged.Remove(same);
+                }
+                merged[name] = value?.DeepClone();
+            }
+            root["options"] = merged;
+        }
+        try
+        {
+            return (root.Deserialize<SubmitRequest>(s_json), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, $"the request body's field '{e.Path?.TrimStart('$', '.')}' is not a value it takes (jobId is a GUID; options hold plain numbers, booleans and a policy name)");
+        }
+    }
+
+    /// <summary>Limits on what one request may ask for and characters no name or path may hold, checked before anything
+    /// is opened or recorded.</summary>
+    private static IEnumerable<string> Refused(SubmitRequest request, GatewayOptions options)
+    {
+        var named = new List<(string Field, string? Value)>
+        {
+            ("model", request.Model), ("modelVariant", request.ModelVariant), ("dataset.location", request.Dataset.Location),
+            ("dataset.kind", request.Dataset.Kind), ("proposeJobId", request.ProposeJobId),
+        };
+        named.AddRange((request.SampleIds ?? []).Select((id, i) => ($"sampleIds[{i}]", (string?)id)));
+        foreach (var (field, value) in named)
+        {
+            if (value is not null && Array.FindIndex(value.ToCharArray(), char.IsControl) is var at and >= 0)
+            {
+                yield return $"{field} holds a control character (U+{(int)value[at]:X4} at character {at + 1}); no name or path may";
+            }
+        }
         if (request.SampleIds is { Count: var ids } && ids > options.MaxSampleIds)
         {
             yield return $"{ids:N0} sample ids; at most {options.MaxSampleIds:N0} per job (Owlbox:Gateway:MaxSampleIds)";
@@ -99,7 +164,7 @@ public static class JobApi
         {
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = ["dataset (kind and location), model and prompt are required"] });
         }
-        if (Oversized(request, options).ToArray() is { Length: > 0 } tooLarge)
+        if (Refused(request, options).ToArray() is { Length: > 0 } tooLarge)
         {
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = tooLarge });
         }

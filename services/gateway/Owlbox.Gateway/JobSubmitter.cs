@@ -33,6 +33,20 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
     {
         var credential = sealedCredential is null ? null : new JobCredential(jobId, sealedCredential);
         var samples = await ValidateAsync(spec, cancellationToken, credential).ConfigureAwait(false);
+        if (spec.ProposeJobId is { } proposeId && spec.Dataset.Kind == "local"
+            && await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            // Only a job resuming (its own id) writes on into its proposal set; Studio's preview jobs are meant to be
+            // continued step by step, so only local sets are checked.
+            try
+            {
+                new ProposalStore(spec.Dataset.Location).RequireUnused(proposeId);
+            }
+            catch (DatasetException e)
+            {
+                throw new JobValidationException([e.Message]);
+            }
+        }
         var created = await store.TryCreateAsync(jobId, spec, cancellationToken).ConfigureAwait(false);
         if (!created)
         {

@@ -27,6 +27,17 @@ public sealed partial class ProposalStore(string datasetDirectory)
 
     public bool Exists(string jobId) => File.Exists(PathFor(jobId));
 
+    /// <summary>A proposal set is someone's unreviewed work: a new job may not take an id already in use (its
+    /// proposals would be merged into, or lost under, the other job's). Every way of starting a job checks here.</summary>
+    /// <param name="orElse">What else the caller offers, e.g. ", or pass --replace-proposals".</param>
+    public void RequireUnused(string jobId, string orElse = "")
+    {
+        if (Exists(jobId))
+        {
+            throw new DatasetException($"proposal set '{jobId}' already exists in {Folder}; apply or discard it first, use another id{orElse}");
+        }
+    }
+
     public ProposalSet Load(string jobId)
     {
         var path = PathFor(jobId);

@@ -37,9 +37,16 @@ public sealed class DatasetReview(string directory)
     /// <summary>Accepts or rejects pending proposed boxes; boxes already decided are left as they are, and so are boxes
     /// of an image no longer in the folder.</summary>
     /// <returns>The images whose boxes were decided.</returns>
+    /// <exception cref="DatasetException">A box no set holds (a set, image or index that is not there): nothing is
+    /// written.</exception>
     public Task<IReadOnlyList<string>> DecideAsync(string session, IReadOnlyList<ProposalRef> boxes, ReviewDecision decision, CancellationToken cancellationToken) =>
         OneAtATimeAsync(async () =>
         {
+            // All or nothing: every box is looked up before anything is written (sets are saved whole, atomically).
+            foreach (var set in boxes.GroupBy(b => b.JobId, StringComparer.Ordinal))
+            {
+                RequireAll(Proposals.Load(set.Key), [.. set]);
+            }
             var decided = new List<ProposalRef>();
             var changes = new List<SampleChange>();
             foreach (var set in boxes.GroupBy(b => b.JobId, StringComparer.Ordinal))
@@ -106,6 +113,7 @@ public sealed class DatasetReview(string directory)
         var store = Proposals;
         await using var _ = await store.LockAsync(jobId, cancellationToken).ConfigureAwait(false);
         var set = store.Load(jobId);
+        RequireAll(set, refs); // the set may have changed since the check before any write
         var pending = refs.Distinct().Where(r => Detection(set, r) is { Decision: null }).ToList();
         IReadOnlyList<SampleChange> changes = [];
         if (decision == ReviewDecision.Accepted && pending.Count > 0)
@@ -135,6 +143,14 @@ public sealed class DatasetReview(string directory)
         set.Samples.Find(s => s.SampleId == r.SampleId) is { } sample && r.Index >= 0 && r.Index < sample.Detections.Count
             ? sample.Detections[r.Index]
             : null;
+
+    private static void RequireAll(ProposalSet set, IReadOnlyList<ProposalRef> refs)
+    {
+        if (refs.FirstOrDefault(r => Detection(set, r) is null) is { } missing)
+        {
+            throw new DatasetException($"image '{missing.SampleId}' has no proposal {missing.Index} in set '{set.JobId}'; nothing was decided");
+        }
+    }
 
     private static void Save(ProposalStore store, ProposalSet set, List<ProposalRef> refs, ReviewDecision? to)
     {
