@@ -18,6 +18,9 @@ public static class CommandHost
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning && !stop.IsCancellationRequested);
+        // A part that fails to start (a damaged job store) throws to the command, which says it in one line: the
+        // host's own "Hosting failed to start" record would repeat it with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         return builder;
     }
 

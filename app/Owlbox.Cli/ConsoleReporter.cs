@@ -14,7 +14,10 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
     {
         if (plan.Resumed is { } r)
         {
-            output.WriteLine($"Resuming interrupted job {r.JobId}: {r.Written} of {r.Total} samples already written, skipping them (--fresh starts afresh)");
+            // A run stopped while setting up never listed its samples: there is no count to give ("0 of 0").
+            output.WriteLine(r.Total is { } total
+                ? $"Resuming interrupted job {r.JobId}: {r.Written} of {total} samples already written, skipping them (--fresh starts afresh)"
+                : $"Resuming interrupted job {r.JobId} (the previous run stopped before listing its samples; --fresh starts afresh)");
         }
         output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType})");
         if (plan.Form is { } form)

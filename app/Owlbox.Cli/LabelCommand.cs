@@ -41,11 +41,12 @@ public static class LabelCommand
             {
                 throw new UsageException("--max-image-pixels must be positive");
             }
+            var store = OwlboxFolder.PathOf(directory, "jobs.db"); // first: a .owlbox that cannot hold it stops the job here
             var embeddings = EmbeddingCacheFolder(directory, p.GetValue(noCache), io.Error);
             var options = new OwlboxOptions
             {
                 Transport = "in-memory",
-                SqlitePath = OwlboxFolder.PathOf(directory, "jobs.db"),
+                SqlitePath = store,
                 AllowModelDirectories = true,
                 Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
                 Engine = engine,

@@ -46,6 +46,9 @@ public static class LocalJobRunner
         var host = builder.Build();
         try
         {
+            // The store first, before any part starts: a damaged one stops the command in one line (JobStoreException),
+            // with no bus half-started to take down. The host's own start opens it again (idempotent).
+            await host.Services.GetRequiredService<IJobStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -82,7 +85,7 @@ public static class LocalJobRunner
             }
             var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
             var total = accepted.Samples ?? 0; // this process holds every credential, so it listed the dataset
-            var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total ?? 0) { BoxesAdded = interrupted.BoxesAdded };
+            var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total) { BoxesAdded = interrupted.BoxesAdded };
             reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed)
             {
                 Form = model.IsSplit

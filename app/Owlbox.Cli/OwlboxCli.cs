@@ -48,7 +48,7 @@ public static class OwlboxCli
             await stderr.WriteLineAsync($"error: {e.Message}{Environment.NewLine}('{CommandPath(parsed.CommandResult)} --help' lists its options)").ConfigureAwait(false);
             return SetupError;
         }
-        catch (Exception e) when (e is JobSetupException or DatasetException)
+        catch (Exception e) when (e is JobSetupException or DatasetException or Owlbox.Jobs.JobStoreException)
         {
             await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return SetupError;

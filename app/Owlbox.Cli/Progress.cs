@@ -11,7 +11,8 @@ public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<Pro
 }
 
 /// <summary>An interrupted job this run resumes, with what it had written before.</summary>
-public sealed record ResumedJob(Guid JobId, int Written, int Total)
+/// <param name="Total">The samples it listed; null when it was stopped before listing them.</param>
+public sealed record ResumedJob(Guid JobId, int Written, int? Total)
 {
     /// <summary>Boxes the earlier runs added: this run reports only its own.</summary>
     public int BoxesAdded { get; init; }

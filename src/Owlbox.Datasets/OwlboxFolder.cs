@@ -11,7 +11,8 @@ public static class OwlboxFolder
     public const string Name = ".owlbox";
 
     /// <summary><c>dataset/.owlbox/parts…</c> when no component of it is a link (those that do not exist yet are
-    /// fine: they are created as real folders); null and the reason, naming the link, when one is.</summary>
+    /// fine: they are created as real folders) and none that must be a folder is a file; null and the reason, naming
+    /// the link or the file, when one is.</summary>
     /// <param name="parts">Single names below <c>.owlbox</c>, e.g. <c>embeddings</c>.</param>
     public static string? TryPathOf(string dataset, out string? problem, params string[] parts)
     {
@@ -27,11 +28,16 @@ public static class OwlboxFolder
             problem = $"'{link}' is a symbolic link; Owlbox never reaches anything under {Name}/ through a link (it could lead out of the dataset)";
             return null;
         }
+        if (FirstFileForFolder(dataset, [Name, .. parts.Length > 0 ? parts[..^1] : []]) is { } file)
+        {
+            problem = $"'{file}' is a file where Owlbox keeps a folder (its job store, caches and proposals are under {Name}/); move that file away";
+            return null;
+        }
         problem = null;
         return Path.Combine([dataset, Name, .. parts]);
     }
 
-    /// <summary>As <see cref="TryPathOf"/>, throwing <see cref="DatasetException"/> for a link.</summary>
+    /// <summary>As <see cref="TryPathOf"/>, throwing <see cref="DatasetException"/> for a link or a file in a folder's place.</summary>
     public static string PathOf(string dataset, params string[] parts) =>
         TryPathOf(dataset, out var problem, parts) ?? throw new DatasetException(problem!);
 
@@ -45,6 +51,21 @@ public static class OwlboxFolder
         {
             path = Path.Combine(path, component);
             if (IsLink(path))
+            {
+                return path;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The first of <c>root/c0</c>, <c>root/c0/c1</c>, … that exists and is not a folder; null when none is.</summary>
+    private static string? FirstFileForFolder(string root, params ReadOnlySpan<string> components)
+    {
+        var path = root;
+        foreach (var component in components)
+        {
+            path = Path.Combine(path, component);
+            if (Path.Exists(path) && !Directory.Exists(path))
             {
                 return path;
             }

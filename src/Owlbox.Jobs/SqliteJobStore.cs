@@ -14,16 +14,43 @@ public sealed class SqliteJobStore(string path) : SqlJobStore
         DefaultTimeout = 30,
     }.ToString();
 
+    /// <exception cref="JobStoreException">The file is not a readable SQLite database (a crash or a full disk can
+    /// truncate it; something else can sit at its path) or its folder cannot be made.</exception>
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        await using (var c = await OpenAsync(cancellationToken).ConfigureAwait(false))
-        await using (var cmd = c.CreateCommand())
+        var full = Path.GetFullPath(path);
+        try
         {
-            cmd.CommandText = "PRAGMA journal_mode = WAL";
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         }
-        await base.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new JobStoreException($"cannot make the folder of the job store '{full}' ({e.Message})", e);
+        }
+        try
+        {
+            await using (var c = await OpenAsync(cancellationToken).ConfigureAwait(false))
+            await using (var cmd = c.CreateCommand())
+            {
+                cmd.CommandText = "PRAGMA journal_mode = WAL";
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await base.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException e)
+        {
+            throw new JobStoreException(Problem(full, e.SqliteErrorCode), e);
+        }
+    }
+
+    /// <summary>What is wrong with the store at <paramref name="path"/>, in SQLite's own words for the error code, and
+    /// what to do. A damaged file holds nothing but what interrupted jobs need to resume: moving it away loses no labels.</summary>
+    public static string Problem(string path, int sqliteErrorCode)
+    {
+        var reason = SQLitePCL.raw.sqlite3_errstr(sqliteErrorCode).utf8_to_string();
+        return sqliteErrorCode is SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB
+            ? $"'{path}' is not a readable job store ({reason}); move it away to start afresh (only what interrupted jobs need to resume is lost; no labels are)"
+            : $"the job store '{path}' cannot be opened ({reason})";
     }
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -59,4 +59,23 @@ public sealed class ModelConfigErrorsTests : IDisposable
         }
         Assert.False(File.Exists(Path.Combine(model, "onnx", "image_encoder.onnx")), "nothing written");
     }
+
+    /// <summary>Attack finding F20: a tokenizer.json that is empty, not JSON or not laid out as one is named, in words.</summary>
+    [Theory]
+    [InlineData("", " is not valid JSON (")]
+    [InlineData("{\"model\": ", " is not valid JSON (")]
+    [InlineData("[1, 2]", ": expected a BPE tokenizer")]
+    [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": [], \"merges\": []}}", " is not laid out as a Hugging Face tokenizer.json (model.vocab, model.merges, added_tokens): ")]
+    public async Task Label_WithADamagedTokenizerJson_NamesTheFile(string content, string message)
+    {
+        var model = ModelWith("config.json", "text_config.max_position_embeddings", "16");
+        var tokenizer = Path.Combine(model, "tokenizer.json");
+        await File.WriteAllTextAsync(tokenizer, content);
+
+        var (exit, output, err) = await Workspace.RunAsync("label", _ws.Dataset, "--model", model, "--prompt-file", Workspace.PromptFile);
+
+        Assert.True(exit == OwlboxCli.SetupError, $"exit {exit}\n{output}{err}");
+        Assert.Contains(tokenizer + message, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", err, StringComparison.Ordinal);
+    }
 }

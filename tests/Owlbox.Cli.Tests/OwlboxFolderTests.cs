@@ -67,6 +67,30 @@ public sealed class OwlboxFolderTests : IDisposable
         Assert.Null(OwlboxFolder.TryPathOf(_dataset, out _, "jobs.db"));
     }
 
+    [Theory]
+    [InlineData(".owlbox", "jobs.db")] // the folder itself a file
+    [InlineData(".owlbox", "embeddings")]
+    [InlineData(".owlbox/proposals", "proposals/p1.json")] // a file where a folder below it goes
+    public void AFileWhereAFolderGoes_IsRefused_NamingIt(string fileAt, string asked)
+    {
+        var file = Path.Combine(_dataset, fileAt);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, "x");
+
+        Assert.Null(OwlboxFolder.TryPathOf(_dataset, out var problem, asked.Split('/')));
+        Assert.Equal($"'{file}' is a file where Owlbox keeps a folder (its job store, caches and proposals are under .owlbox/); move that file away", problem);
+        Assert.Equal(problem, Assert.Throws<DatasetException>(() => OwlboxFolder.PathOf(_dataset, asked.Split('/'))).Message);
+    }
+
+    [Fact]
+    public void AnExistingFileAsked_IsFine()
+    {
+        Directory.CreateDirectory(Path.Combine(_dataset, ".owlbox"));
+        File.WriteAllText(Path.Combine(_dataset, ".owlbox", "jobs.db"), "");
+
+        Assert.Equal(Path.Combine(_dataset, ".owlbox", "jobs.db"), OwlboxFolder.PathOf(_dataset, "jobs.db"));
+    }
+
     [Fact]
     public void TheDatasetFolderItself_MayBeALink()
     {

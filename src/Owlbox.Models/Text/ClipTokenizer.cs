@@ -230,11 +230,35 @@ public sealed class ClipTokenizer
     }
 
     /// <summary>Loads <c>tokenizer.json</c> (HF tokenizers format, BPE model, merges as "a b" strings or pairs).</summary>
+    /// <exception cref="ModelException">The file is not JSON, or not laid out as a tokenizer.json: named, in words.</exception>
     public static ClipTokenizer FromTokenizerJson(string path)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        var root = doc.RootElement;
-        if (!root.TryGetProperty("model", out var model) || model.GetProperty("type").GetString() != "BPE")
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        }
+        catch (JsonException e)
+        {
+            throw new ModelException($"{path} is not valid JSON ({e.Message}); expected the tokenizer.json published with the model", e);
+        }
+        using (doc)
+        {
+            try
+            {
+                return Read(path, doc.RootElement);
+            }
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException or IndexOutOfRangeException)
+            {
+                // A field missing or of another kind (JsonElement's accessors throw these): the file, not the code, is wrong.
+                throw new ModelException($"{path} is not laid out as a Hugging Face tokenizer.json (model.vocab, model.merges, added_tokens): {e.Message}", e);
+            }
+        }
+    }
+
+    private static ClipTokenizer Read(string path, JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.GetProperty("type").GetString() != "BPE")
         {
             throw new ModelException($"{path}: expected a BPE tokenizer (model.type \"BPE\") as published for OWL-ViT/OWLv2");
         }

@@ -36,6 +36,9 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         var states = await store.GetSampleStatesAsync(jobId, latest.Select(r => r.SampleId).ToArray(), ct).ConfigureAwait(false);
         var results = latest.Where(r => states.TryGetValue(r.SampleId, out var state) && state != SampleState.Written).ToArray();
         IReadOnlyList<FailedSample> failed = [];
+        // Boxes each sample gained: the write path's own account (a box identical to one the sample holds is no add).
+        // A preview adds nothing to the labels: there it is the boxes proposed.
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
         var failedIds = new HashSet<string>(StringComparer.Ordinal);
         if (results.Length > 0)
         {
@@ -49,12 +52,21 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
                 var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), proposeId, ct).ConfigureAwait(false);
                 var proposals = results.Where(r => current.Labels.ContainsKey(r.SampleId))
                     .Select(r => Propose(r, current.Labels[r.SampleId], Merge(r).Edit(current.Labels[r.SampleId])!, options)).ToArray();
+                foreach (var r in results)
+                {
+                    added[r.SampleId] = r.Objects.Count;
+                }
                 failed = [.. current.Failed, .. await backend.WriteProposalsAsync(new ProposalHeader(proposeId, results[0].ModelId, results[0].ModelType, spec.Prompt,
                     spec.Options.DeleteExisting), proposals, [], ct).ConfigureAwait(false)];
             }
             else
             {
-                failed = (await backend.UpdateLabelsAsync(results.Select(Merge).ToArray(), ct).ConfigureAwait(false)).Failed;
+                var written = await backend.UpdateLabelsAsync(results.Select(Merge).ToArray(), ct).ConfigureAwait(false);
+                foreach (var change in written.Changes)
+                {
+                    added[change.SampleId] = added.GetValueOrDefault(change.SampleId) + change.Added.Count;
+                }
+                failed = written.Failed;
             }
             faults.AfterDatasetWrite();
             failedIds.UnionWith(failed.Select(f => f.SampleId));
@@ -65,10 +77,11 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
             }
             foreach (var r in results.Where(r => !failedIds.Contains(r.SampleId)))
             {
-                if (await store.MarkWrittenAsync(jobId, r.SampleId, r.Objects.Count, r.Milliseconds, ct).ConfigureAwait(false))
+                var boxes = added.GetValueOrDefault(r.SampleId); // no change listed: the sample was left as it was
+                if (await store.MarkWrittenAsync(jobId, r.SampleId, boxes, r.Milliseconds, ct).ConfigureAwait(false))
                 {
                     OwlboxTelemetry.SamplesWritten.Add(1);
-                    OwlboxTelemetry.BoxesWritten.Add(r.Objects.Count);
+                    OwlboxTelemetry.BoxesWritten.Add(boxes);
                 }
             }
         }
