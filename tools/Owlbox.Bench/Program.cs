@@ -17,7 +17,9 @@ using Owlbox.ModelTool.Onnx;
 using SkiaSharp;
 
 // owlbox-bench [--model owlvit-base-patch32|owlv2-base-patch16] [--images 24] [--threads N] [--runs 5] [--skip-tjs]
-//              [--reprompt-processes 200]   (two `owlbox label` processes: encode, then a new prompt from the disk cache)
+//              [--reprompt-processes 200 [--model-dir DIR]]   (two `owlbox label` processes: encode, then a new prompt from
+//                                            the disk cache; --model-dir: a prepared export, e.g. .cache/published/<model>
+//                                            after --published --hf-trace)
 //              [--bare dir1,dir2 [--variant quantized]]   (bare sessions of model folders, alternating)
 //              [--gpu]   (a CUDA machine: tools/gpu-bench.sh)
 //              [--published [--hf-trace]]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs
@@ -71,6 +73,7 @@ if (Arg("--reprompt-processes") is { } repromptCount)
     // loading excluded); wall seconds include the process start and the model load.
     var n = int.Parse(repromptCount, CultureInfo.InvariantCulture);
     var owlbox = OwlboxExecutable(root);
+    var repromptModel = Arg("--model-dir") is { } given ? Path.GetFullPath(given) : modelDir;
     var dataset = Path.Combine(Path.GetTempPath(), $"owlbox-reprompt-{Environment.ProcessId}");
     Directory.CreateDirectory(dataset);
     foreach (var f in Directory.GetFiles(MakeImages(Path.Combine(cache, "bench", $"images-{n}"), n)))
@@ -81,7 +84,7 @@ if (Arg("--reprompt-processes") is { } repromptCount)
     (double Wall, double Rate, string Line) Label(string[] queries)
     {
         var started = Stopwatch.GetTimestamp();
-        var output = Exec("dotnet", [owlbox, "label", dataset, "--model", modelDir, "--threads", threads.ToString(CultureInfo.InvariantCulture),
+        var output = Exec("dotnet", [owlbox, "label", dataset, "--model", repromptModel, "--threads", threads.ToString(CultureInfo.InvariantCulture),
             "--prompt", string.Join("\n", queries.Select(q => $"{q} ({q}, 0.3)"))], null);
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var line = output.Split('\n').LastOrDefault(l => l.StartsWith("Labeled ", StringComparison.Ordinal)) ?? throw new InvalidOperationException(output);
@@ -89,7 +92,7 @@ if (Arg("--reprompt-processes") is { } repromptCount)
         var seconds = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" in ([0-9.]+) s \(").Groups[1].Value, CultureInfo.InvariantCulture);
         return (wall, n / seconds, line.Trim());
     }
-    Console.WriteLine($"Re-prompt across processes: {model} (split form), {n} images, 10 queries, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    Console.WriteLine($"Re-prompt across processes: {repromptModel} (split form), {n} images, 10 queries, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
     var first = Label(allQueries);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first process (encodes, writes .owlbox/embeddings): {first.Rate:0.000} img/s, {first.Wall:0.0} s wall | {first.Line}"));
     var second = Label(secondQueries);
