@@ -46,6 +46,9 @@ internal sealed class BoundImageEncoder : IDisposable
 
     public int Capacity { get; }
 
+    /// <summary>How many outputs each run gives (those named at construction).</summary>
+    public int Outputs => _outputs.Length;
+
     /// <summary>Where image <paramref name="index"/> of the next run goes: [3, S, S].</summary>
     public Span<float> Input(int index) => _pixels.Span(index * _pixelsPerImage, _pixelsPerImage);
 

@@ -4,8 +4,12 @@ namespace Owlbox.Detection.Inference;
 
 /// <summary>What the class head needs of an image, per patch, as the image encoder gives it: normalised class
 /// embeddings [N, D], logit shift [N] and logit scale [N] (all images of a batch concatenated). With these kept, a new
-/// prompt over a seen image costs one N×D×Q product and no forward pass.</summary>
-public sealed record ImageFeatures(float[] ClassEmbeddings, float[] Shift, float[] Scale, int Dimension);
+/// prompt over a seen image costs one N×D×Q product and no forward pass. <see cref="Objectness"/>: OWLv2's objectness
+/// logit per patch [N] where the encoder outputs it, else empty; carried along, not scored.</summary>
+public sealed record ImageFeatures(float[] ClassEmbeddings, float[] Shift, float[] Scale, int Dimension, float[]? Objectness = null)
+{
+    public float[] Objectness { get; init; } = Objectness ?? [];
+}
 
 /// <summary>OWL's class head: logits[n, q] = (Ê[n]·q̂[q] + shift[n]) × scale[n]; padded query slots get float.MinValue.</summary>
 public static class ClassHead

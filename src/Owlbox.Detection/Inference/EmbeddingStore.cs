@@ -9,7 +9,8 @@ namespace Owlbox.Detection.Inference;
 /// <summary>
 /// Encoded images on disk, so a new prompt over a seen dataset costs the class head only, in a later process too (the
 /// CLI's next run, a restarted detector). One file per model and image content under <see cref="Directory"/>:
-/// class embeddings stored as fp16 (half the bytes; logits move by about 1e-3), boxes, shift and scale as fp32.
+/// class embeddings stored as fp16 (half the bytes; logits move by about 1e-3), boxes, shift, scale and OWLv2's
+/// objectness (none for a model without it) as fp32.
 /// Safe with several processes: a file is written under a unique temporary name and renamed into place (readers see
 /// the old file or the new, never half of one); every file carries its full key (encoding identity and the image's
 /// SHA-256) and ends with an XxHash3 of its content; a file that does not check out (torn by a crash, damaged, another
@@ -23,9 +24,10 @@ namespace Owlbox.Detection.Inference;
 /// </summary>
 public sealed class EmbeddingStore
 {
-    /// <summary>02: the key in the header. Files of another version are misses, replaced as they are met.</summary>
-    private static ReadOnlySpan<byte> Magic => "OWLEMB02"u8;
-    private const int HeaderInts = 7;
+    /// <summary>02: the key in the header; 03: objectness per patch. Files of another version are misses, replaced as
+    /// they are met.</summary>
+    private static ReadOnlySpan<byte> Magic => "OWLEMB03"u8;
+    private const int HeaderInts = 8;
     private const int MaxKeyBytes = 64 * 1024;
     public const int WriteFailureLimit = 3;
     private readonly Lock _sizeLock = new();
@@ -264,13 +266,14 @@ public sealed class EmbeddingStore
         }
     }
 
-    /// <summary>Magic, the key's length and UTF-8 bytes, then width, height, dimension and the four array lengths,
-    /// then boxes (fp32), class embeddings (fp16), shift and scale (fp32), then the XxHash3 of everything before it.</summary>
+    /// <summary>Magic, the key's length and UTF-8 bytes, then width, height, dimension and the five array lengths,
+    /// then boxes (fp32), class embeddings (fp16), shift, scale and objectness (fp32; length 0 when the model has
+    /// none), then the XxHash3 of everything before it.</summary>
     public static byte[] Encode(string key, CachedImage image)
     {
         var keyBytes = Encoding.UTF8.GetBytes(key);
         var headerBytes = HeaderBytes(keyBytes.Length);
-        var length = headerBytes + 4 * image.Boxes.Length + 2 * image.ClassEmbeddings.Length + 4 * image.Shift.Length + 4 * image.Scale.Length + 8;
+        var length = headerBytes + 4 * image.Boxes.Length + 2 * image.ClassEmbeddings.Length + 4 * image.Shift.Length + 4 * image.Scale.Length + 4 * image.Objectness.Length + 8;
         var bytes = new byte[length];
         var span = bytes.AsSpan();
         WriteHeader(span, keyBytes, image);
@@ -294,14 +297,14 @@ public sealed class EmbeddingStore
         BinaryPrimitives.WriteInt32LittleEndian(span[at..], key.Length);
         key.CopyTo(span[(at + 4)..]);
         at += 4 + key.Length;
-        foreach (var v in new[] { image.Width, image.Height, image.Dimension, image.Boxes.Length, image.ClassEmbeddings.Length, image.Shift.Length, image.Scale.Length })
+        foreach (var v in new[] { image.Width, image.Height, image.Dimension, image.Boxes.Length, image.ClassEmbeddings.Length, image.Shift.Length, image.Scale.Length, image.Objectness.Length })
         {
             BinaryPrimitives.WriteInt32LittleEndian(span[at..], v);
             at += 4;
         }
     }
 
-    private const int PartCount = 4;
+    private const int PartCount = 5;
 
     /// <summary>The arrays in file order, as bytes: read and written in place, no intermediate copy.</summary>
     private static Span<byte> Part(CachedImage image, int index) => index switch
@@ -309,7 +312,8 @@ public sealed class EmbeddingStore
         0 => MemoryMarshal.AsBytes(image.Boxes.AsSpan()),
         1 => MemoryMarshal.AsBytes(image.ClassEmbeddings.AsSpan()),
         2 => MemoryMarshal.AsBytes(image.Shift.AsSpan()),
-        _ => MemoryMarshal.AsBytes(image.Scale.AsSpan()),
+        3 => MemoryMarshal.AsBytes(image.Scale.AsSpan()),
+        _ => MemoryMarshal.AsBytes(image.Objectness.AsSpan()),
     };
 
     private const int SpareLimit = 16;
@@ -324,14 +328,15 @@ public sealed class EmbeddingStore
         }
     }
 
-    private CachedImage Arrays(int width, int height, int boxes, int embeddings, int patches, int dimension)
+    private CachedImage Arrays(int width, int height, int boxes, int embeddings, int patches, int dimension, int objectness)
     {
         // Every image of one model has the same shape, so a spare almost always fits.
-        if (_spares.TryDequeue(out var spare) && spare.Boxes.Length == boxes && spare.ClassEmbeddings.Length == embeddings && spare.Shift.Length == patches)
+        if (_spares.TryDequeue(out var spare) && spare.Boxes.Length == boxes && spare.ClassEmbeddings.Length == embeddings && spare.Shift.Length == patches
+            && spare.Objectness.Length == objectness)
         {
             return spare with { Width = width, Height = height, Dimension = dimension };
         }
-        return new CachedImage(width, height, new float[boxes], new Half[embeddings], new float[patches], new float[patches], dimension);
+        return new CachedImage(width, height, new float[boxes], new Half[embeddings], new float[patches], new float[patches], dimension, new float[objectness]);
     }
 
     /// <summary>Reads a file straight into the arrays it describes, hashing as it goes: null when the header (the key
@@ -352,13 +357,14 @@ public sealed class EmbeddingStore
         {
             h[i] = BinaryPrimitives.ReadInt32LittleEndian(header[(Magic.Length + 4 + key.Length + 4 * i)..]);
         }
-        var (width, height, dimension, boxes, embeddings, shift, scale) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+        var (width, height, dimension, boxes, embeddings, shift, scale, objectness) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
         if (width <= 0 || height <= 0 || boxes < 0 || embeddings < 0 || shift <= 0 || scale != shift || dimension <= 0 || boxes != 4 * shift
-            || embeddings != (long)shift * dimension || headerBytes + 4L * boxes + 2L * embeddings + 4L * shift + 4L * scale + 8 != length)
+            || embeddings != (long)shift * dimension || (objectness != 0 && objectness != shift)
+            || headerBytes + 4L * boxes + 2L * embeddings + 4L * shift + 4L * scale + 4L * objectness + 8 != length)
         {
             return null;
         }
-        var image = Arrays(width, height, boxes, embeddings, shift, dimension);
+        var image = Arrays(width, height, boxes, embeddings, shift, dimension, objectness);
         var hash = new XxHash3();
         hash.Append(header);
         long at = headerBytes;

@@ -4,15 +4,18 @@ namespace Owlbox.Detection.Inference;
 
 /// <summary>An encoded image as the cache keeps it, in memory and on disk alike: its display size, per-patch boxes,
 /// shift and scale (fp32: boxes come back exact) and class embeddings in fp16 (half the bytes; a logit moves by about
-/// 1e-3 of its value).</summary>
-public sealed record CachedImage(int Width, int Height, float[] Boxes, Half[] ClassEmbeddings, float[] Shift, float[] Scale, int Dimension)
+/// 1e-3 of its value). <see cref="Objectness"/>: OWLv2's objectness logit per patch (fp32) where the model gives it,
+/// else empty.</summary>
+public sealed record CachedImage(int Width, int Height, float[] Boxes, Half[] ClassEmbeddings, float[] Shift, float[] Scale, int Dimension, float[]? Objectness = null)
 {
     public CachedImage(int width, int height, float[] boxes, ImageFeatures features)
-        : this(width, height, boxes, Narrow(features.ClassEmbeddings), features.Shift, features.Scale, features.Dimension)
+        : this(width, height, boxes, Narrow(features.ClassEmbeddings), features.Shift, features.Scale, features.Dimension, features.Objectness)
     {
     }
 
-    public long Bytes => 4L * (Boxes.Length + Shift.Length + Scale.Length) + 2L * ClassEmbeddings.Length;
+    public float[] Objectness { get; init; } = Objectness ?? [];
+
+    public long Bytes => 4L * (Boxes.Length + Shift.Length + Scale.Length + Objectness.Length) + 2L * ClassEmbeddings.Length;
 
     private static Half[] Narrow(float[] values)
     {

@@ -38,6 +38,10 @@ public sealed class OwlDetector : IDisposable
             var encoder = new FileInfo(model.ImageEncoderPath!);
             EncodingIdentity = string.Join('|', "v1", encoder.FullName, encoder.Length, encoder.LastWriteTimeUtc.Ticks, model.TypeName, options.Owlv2Padding);
             _imageEncoder = Load(model.ImageEncoderPath!, sessionOptions);
+            // OWLv2's objectness per patch, where the prepared encoder outputs it, is read and kept with the encoding
+            // (never scored: it ranks patches for example queries).
+            _imageOutputs = _imageEncoder.OutputMetadata.ContainsKey(ModelPreparer.ObjectnessOutput)
+                ? [.. s_imageOutputs, ModelPreparer.ObjectnessOutput] : s_imageOutputs;
             _textEncoder = Load(model.TextEncoderPath!, sessionOptions);
             ImageBatchSize = options.ImageBatchSize > 0 ? options.ImageBatchSize
                 : provider == "CUDA" ? SizeBatchFromDeviceMemory() : 1;
@@ -150,12 +154,14 @@ public sealed class OwlDetector : IDisposable
         var b = pixelValues.Length / (3 * s * s);
         using var pv = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixelValues, [b, 3, s, s]);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var outputs = encoder.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
+        using var outputs = encoder.Run(_runOptions, [PixelValues], [pv], _imageOutputs);
         Interlocked.Add(ref _sessionTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         Interlocked.Increment(ref _imageEncoderRuns);
         var embeddings = outputs[1].GetTensorDataAsSpan<float>().ToArray();
         var shift = outputs[2].GetTensorDataAsSpan<float>().ToArray();
-        return (outputs[0].GetTensorDataAsSpan<float>().ToArray(), new ImageFeatures(embeddings, shift, outputs[3].GetTensorDataAsSpan<float>().ToArray(), embeddings.Length / shift.Length));
+        var objectness = outputs.Count > ObjectnessIndex ? outputs[ObjectnessIndex].GetTensorDataAsSpan<float>().ToArray() : [];
+        return (outputs[0].GetTensorDataAsSpan<float>().ToArray(),
+            new ImageFeatures(embeddings, shift, outputs[3].GetTensorDataAsSpan<float>().ToArray(), embeddings.Length / shift.Length, objectness));
     }
 
     /// <summary>Split models only: up to <see cref="ImageBatchSize"/> preprocessed images in one run of the image
@@ -187,7 +193,9 @@ public sealed class OwlDetector : IDisposable
             {
                 var embeddings = encoder.Output(1, i).ToArray();
                 var shift = encoder.Output(2, i).ToArray();
-                results[i] = (encoder.Output(0, i).ToArray(), new ImageFeatures(embeddings, shift, encoder.Output(3, i).ToArray(), embeddings.Length / shift.Length));
+                var objectness = encoder.Outputs > ObjectnessIndex ? encoder.Output(ObjectnessIndex, i).ToArray() : [];
+                results[i] = (encoder.Output(0, i).ToArray(),
+                    new ImageFeatures(embeddings, shift, encoder.Output(3, i).ToArray(), embeddings.Length / shift.Length, objectness));
             }
             return results;
         }
@@ -222,8 +230,8 @@ public sealed class OwlDetector : IDisposable
     {
         var s = Model.ImageSize;
         using var pv = OrtValue.CreateTensorValueFromMemory(new float[3 * s * s], [1, 3, s, s]);
-        using var outputs = _imageEncoder!.Run(_runOptions, [PixelValues], [pv], s_imageOutputs);
-        return [.. s_imageOutputs.Select((name, i) => (name, outputs[i].GetTensorTypeAndShape().Shape))];
+        using var outputs = _imageEncoder!.Run(_runOptions, [PixelValues], [pv], _imageOutputs);
+        return [.. _imageOutputs.Select((name, i) => (name, outputs[i].GetTensorTypeAndShape().Shape))];
     }
 
     /// <summary>On CUDA without a configured batch: runs one blank image, then two, and sizes the batch by what the
@@ -270,6 +278,12 @@ public sealed class OwlDetector : IDisposable
     }
 
     private static readonly string[] s_imageOutputs = ["pred_boxes", "class_embeds", "logit_shift", "logit_scale"];
+
+    /// <summary>Where objectness comes among the image outputs, when the encoder has it.</summary>
+    private const int ObjectnessIndex = 4;
+
+    /// <summary>The image outputs read: <see cref="s_imageOutputs"/>, then objectness where the encoder has it.</summary>
+    private readonly string[] _imageOutputs = s_imageOutputs;
 
     private static InferenceSession Load(string path, SessionOptions options)
     {
