@@ -80,8 +80,12 @@ public static class EvalCommand
                 map = result.Map,
                 per_label = result.PerLabelAt50.ToDictionary(kv => kv.Key, kv => new
                 {
-                    ap50 = kv.Value.AveragePrecision, precision = kv.Value.Precision, recall = kv.Value.Recall,
-                    true_positives = kv.Value.TruePositives, false_positives = kv.Value.FalsePositives, ground_truth = kv.Value.GroundTruth,
+                    ap50 = kv.Value.AveragePrecision,
+                    precision = kv.Value.Precision,
+                    recall = kv.Value.Recall,
+                    true_positives = kv.Value.TruePositives,
+                    false_positives = kv.Value.FalsePositives,
+                    ground_truth = kv.Value.GroundTruth,
                 }),
             })).ConfigureAwait(false);
             return OwlboxCli.Ok;

@@ -8,66 +8,66 @@ using Owlbox.Jobs;
 namespace Owlbox.Hosting;
 
 internal sealed class DetectorPoolPreflight(DetectionEngine engine) : IModelPreflight
+{
+    public void Check(Contracts.V1.JobSpec spec)
     {
-        public void Check(Contracts.V1.JobSpec spec)
-        {
-            engine.Load(spec.Model, spec.ModelVariant);
-            // The prompt's text encoding starts now, beside the dataset's expansion and first fetches, not when the
-            // first images reach the detector (on a re-prompt from cached encodings it was a fifth of the job).
-            var (prompt, options) = (Labeling.Prompts.LabelingPrompt.Parse(spec.Prompt), spec.Options.ToLabelingOptions());
-            _ = Task.Run(() =>
-            {
-                try
-                {
-                    engine.Plan(spec.Model, spec.ModelVariant, prompt, options);
-                }
-                catch (Exception e) when (e is Models.ModelException or ArgumentException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
-                {
-                    // The detector plans again for the first images and reports it there, per sample.
-                }
-            });
-        }
-    }
-
-    /// <summary>Ready only while the job store answers (MassTransit adds the bus's own check, also tagged ready).</summary>
-internal sealed class JobStoreHealthCheck(IJobStore store) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(
-            HealthCheckContext context, CancellationToken cancellationToken = default)
+        engine.Load(spec.Model, spec.ModelVariant);
+        // The prompt's text encoding starts now, beside the dataset's expansion and first fetches, not when the
+        // first images reach the detector (on a re-prompt from cached encodings it was a fifth of the job).
+        var (prompt, options) = (Labeling.Prompts.LabelingPrompt.Parse(spec.Prompt), spec.Options.ToLabelingOptions());
+        _ = Task.Run(() =>
         {
             try
             {
-                await store.GetStatusAsync(Guid.Empty, cancellationToken).ConfigureAwait(false);
-                return HealthCheckResult.Healthy();
+                engine.Plan(spec.Model, spec.ModelVariant, prompt, options);
             }
-            catch (Exception e) when (InfrastructureFaults.IsInfrastructure(e))
+            catch (Exception e) when (e is Models.ModelException or ArgumentException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
-                return HealthCheckResult.Unhealthy("the job store does not answer");
+                // The detector plans again for the first images and reports it there, per sample.
             }
-        }
+        });
     }
+}
 
-    /// <summary>The gateway's process reports the jobs gauge (one reporter, not one per role).</summary>
-internal sealed class JobsGauge(IJobStore store, OwlboxOptions options) : IHostedService
+/// <summary>Ready only while the job store answers (MassTransit adds the bus's own check, also tagged ready).</summary>
+internal sealed class JobStoreHealthCheck(IJobStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(
+        HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        private IDisposable? _gauge;
-
-        public Task StartAsync(CancellationToken cancellationToken)
+        try
         {
-            _gauge = OwlboxTelemetry.ObserveJobs(store, options.StalledAfter);
-            return Task.CompletedTask;
+            await store.GetStatusAsync(Guid.Empty, cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy();
         }
-
-        public Task StopAsync(CancellationToken cancellationToken)
+        catch (Exception e) when (InfrastructureFaults.IsInfrastructure(e))
         {
-            _gauge?.Dispose();
-            return Task.CompletedTask;
+            return HealthCheckResult.Unhealthy("the job store does not answer");
         }
     }
+}
+
+/// <summary>The gateway's process reports the jobs gauge (one reporter, not one per role).</summary>
+internal sealed class JobsGauge(IJobStore store, OwlboxOptions options) : IHostedService
+{
+    private IDisposable? _gauge;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _gauge = OwlboxTelemetry.ObserveJobs(store, options.StalledAfter);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _gauge?.Dispose();
+        return Task.CompletedTask;
+    }
+}
 
 internal sealed class JobStoreInitializer(IJobStore store) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+{
+    public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

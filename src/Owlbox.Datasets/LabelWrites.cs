@@ -106,7 +106,8 @@ public sealed record SampleChange(
         }
         removed.Reverse();
         return new SampleChange(sampleId, added, removed.Select(r => r.Box).ToArray(), removed.Select(r => r.Index).ToArray(),
-            !SampleLabels.SameMetadata(before.Metadata, after.Metadata), after.Boxes) { LeftMetadata = after.Metadata };
+            !SampleLabels.SameMetadata(before.Metadata, after.Metadata), after.Boxes)
+        { LeftMetadata = after.Metadata };
     }
 
     /// <summary>

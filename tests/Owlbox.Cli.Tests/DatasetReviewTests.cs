@@ -16,7 +16,12 @@ public sealed class DatasetReviewTests : IDisposable
 
     public DatasetReviewTests() => new ProposalStore(_ws.Dataset).Save(new ProposalSet
     {
-        JobId = "r", CreatedUtc = DateTimeOffset.UtcNow, ModelId = "m", ModelType = "owlv2", Prompt = "cat", DeleteExisting = "no",
+        JobId = "r",
+        CreatedUtc = DateTimeOffset.UtcNow,
+        ModelId = "m",
+        ModelType = "owlv2",
+        Prompt = "cat",
+        DeleteExisting = "no",
         Samples = [new SampleProposal(Image, [], [], new Dictionary<string, string>(), [Box(10, 0.9), Box(200, 0.4)])],
     });
 

@@ -26,12 +26,18 @@ public sealed class EvalCommandTests : IDisposable
         var images = _truth.Images.Take(3).ToArray();
         File.WriteAllText(_truth.LabelsPath, JsonSerializer.Serialize(new
         {
-            version = 1, type = "bounding-box-labels",
+            version = 1,
+            type = "bounding-box-labels",
             boundingBoxes = images.ToDictionary(i => i, _ => new[] { new { label = "cat", x = s_cat.X, y = s_cat.Y, width = s_cat.Width, height = s_cat.Height } }),
         }));
         new ProposalStore(_ws.Dataset).Save(new ProposalSet
         {
-            JobId = "eval", CreatedUtc = DateTimeOffset.UtcNow, ModelId = "m", ModelType = "owlv2", Prompt = "cat", DeleteExisting = "no",
+            JobId = "eval",
+            CreatedUtc = DateTimeOffset.UtcNow,
+            ModelId = "m",
+            ModelType = "owlv2",
+            Prompt = "cat",
+            DeleteExisting = "no",
             Samples = images.Select(i => new SampleProposal(i, [], [], new Dictionary<string, string>(),
                 [Box("cat", s_cat, 0.9), Box("cat", new PixelBox(300, 200, 40, 40), extraScore)])).ToList(),
         });

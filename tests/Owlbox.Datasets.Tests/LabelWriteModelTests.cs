@@ -372,7 +372,12 @@ public sealed class LabelWriteModelTests
             WriteByHand(labels);
             new ProposalStore(_directory).Save(new ProposalSet
             {
-                JobId = Set, CreatedUtc = DateTimeOffset.UnixEpoch, ModelId = "m", ModelType = "owlv2", Prompt = "cat\ndog", DeleteExisting = "no",
+                JobId = Set,
+                CreatedUtc = DateTimeOffset.UnixEpoch,
+                ModelId = "m",
+                ModelType = "owlv2",
+                Prompt = "cat\ndog",
+                DeleteExisting = "no",
                 Samples = s_images.Select((image, i) => new SampleProposal(image, [], [], new Dictionary<string, string>(),
                     scenario.Proposed[i].Select(b => new ProposedBox(s_boxes[b].Label, s_boxes[b].X, s_boxes[b].Y, s_boxes[b].Width, s_boxes[b].Height,
                         new BoxProvenance("m", 1, s_boxes[b].Label, 0.5, 0, 0.1, true, 0.3, false, 0, 0))).ToArray())).ToList(),

@@ -24,7 +24,12 @@ public sealed class ReviewWriteTests : IDisposable
         // Proposals #0 and #1 are identical to labels the image has; #2 is new.
         new ProposalStore(_dataset.Directory).Save(new ProposalSet
         {
-            JobId = "p", CreatedUtc = DateTimeOffset.UnixEpoch, ModelId = "m", ModelType = "owlv2", Prompt = "cat", DeleteExisting = "no",
+            JobId = "p",
+            CreatedUtc = DateTimeOffset.UnixEpoch,
+            ModelId = "m",
+            ModelType = "owlv2",
+            Prompt = "cat",
+            DeleteExisting = "no",
             Samples = [new SampleProposal(Image, [], [], new Dictionary<string, string>(), [Proposed(Cat), Proposed(Dog), Proposed(Bird)])],
         });
         WriteLabels([Cat, Dog, Cat with { X = 300 }]);

@@ -37,8 +37,12 @@ public sealed class Emulator : IAsyncDisposable
     /// <summary>Sample id by file name, as the emulator numbers them.</summary>
     public static readonly IReadOnlyDictionary<string, int> Ids = new Dictionary<string, int>
     {
-        ["busy-800x450.jpg"] = 1, ["empty-512x384.png"] = 2, ["labeled-600x400.jpg"] = 3,
-        ["rotated-exif6.jpg"] = 4, ["tall-360x640.png"] = 5, ["wide-640x360.jpg"] = 6,
+        ["busy-800x450.jpg"] = 1,
+        ["empty-512x384.png"] = 2,
+        ["labeled-600x400.jpg"] = 3,
+        ["rotated-exif6.jpg"] = 4,
+        ["tall-360x640.png"] = 5,
+        ["wide-640x360.jpg"] = 6,
     };
 
     public static async Task<Emulator> StartAsync(string? key = null)

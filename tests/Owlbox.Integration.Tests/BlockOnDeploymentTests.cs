@@ -70,7 +70,10 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
         // As Studio runs the block, plus the deployment's broker; no gateway URL.
         var environment = new Dictionary<string, string?>
         {
-            ["EI_PROJECT_API_KEY"] = key, ["EI_API_ENDPOINT"] = endpoint, ["EI_PROJECT_ID"] = "1", ["OWLBOX_GATEWAY_URL"] = null,
+            ["EI_PROJECT_API_KEY"] = key,
+            ["EI_API_ENDPOINT"] = endpoint,
+            ["EI_PROJECT_ID"] = "1",
+            ["OWLBOX_GATEWAY_URL"] = null,
         };
         foreach (var k in new[] { "Owlbox__Transport", "Owlbox__RabbitMq__Host", "Owlbox__RabbitMq__Port", "Owlbox__RabbitMq__VirtualHost" })
         {
@@ -106,8 +109,11 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
         await File.WriteAllTextAsync(Path.Combine(_root, "ids.json"), "[1,2]");
         var environment = new Dictionary<string, string?>
         {
-            ["EI_PROJECT_API_KEY"] = StudioKey, ["EI_API_ENDPOINT"] = endpoint, ["EI_PROJECT_ID"] = "1",
-            ["OWLBOX_GATEWAY_URL"] = d.Gateway().BaseAddress!.ToString(), ["OWLBOX_API_KEY"] = Deployment.ApiKey,
+            ["EI_PROJECT_API_KEY"] = StudioKey,
+            ["EI_API_ENDPOINT"] = endpoint,
+            ["EI_PROJECT_ID"] = "1",
+            ["OWLBOX_GATEWAY_URL"] = d.Gateway().BaseAddress!.ToString(),
+            ["OWLBOX_API_KEY"] = Deployment.ApiKey,
         };
 
         var run = await WithEnvironmentAsync(environment, () => RunAsync(["block", "--data-ids-file", Path.Combine(_root, "ids.json"),
@@ -143,8 +149,12 @@ public sealed class BlockOnDeploymentTests(Infrastructure infra) : IClassFixture
         {
             var environment = new Dictionary<string, string?>
             {
-                ["EI_PROJECT_API_KEY"] = key, ["EI_API_ENDPOINT"] = endpoint, ["EI_PROJECT_ID"] = "1", ["OWLBOX_GATEWAY_URL"] = null,
-                ["Owlbox__EdgeImpulse__SealingKeys__k1"] = sealing, ["Owlbox__EdgeImpulse__SealingKeyId"] = "k1",
+                ["EI_PROJECT_API_KEY"] = key,
+                ["EI_API_ENDPOINT"] = endpoint,
+                ["EI_PROJECT_ID"] = "1",
+                ["OWLBOX_GATEWAY_URL"] = null,
+                ["Owlbox__EdgeImpulse__SealingKeys__k1"] = sealing,
+                ["Owlbox__EdgeImpulse__SealingKeyId"] = "k1",
             };
             foreach (var k in new[] { "Owlbox__Transport", "Owlbox__RabbitMq__Host", "Owlbox__RabbitMq__Port", "Owlbox__RabbitMq__VirtualHost" })
             {

@@ -168,7 +168,12 @@ public sealed class ReviewPageTests : IAsyncLifetime
         ProposedBox[] boxes = [Box("cat", 10, 10, 0.92), Box("cat", 120, 10, 0.61), Box("cat", 230, 10, 0.34), Box("dog", 10, 150, 0.88), Box("dog", 120, 150, 0.22)];
         new ProposalStore(_dataset).Save(new ProposalSet
         {
-            JobId = "spread", CreatedUtc = DateTimeOffset.UtcNow, ModelId = "m", ModelType = "owlv2", Prompt = "cat\ndog", DeleteExisting = "no",
+            JobId = "spread",
+            CreatedUtc = DateTimeOffset.UtcNow,
+            ModelId = "m",
+            ModelType = "owlv2",
+            Prompt = "cat\ndog",
+            DeleteExisting = "no",
             Samples = images.Select(i => new SampleProposal(i, [], [.. boxes.Select(b => b.ToLabeledBox())], new Dictionary<string, string>(), boxes)).ToList(),
         });
         var page = await OpenAsync();

@@ -194,7 +194,10 @@ public static class LlmEmulatorApp
                     ["index"] = 0,
                     ["message"] = new JsonObject
                     {
-                        ["role"] = "assistant", ["reasoning_content"] = null, ["content"] = content, ["tool_calls"] = new JsonArray(),
+                        ["role"] = "assistant",
+                        ["reasoning_content"] = null,
+                        ["content"] = content,
+                        ["tool_calls"] = new JsonArray(),
                     },
                     ["logprobs"] = null,
                     ["finish_reason"] = "stop",
@@ -202,7 +205,10 @@ public static class LlmEmulatorApp
                 }),
                 ["usage"] = new JsonObject
                 {
-                    ["prompt_tokens"] = promptTokens, ["total_tokens"] = total, ["completion_tokens"] = completionTokens, ["prompt_tokens_details"] = null,
+                    ["prompt_tokens"] = promptTokens,
+                    ["total_tokens"] = total,
+                    ["completion_tokens"] = completionTokens,
+                    ["prompt_tokens_details"] = null,
                 },
                 ["prompt_logprobs"] = null,
             },
@@ -217,7 +223,10 @@ public static class LlmEmulatorApp
                     ["index"] = 0,
                     ["message"] = new JsonObject
                     {
-                        ["role"] = "assistant", ["content"] = content, ["refusal"] = null, ["annotations"] = new JsonArray(),
+                        ["role"] = "assistant",
+                        ["content"] = content,
+                        ["refusal"] = null,
+                        ["annotations"] = new JsonArray(),
                     },
                     ["logprobs"] = null,
                     ["finish_reason"] = "stop",
@@ -230,7 +239,10 @@ public static class LlmEmulatorApp
                     ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = 0, ["audio_tokens"] = 0 },
                     ["completion_tokens_details"] = new JsonObject
                     {
-                        ["reasoning_tokens"] = 0, ["audio_tokens"] = 0, ["accepted_prediction_tokens"] = 0, ["rejected_prediction_tokens"] = 0,
+                        ["reasoning_tokens"] = 0,
+                        ["audio_tokens"] = 0,
+                        ["accepted_prediction_tokens"] = 0,
+                        ["rejected_prediction_tokens"] = 0,
                     },
                 },
                 ["service_tier"] = "default",

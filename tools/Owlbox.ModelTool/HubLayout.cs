@@ -89,7 +89,10 @@ public static class HubLayout
         });
         WriteJson(directory, "special_tokens_map.json", new JsonObject
         {
-            ["bos_token"] = "<|startoftext|>", ["eos_token"] = "<|endoftext|>", ["pad_token"] = "!", ["unk_token"] = "<|endoftext|>",
+            ["bos_token"] = "<|startoftext|>",
+            ["eos_token"] = "<|endoftext|>",
+            ["pad_token"] = "!",
+            ["unk_token"] = "<|endoftext|>",
         });
         var vocabJson = new JsonObject();
         foreach (var (token, id) in vocabulary.Vocab.OrderBy(kv => kv.Value))

@@ -80,8 +80,13 @@ public sealed class TestVocabulary
         var merges = new JsonArray(Merges.Select(m => (JsonNode)JsonValue.Create($"{m.Left} {m.Right}")!).ToArray());
         JsonObject Added(string content) => new()
         {
-            ["id"] = Vocab[content], ["content"] = content, ["single_word"] = false, ["lstrip"] = false,
-            ["rstrip"] = false, ["normalized"] = true, ["special"] = true,
+            ["id"] = Vocab[content],
+            ["content"] = content,
+            ["single_word"] = false,
+            ["lstrip"] = false,
+            ["rstrip"] = false,
+            ["normalized"] = true,
+            ["special"] = true,
         };
         return new JsonObject
         {

@@ -176,7 +176,12 @@ public sealed class ReviewServer : IAsyncDisposable
 
     private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.Ordinal)
     {
-        [".jpg"] = "image/jpeg", [".jpeg"] = "image/jpeg", [".png"] = "image/png", [".webp"] = "image/webp", [".gif"] = "image/gif", [".bmp"] = "image/bmp",
+        [".jpg"] = "image/jpeg",
+        [".jpeg"] = "image/jpeg",
+        [".png"] = "image/png",
+        [".webp"] = "image/webp",
+        [".gif"] = "image/gif",
+        [".bmp"] = "image/bmp",
     };
 
     /// <summary>What is wrong with an undo's body (empty, or a JSON object, <c>{}</c>); null when nothing is.</summary>

@@ -31,8 +31,12 @@ public static class JobStatusNames
 {
     private static readonly Dictionary<JobStatus, string> s_names = new()
     {
-        [JobStatus.Expanding] = "expanding", [JobStatus.Running] = "running", [JobStatus.Completed] = "completed",
-        [JobStatus.CompletedWithFailures] = "completed-with-failures", [JobStatus.Cancelled] = "cancelled", [JobStatus.Superseded] = "superseded",
+        [JobStatus.Expanding] = "expanding",
+        [JobStatus.Running] = "running",
+        [JobStatus.Completed] = "completed",
+        [JobStatus.CompletedWithFailures] = "completed-with-failures",
+        [JobStatus.Cancelled] = "cancelled",
+        [JobStatus.Superseded] = "superseded",
     };
 
     /// <summary>The stored and displayed name ("completed-with-failures").</summary>

@@ -60,8 +60,12 @@ public static class CocoFormat
             {
                 var annotation = new JsonObject
                 {
-                    ["id"] = ++id, ["image_id"] = i + 1, ["category_id"] = IndexOf(classes, b.Label) + 1,
-                    ["bbox"] = new JsonArray(b.X, b.Y, b.Width, b.Height), ["area"] = (long)b.Width * b.Height, ["iscrowd"] = 0,
+                    ["id"] = ++id,
+                    ["image_id"] = i + 1,
+                    ["category_id"] = IndexOf(classes, b.Label) + 1,
+                    ["bbox"] = new JsonArray(b.X, b.Y, b.Width, b.Height),
+                    ["area"] = (long)b.Width * b.Height,
+                    ["iscrowd"] = 0,
                 };
                 if (b.Score is { } score)
                 {
