@@ -31,15 +31,7 @@ public sealed class GatewayEndpointSecurityTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = ServeCommand.Build([
-            "--urls", "http://127.0.0.1:0",
-            $"--Owlbox:Gateway:ApiKeys:0={Key}",
-            $"--Owlbox:Gateway:MaxRequestBytes={Limit}",
-            $"--Owlbox:SqlitePath={Path.Combine(_ws.Root, "jobs.db")}",
-            $"--Owlbox:Models:test={Workspace.Owlv2Model}",
-            $"--Owlbox:Datasets:LocalRoots:0={_ws.Root}",
-        ]);
-        await _app.StartAsync();
+        _app = await InProcessGateway.StartAsync(_ws, Key, $"--Owlbox:Gateway:MaxRequestBytes={Limit}");
         _server = new Uri(_app.Urls.First());
         _http = new HttpClient();
         // A job a status or cancel request can find: a handler that ran would answer 200, or cancel it.

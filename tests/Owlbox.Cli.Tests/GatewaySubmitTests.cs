@@ -25,14 +25,7 @@ public sealed class GatewaySubmitTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = ServeCommand.Build([
-            "--urls", "http://127.0.0.1:0",
-            $"--Owlbox:Gateway:ApiKeys:0={Key}",
-            $"--Owlbox:SqlitePath={Path.Combine(_ws.Root, "jobs.db")}",
-            $"--Owlbox:Models:test={Workspace.Owlv2Model}",
-            $"--Owlbox:Datasets:LocalRoots:0={_ws.Root}",
-        ]);
-        await _app.StartAsync();
+        _app = await InProcessGateway.StartAsync(_ws, Key);
         _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
         _http.DefaultRequestHeaders.Add("x-api-key", Key);
     }
