@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
 using Owlbox.Hosting;
 using Owlbox.Labeling.Prompts;
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 
 namespace Owlbox.Cli;
 

@@ -8,7 +8,7 @@ using Owlbox.Detection.Inference;
 using Owlbox.Labeling.Evaluation;
 using Owlbox.Labeling.Prompts;
 using Owlbox.Models;
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 
 namespace Owlbox.Cli;
 

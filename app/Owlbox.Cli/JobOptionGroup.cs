@@ -2,7 +2,7 @@ using System.CommandLine;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Labeling;
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Policies;
 using Owlbox.Labeling.Prompts;

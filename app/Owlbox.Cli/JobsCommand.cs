@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using Microsoft.Extensions.Configuration;
 using Owlbox.Hosting;

@@ -6,6 +6,7 @@ using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Detection.Inference;
+using Owlbox.ModelPreparation;
 using Owlbox.Models;
 using Owlbox.Gateway;
 using Owlbox.Hosting;

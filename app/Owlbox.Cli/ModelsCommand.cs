@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Owlbox.Detection.Inference;
+using Owlbox.ModelPreparation;
 using Owlbox.Models;
 
 namespace Owlbox.Cli;

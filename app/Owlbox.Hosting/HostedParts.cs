@@ -1,3 +1,4 @@
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;

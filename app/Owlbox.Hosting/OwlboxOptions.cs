@@ -1,3 +1,4 @@
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using Owlbox.Detection.Inference;
 using Owlbox.Detector;
@@ -100,7 +101,7 @@ public sealed class OwlboxOptions
         var imageSlots = 2 * Detector.BatchMessageLimit;
         return !OnRabbitMq && Has(Role.Fetcher) && Has(Role.Detector)
             ? new OneProcessGates(imageSlots + Math.Max(imageSlots, Fetcher.Concurrency), imageSlots, stopping)
-            : ServiceDefaults.OneProcessGates.Unbounded;
+            : Pipeline.OneProcessGates.Unbounded;
     }
 
     /// <summary>A misspelt transport, named; null when <see cref="Transport"/> is one.</summary>

@@ -8,6 +8,7 @@ using Owlbox.Fetcher;
 using Owlbox.Gateway;
 using Owlbox.Jobs;
 using Owlbox.Models;
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using Owlbox.Writer;
 

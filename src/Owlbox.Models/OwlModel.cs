@@ -25,6 +25,10 @@ public sealed record OwlModel
 
     public bool IsSplit => ImageEncoderPath is not null && TextEncoderPath is not null;
 
+    /// <summary>OWLv2's per-patch objectness logits [B, N] as torch.onnx names the output; the prepared image encoder
+    /// keeps it when the export has it.</summary>
+    public const string ObjectnessOutput = "objectness_logits";
+
     /// <summary>Square side of the model input in pixels (768 for OWL-ViT B, 960 for OWLv2 B/16).</summary>
     public required int ImageSize { get; init; }
 

@@ -4,7 +4,7 @@ using Owlbox.Contracts.V1;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
 using Owlbox.Jobs;
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 
 namespace Owlbox.Cli.Tests;
 

@@ -1,4 +1,4 @@
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;

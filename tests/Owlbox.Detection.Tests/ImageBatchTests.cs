@@ -2,6 +2,7 @@ using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Labeling;
 using Owlbox.Labeling.Prompts;
+using Owlbox.ModelPreparation;
 using Owlbox.Models;
 
 namespace Owlbox.Detection.Tests;

@@ -6,6 +6,7 @@ using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Labeling;
 using Owlbox.Labeling.Prompts;
+using Owlbox.ModelPreparation;
 using Owlbox.Models;
 using Owlbox.ModelTool;
 

@@ -8,6 +8,7 @@ using Microsoft.ML.OnnxRuntime;
 using Owlbox.Contracts.V1;
 using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
+using Owlbox.ModelPreparation;
 using Owlbox.Models;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
@@ -121,7 +122,7 @@ if (args.Contains("--published"))
             HfOwlExport.Write(sourceDir, new HfExportOptions { ModelType = arch.ModelType, FullSize = true, ObjectnessOutput = false });
             var traced = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(sourceDir, "onnx", "model.onnx")));
             using var quantized = File.Create(Path.Combine(sourceDir, "onnx", "model_quantized.onnx"));
-            Google.Protobuf.MessageExtensions.WriteTo(Owlbox.Models.Onnx.DynamicQuantizer.Apply(traced), quantized);
+            Google.Protobuf.MessageExtensions.WriteTo(Owlbox.ModelPreparation.DynamicQuantizer.Apply(traced), quantized);
         }
     }
     else if (!File.Exists(Path.Combine(modelDir, "onnx", "model_quantized.onnx")))
@@ -250,7 +251,7 @@ if (args.Contains("--gpu"))
             if (!File.Exists(fp16))
             {
                 var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir, "onnx", part + ".onnx")));
-                File.WriteAllBytes(fp16, Google.Protobuf.MessageExtensions.ToByteArray(Owlbox.Models.Onnx.Float16Converter.Apply(proto)));
+                File.WriteAllBytes(fp16, Google.Protobuf.MessageExtensions.ToByteArray(Owlbox.ModelPreparation.Float16Converter.Apply(proto)));
             }
         }
         var gpuImages = MakeImages(Path.Combine(cache, "bench", "images-200"), 200);

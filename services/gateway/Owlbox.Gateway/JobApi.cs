@@ -1,3 +1,4 @@
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using System.Text;
 using System.Text.Json;

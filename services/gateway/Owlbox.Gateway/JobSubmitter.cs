@@ -1,4 +1,4 @@
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 using System.Text.Json;
 using MassTransit;
 using Owlbox.Contracts.V1;

@@ -40,8 +40,8 @@ public sealed class OwlDetector : IDisposable
             _imageEncoder = Load(model.ImageEncoderPath!, sessionOptions);
             // OWLv2's objectness per patch, where the prepared encoder outputs it, is read and kept with the encoding
             // (never scored: it ranks patches for example queries).
-            _imageOutputs = _imageEncoder.OutputMetadata.ContainsKey(ModelPreparer.ObjectnessOutput)
-                ? [.. s_imageOutputs, ModelPreparer.ObjectnessOutput] : s_imageOutputs;
+            _imageOutputs = _imageEncoder.OutputMetadata.ContainsKey(OwlModel.ObjectnessOutput)
+                ? [.. s_imageOutputs, OwlModel.ObjectnessOutput] : s_imageOutputs;
             _textEncoder = Load(model.TextEncoderPath!, sessionOptions);
             ImageBatchSize = options.ImageBatchSize > 0 ? options.ImageBatchSize
                 : provider == "CUDA" ? SizeBatchFromDeviceMemory() : 1;

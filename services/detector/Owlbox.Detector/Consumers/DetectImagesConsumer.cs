@@ -3,6 +3,7 @@ using Owlbox.Contracts.V1;
 using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Jobs;
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 
 namespace Owlbox.Detector.Consumers;

@@ -1,4 +1,4 @@
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;

@@ -2,7 +2,7 @@ using MassTransit;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Jobs;
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 
 namespace Owlbox.Fetcher.Consumers;
 

@@ -1,3 +1,4 @@
+using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using MassTransit;
 using Owlbox.Contracts.V1;

@@ -1,10 +1,11 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using Owlbox.Detection.Tests;
 using Owlbox.ModelTool.Onnx;
-using Owlbox.Models.Onnx;
+using Owlbox.ModelPreparation;
 
-namespace Owlbox.Detection.Tests;
+namespace Owlbox.ModelPreparation.Tests;
 
 /// <summary>The fp16 form: float16 weights and computation inside, float32 in and out, integer values untouched, and
 /// the operators that take float parameters only as float32 run in float32 between casts.</summary>

@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Jobs;
-using Owlbox.Labeling;
 using Owlbox.Labeling.Prompts;
+using Owlbox.Labeling;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>A job as every stage uses it: its spec, parsed once (prompt lines, labels, thresholds, filters, policy).
 /// The gateway checked it before it was recorded, so parsing here does not fail for a recorded job.</summary>

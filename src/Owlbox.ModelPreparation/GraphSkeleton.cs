@@ -1,7 +1,8 @@
 using Google.Protobuf;
 using Onnx;
+using Owlbox.Models;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>
 /// An ONNX model read without its weights: nodes, inputs, outputs and value infos in full, initializers with their

@@ -1,10 +1,11 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
-using Owlbox.Models.Onnx;
+using Owlbox.Detection.Tests;
+using Owlbox.ModelPreparation;
 using Owlbox.Models.Text;
 
-namespace Owlbox.Detection.Tests;
+namespace Owlbox.ModelPreparation.Tests;
 
 /// <summary>The three parts of a published-layout single graph, written as models of their own and run one after the
 /// other (image, text, then the head on what they hand on), give the single graph's logits and boxes.</summary>
@@ -110,7 +111,7 @@ public sealed class ModelPreparerTests : IDisposable
             before = Run(single);
         }
 
-        var prepared = Owlbox.Detection.Inference.ModelPreparer.Prepare(dir);
+        var prepared = ModelPreparer.Prepare(dir);
 
         Assert.Equal(1, prepared.ReshapesMadeDynamic);
         Assert.Equal(("v_class", "v_shift", "v_scale", "t_query"), (prepared.Roles.ClassEmbeddings, prepared.Roles.Shift, prepared.Roles.Scale, prepared.Roles.QueryEmbeddings));

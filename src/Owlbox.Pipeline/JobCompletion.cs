@@ -1,9 +1,9 @@
+
 using MassTransit;
 using Owlbox.Contracts.V1;
-
 using Owlbox.Jobs;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>The one place a job is finished: whoever records a job's last sample calls this, the store lets exactly
 /// one caller through, and that caller announces the final state.</summary>

@@ -1,6 +1,6 @@
 using Onnx;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>One part of a split graph: its nodes in the graph's (topological) order, the tensors it reads from outside
 /// (graph inputs or another part's outputs; initializers it uses are <see cref="Initializers"/>), and the tensors it

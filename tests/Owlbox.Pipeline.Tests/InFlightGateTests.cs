@@ -1,7 +1,7 @@
-using Owlbox.ServiceDefaults;
+using Owlbox.Pipeline;
 using Owlbox.Jobs;
 
-namespace Owlbox.Jobs.Tests;
+namespace Owlbox.Pipeline.Tests;
 
 public class InFlightGateTests
 {

@@ -1,8 +1,9 @@
 using Owlbox.ServiceDefaults;
 using MassTransit;
 using Owlbox.Contracts.V1;
+using Owlbox.Jobs;
 
-namespace Owlbox.Jobs.Tests;
+namespace Owlbox.Pipeline.Tests;
 
 public class InfrastructureFaultsTests
 {

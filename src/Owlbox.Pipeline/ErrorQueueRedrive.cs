@@ -1,8 +1,9 @@
 using System.Text.Json;
-using RabbitMQ.Client;
+using Owlbox.ServiceDefaults;
 using RabbitMQ.Client.Exceptions;
+using RabbitMQ.Client;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>
 /// Moves one job's messages from the stages' <c>&lt;queue&gt;_error</c> queues back to the queues they failed on

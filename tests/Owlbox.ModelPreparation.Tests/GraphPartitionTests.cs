@@ -1,7 +1,8 @@
 using Onnx;
-using Owlbox.Models.Onnx;
+using Owlbox.Detection.Tests;
+using Owlbox.ModelPreparation;
 
-namespace Owlbox.Detection.Tests;
+namespace Owlbox.ModelPreparation.Tests;
 
 /// <summary>Splitting a graph by data flow: the image part is what the image inputs alone reach, the text part what
 /// the text inputs alone reach, the head what needs both; constants go wherever they are used.</summary>

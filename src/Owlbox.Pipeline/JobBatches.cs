@@ -1,7 +1,7 @@
 using MassTransit;
 using Owlbox.Jobs;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>How batch consumers walk a batch: one group per job, jobs that are over or unknown skipped, each live
 /// job handed its plan and its messages in arrival order.</summary>

@@ -1,13 +1,14 @@
-using MassTransit;
 using MassTransit.Configuration;
-using Owlbox.Contracts.V1;
 using MassTransit.MessageData;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Labeling.Prompts;
 using Owlbox.Models;
+using Owlbox.ServiceDefaults;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>How a process talks to the others: the transport, where claim-checked images live, and how hard a failing
 /// message is retried.</summary>

@@ -1,7 +1,7 @@
 using MassTransit;
 using Owlbox.Contracts.V1;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>
 /// Back-pressure for the one-process mode, where every stage shares the in-memory bus and nothing else holds an early

@@ -1,10 +1,11 @@
 using Onnx;
 using Owlbox.Detection.Inference;
+using Owlbox.Detection.Tests;
 using Owlbox.Models;
-using Owlbox.Models.Onnx;
+using Owlbox.ModelPreparation;
 using Owlbox.ModelTool;
 
-namespace Owlbox.Detection.Tests;
+namespace Owlbox.ModelPreparation.Tests;
 
 /// <summary><c>models prepare</c> writes the image tower's attention as ONNX Runtime's fused MultiHeadAttention where
 /// the export's attention has the shape it takes, and the prepared form still gives the single graph's outputs.</summary>

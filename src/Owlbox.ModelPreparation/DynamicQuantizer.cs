@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>
 /// Int8 dynamic quantization of a model, as ONNX Runtime's <c>quantize_dynamic</c> writes it (and the model tool writes

@@ -1,6 +1,7 @@
 using Onnx;
+using Owlbox.Models;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>
 /// A <see cref="GraphPart"/> as a model of its own: the part's nodes, the initializers they read (shared with the

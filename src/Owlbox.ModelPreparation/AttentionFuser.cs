@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Onnx;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>
 /// Rewrites each self-attention of a transformer graph as ONNX Runtime's fused <c>com.microsoft.MultiHeadAttention</c>

@@ -1,11 +1,13 @@
 using Microsoft.ML.OnnxRuntime;
 using Owlbox.Detection.Inference;
+using Owlbox.Detection.Tests;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Filtering;
+using Owlbox.ModelPreparation;
 using Owlbox.Models;
 using Owlbox.ModelTool;
 
-namespace Owlbox.Detection.Tests;
+namespace Owlbox.ModelPreparation.Tests;
 
 /// <summary>
 /// <c>owlbox models prepare</c> on graphs written as torch.onnx / optimum trace Hugging Face's OwlViT and OWLv2
@@ -105,7 +107,7 @@ public sealed class HfExportPrepareTests : IDisposable
         var onnx = Path.Combine(dir, "onnx", "model.onnx");
 
         var e = Assert.Throws<ModelException>(() => ModelPreparer.Prepare(dir));
-        var skeleton = Owlbox.Models.Onnx.GraphSkeleton.Read(onnx);
+        var skeleton = Owlbox.ModelPreparation.GraphSkeleton.Read(onnx);
 
         Assert.True(e.Message.Contains("the first node that needs both the image and the text is '/owlvit/Mul_1' (Mul)", StringComparison.Ordinal), e.Message);
         Assert.Equal(["model.onnx"], Directory.GetFiles(Path.Combine(dir, "onnx")).Select(Path.GetFileName));

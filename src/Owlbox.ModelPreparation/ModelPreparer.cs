@@ -2,11 +2,11 @@ using System.Buffers.Binary;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using Owlbox.Detection.Inference;
 using Owlbox.Models;
-using Owlbox.Models.Onnx;
 using Owlbox.Models.Text;
 
-namespace Owlbox.Detection.Inference;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>What <c>owlbox models prepare</c> wrote and how closely it matches the single graph.</summary>
 public sealed record PreparedModel(string ImageEncoderPath, string TextEncoderPath, HeadRoles Roles, int HeadNodes,
@@ -44,7 +44,7 @@ public static class ModelPreparer
     public const double MaximumFp16BoxPixels = 1.0;
 
     /// <summary>OWLv2's per-patch objectness logits [B, N], as torch.onnx names the output.</summary>
-    public const string ObjectnessOutput = "objectness_logits";
+    public const string ObjectnessOutput = OwlModel.ObjectnessOutput;
 
     /// <summary>Why a single graph cannot be split into the prepared form (null: it splits), read from its structure
     /// without its weights (<see cref="GraphSkeleton"/>): what a labeling run on the single graph says it is slower for.

@@ -1,10 +1,10 @@
 using Owlbox.Contracts.V1;
-using Owlbox.Labeling;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Policies;
+using Owlbox.Labeling;
 
-namespace Owlbox.ServiceDefaults;
+namespace Owlbox.Pipeline;
 
 /// <summary>Between the wire forms (job options, detected objects) and the labeling logic's: the one place a box or an
 /// option changes representation.</summary>

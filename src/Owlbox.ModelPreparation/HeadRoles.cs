@@ -1,6 +1,7 @@
 using Onnx;
+using Owlbox.Models;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>Which tensors the OWL class head reads, by role: logits = (class_embeds · query_embeds + shift) × scale.
 /// A shift or scale the export holds as a constant (one value for every patch) is flagged: the prepared image encoder

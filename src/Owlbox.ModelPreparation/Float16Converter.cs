@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
+using Owlbox.Models;
 
-namespace Owlbox.Models.Onnx;
+namespace Owlbox.ModelPreparation;
 
 /// <summary>
 /// The fp16 form of a model for a GPU, as onnxconverter-common's <c>convert_float_to_float16(keep_io_types=True)</c>
