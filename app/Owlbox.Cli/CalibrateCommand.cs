@@ -49,7 +49,8 @@ public static class CalibrateCommand
         }
         var directory = Path.GetFullPath(request.Dataset);
         LocalDataset.CheckFolder(directory);
-        var dataset = LocalDataset.Open(directory);
+        var dataset = LocalDataset.List(directory);
+        var datasetLabels = dataset.ReadLabels();
         if (dataset.Samples.Count == 0)
         {
             throw new DatasetException($"dataset '{request.Dataset}' holds no images: there is nothing to calibrate on");
@@ -83,7 +84,7 @@ public static class CalibrateCommand
         var open = DetectionPlan.Create(detector, new LabelingPrompt(prompt.Text, [.. prompt.Lines.Select(l => l with { MinConfidence = 0 })]),
             spec.Options.ToLabelingOptions());
         var labels = prompt.Labels.ToHashSet(StringComparer.Ordinal);
-        if (!dataset.Samples.Any(s => dataset.Labels.GetBoxes(s.Id).Any(b => labels.Contains(b.Label))))
+        if (!dataset.Samples.Any(s => datasetLabels.GetBoxes(s.Id).Any(b => labels.Contains(b.Label))))
         {
             // Every detection would count as wrong and every threshold come out "none": a calibration of nothing.
             throw new DatasetException($"{dataset.LabelsPath} has no box labeled {string.Join(" or ", prompt.Labels.Select(l => $"'{l}'"))} on the dataset's images: calibrate needs images labeled with the prompt's labels");
@@ -98,7 +99,7 @@ public static class CalibrateCommand
             {
                 var found = DetectionEngine.Detect(open, await File.ReadAllBytesAsync(sample.FullPath, cancellationToken).ConfigureAwait(false));
                 detections.AddRange(found.Result.Kept.Select(d => new EvalBox(sample.Id, d.Label, d.Box, d.Score)));
-                truth.AddRange(dataset.Labels.GetBoxes(sample.Id).Where(b => labels.Contains(b.Label)).Select(b => new EvalBox(sample.Id, b.Label, b.Box)));
+                truth.AddRange(datasetLabels.GetBoxes(sample.Id).Where(b => labels.Contains(b.Label)).Select(b => new EvalBox(sample.Id, b.Label, b.Box)));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -34,12 +34,13 @@ public static class EvalCommand
 
     private static async Task<int> RunAsync(string datasetDir, string truthDir, string? proposalSet, bool json, TextWriter stdout)
     {
-        var truthSet = LocalDataset.Open(truthDir);
+        var truthSet = LocalDataset.List(truthDir);
         if (truthSet.Samples.Count == 0)
         {
             throw new DatasetException($"--truth '{truthDir}' holds no images: there is nothing to measure against");
         }
-        var truth = truthSet.Samples.SelectMany(s => truthSet.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box))).ToArray();
+        var truthLabels = truthSet.ReadLabels();
+        var truth = truthSet.Samples.SelectMany(s => truthLabels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box))).ToArray();
         if (truth.Length == 0)
         {
             throw new DatasetException($"--truth '{truthDir}' has no boxes in {LabelsFile.FileName}: there is nothing to measure against");
@@ -59,12 +60,13 @@ public static class EvalCommand
         }
         else
         {
-            var dataset = LocalDataset.Open(datasetDir);
+            var dataset = LocalDataset.List(datasetDir);
+            var labels = dataset.ReadLabels();
             var samples = dataset.Samples.Where(s => images.Contains(s.Id)).ToArray();
             common = samples.Length;
             source = $"dataset '{datasetDir}'";
             detections = samples
-                .SelectMany(s => dataset.Labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
+                .SelectMany(s => labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
         }
         if (common == 0)
         {

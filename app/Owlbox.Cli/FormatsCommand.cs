@@ -57,12 +57,13 @@ public static class FormatsCommand
 
     private static async Task<int> ExportAsync(string source, string format, string output, bool force, TextWriter stdout, CancellationToken cancellationToken)
     {
-        var dataset = LocalDataset.Open(source);
+        var dataset = LocalDataset.List(source);
+        var labels = dataset.ReadLabels();
         var images = dataset.Samples.Select(s =>
         {
             StopIfAsked(Unexported, cancellationToken);
             var (w, h) = SizeOf(s.FullPath, s.Id);
-            var boxes = dataset.Labels.GetBoxes(s.Id);
+            var boxes = labels.GetBoxes(s.Id);
             // The one label rule (LabelRules): a line break would add a line to classes.txt and shift every class id;
             // a NUL cannot be written as XML. Such a label can only be in the file if written by hand or an old import.
             foreach (var b in boxes)

@@ -15,8 +15,8 @@ public sealed record SampleLabels(IReadOnlyList<LabeledBox> Boxes, IReadOnlyDict
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 }
 
-/// <summary>A sample as the dataset lists it, with its labels at that moment.</summary>
-public sealed record DatasetSample(string Id, SampleLabels Labels);
+/// <summary>A sample as the dataset lists it: its id only (the writer reads its labels when it writes).</summary>
+public sealed record DatasetSample(string Id);
 
 public sealed record SampleSelection(IReadOnlyList<DatasetSample> Found, IReadOnlyList<(string Id, string Problem)> Missing);
 
@@ -34,8 +34,12 @@ public sealed record ProposalHeader(string JobId, string ModelId, string ModelTy
 /// </summary>
 public interface IDatasetBackend
 {
-    /// <summary>The samples named by <paramref name="ids"/> (all when null), with their current labels.</summary>
+    /// <summary>The samples named by <paramref name="ids"/> (all when null), listed without their labels.</summary>
     Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken);
+
+    /// <summary>Reads and checks the labels the dataset holds, so an unreadable labels file stops a job at submission
+    /// (throws <see cref="DatasetException"/> with the reason). A local labels file is streamed, whatever its size.</summary>
+    Task CheckLabelsAsync(CancellationToken cancellationToken);
 
     /// <summary>The image's bytes as stored. Throws <see cref="DatasetException"/> for a permanent problem
     /// (missing, too large) and <see cref="IOException"/> for one worth retrying.</summary>

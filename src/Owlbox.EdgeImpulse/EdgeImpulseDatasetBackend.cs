@@ -72,13 +72,14 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
             }
             else if (seen.Add(id))
             {
-                found.Add(new DatasetSample(id, new SampleLabels(
-                    sample.BoundingBoxes.Select(b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height)).ToArray(),
-                    sample.Metadata ?? new Dictionary<string, string>())));
+                found.Add(new DatasetSample(id));
             }
         }
         return new SampleSelection(found, missing);
     }
+
+    /// <summary>Studio checks a project's labels itself: nothing to read here.</summary>
+    public Task CheckLabelsAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>A sample named by id that the training and testing listings do not hold (another category, such as
     /// post-processing or anomaly): read by id, as the original block does.</summary>

@@ -105,10 +105,10 @@ public sealed class ReviewServer : IAsyncDisposable
         app.MapGet("/", () => Results.Content(ReviewPage.Html, "text/html; charset=utf-8")).AllowAnonymous(); // no data in it
         var api = app.MapGroup("/api").WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         // The images the page was last told about: a thumbnail request is a set lookup, not a scan of the folder.
-        var images = LocalDataset.Open(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
+        var images = LocalDataset.List(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
         api.MapGet("/state", (string? set, HttpRequest http) =>
         {
-            var dataset = LocalDataset.Open(directory);
+            var dataset = LocalDataset.List(directory); // ReviewState reads and checks the labels file
             Volatile.Write(ref images, dataset.Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
             return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo(Session(http))), s_json);
         });

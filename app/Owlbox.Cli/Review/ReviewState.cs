@@ -31,9 +31,10 @@ public static class ReviewState
         var sets = store.List();
         var set = setId is null ? sets.MaxBy(s => s.CreatedUtc) : sets.FirstOrDefault(s => s.JobId == setId);
         var byImage = set?.Samples.ToDictionary(s => s.SampleId, StringComparer.Ordinal) ?? [];
+        var labelsFile = dataset.ReadLabels();
         var images = dataset.Samples.Select(s =>
         {
-            var labels = dataset.Labels.GetBoxes(s.Id);
+            var labels = labelsFile.GetBoxes(s.Id);
             var detections = byImage.TryGetValue(s.Id, out var p) ? p.Detections : [];
             // Pending boxes are judged against the labels; decided ones are labels already, or gone.
             var pending = detections.Select((d, i) => (d, i)).Where(x => x.d.Decision is null).ToArray();

@@ -108,8 +108,10 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         }
         try
         {
-            // Lists the dataset and reads its labels: an unreadable dataset or labels file stops the job here.
-            var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location, credential).SelectAsync(spec.SampleIds, cancellationToken).ConfigureAwait(false);
+            // Lists the dataset and checks its labels: an unreadable dataset or labels file stops the job here.
+            var dataset = datasets.Open(spec.Dataset.Kind, spec.Dataset.Location, credential);
+            var selection = await dataset.SelectAsync(spec.SampleIds, cancellationToken).ConfigureAwait(false);
+            await dataset.CheckLabelsAsync(cancellationToken).ConfigureAwait(false);
             samples = selection.Found.Count + selection.Missing.Count;
             if (samples == 0)
             {

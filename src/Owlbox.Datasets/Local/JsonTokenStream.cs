@@ -14,6 +14,7 @@ internal sealed class JsonTokenStream(Stream stream) : IDisposable
     private byte[] _value = ArrayPool<byte>.Shared.Rent(256);
     private int _start, _end, _valueLength;
     private bool _final;
+    private bool _bomChecked;
     private JsonReaderState _state;
 
     public JsonTokenType TokenType { get; private set; }
@@ -162,6 +163,15 @@ internal sealed class JsonTokenStream(Stream stream) : IDisposable
         var n = stream.Read(_buffer, _end, _buffer.Length - _end);
         _end += n;
         _final = n == 0;
+        if (!_bomChecked && (_end >= 3 || _final))
+        {
+            // A UTF-8 byte-order mark, which Utf8JsonReader does not take (editors on Windows write one).
+            _bomChecked = true;
+            if (_buffer.AsSpan(0, _end).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                _start = 3;
+            }
+        }
     }
 
     public void Dispose()

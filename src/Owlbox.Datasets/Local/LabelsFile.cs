@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Owlbox.Labeling.Boxes;
 
@@ -16,87 +15,49 @@ public sealed class LabelsFile
 {
     public const string FileName = "bounding_boxes.labels";
     private static readonly JsonWriterOptions s_writer = new() { Indented = true, Encoder = MinimalJsonEncoder.Instance };
-    private static readonly JsonDocumentOptions s_document = new() { AllowDuplicateProperties = false };
     private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
-    private readonly JsonElement _boxes;
-    private readonly JsonElement? _metadata;
+    private readonly Dictionary<string, IReadOnlyList<LabeledBox>> _boxes;
+    private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _metadata;
 
-    private LabelsFile(JsonElement boxes, JsonElement? metadata) => (_boxes, _metadata) = (boxes, metadata);
+    private LabelsFile(Dictionary<string, IReadOnlyList<LabeledBox>> boxes, Dictionary<string, IReadOnlyDictionary<string, string>> metadata) =>
+        (_boxes, _metadata) = (boxes, metadata);
 
-    /// <summary>Reads and validates the whole file; a missing file is an empty one. An invalid file stops the job
-    /// before any work, because rewriting it would lose the user's labels.</summary>
+    /// <summary>Reads and checks the whole file into a map of every sample's labels (a missing file is an empty one), by
+    /// the one streaming reader (<see cref="LabelsReader"/>). For the callers that need every sample's labels at once;
+    /// the others read entries as they come, or only <see cref="Check"/>. An invalid file stops the job before any
+    /// work, because rewriting it would lose the user's labels.</summary>
     public static LabelsFile Load(string path)
     {
-        var file = ResolvePath(path);
-        if (!File.Exists(file))
+        var boxes = new Dictionary<string, IReadOnlyList<LabeledBox>>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var entry in LabelsReader.ReadFile(path))
         {
-            using var empty = JsonDocument.Parse("{}");
-            return new LabelsFile(empty.RootElement.Clone(), null);
-        }
-        JsonElement root;
-        try
-        {
-            // ReadAllText drops a byte-order mark.
-            using var document = JsonDocument.Parse(File.ReadAllText(file), s_document);
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw Invalid(path, e);
-        }
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw new DatasetException($"{path} must be a JSON object");
-        }
-        if (!root.TryGetProperty("version", out var version) || version.ValueKind != JsonValueKind.Number
-            || !version.TryGetInt32(out var v) || v != 1 || version.GetRawText() != "1")
-        {
-            throw new DatasetException($"{path}: \"version\" must be 1");
-        }
-        if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "bounding-box-labels")
-        {
-            throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
-        }
-        if (!root.TryGetProperty("boundingBoxes", out var boxes) || boxes.ValueKind != JsonValueKind.Object)
-        {
-            throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
-        }
-        foreach (var entry in boxes.EnumerateObject())
-        {
-            if (entry.Value.ValueKind != JsonValueKind.Array)
+            if (entry.Boxes is { } b)
             {
-                throw new DatasetException($"{path}: boundingBoxes[\"{entry.Name}\"] must be an array");
+                boxes.Add(entry.SampleId, b);
             }
-            var i = 0;
-            foreach (var box in entry.Value.EnumerateArray())
+            else
             {
-                _ = ParseBox(box, $"{path}: boundingBoxes[\"{entry.Name}\"][{i++}]");
+                metadata.Add(entry.SampleId, entry.Metadata!);
             }
-        }
-        JsonElement? metadata = null;
-        if (root.TryGetProperty("metadata", out var meta))
-        {
-            if (meta.ValueKind != JsonValueKind.Object)
-            {
-                throw new DatasetException($"{path}: \"metadata\" must be an object mapping image file names to key/value objects");
-            }
-            foreach (var entry in meta.EnumerateObject())
-            {
-                _ = ParseMetadata(entry.Value, $"{path}: metadata[\"{entry.Name}\"]");
-            }
-            metadata = meta;
         }
         return new LabelsFile(boxes, metadata);
     }
 
-    public IReadOnlyList<LabeledBox> GetBoxes(string fileName) =>
-        _boxes.TryGetProperty(fileName, out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Select((b, i) => ParseBox(b, $"boundingBoxes[\"{fileName}\"][{i}]")).ToArray()
-            : [];
+    /// <summary>Reads and checks the whole file as <see cref="Load"/> does, holding none of it: a setup check whose
+    /// memory does not grow with the file (but for the reader's 16 bytes a sample of its duplicate check).</summary>
+    public static void Check(string path)
+    {
+        using var entries = LabelsReader.ReadFile(path, _ => false).GetEnumerator();
+        while (entries.MoveNext())
+        {
+        }
+    }
 
-    public IReadOnlyDictionary<string, string>? GetMetadata(string fileName) =>
-        _metadata is { } meta && meta.TryGetProperty(fileName, out var entry) ? ParseMetadata(entry, $"metadata[\"{fileName}\"]") : null;
+    public IReadOnlyList<LabeledBox> GetBoxes(string fileName) => _boxes.GetValueOrDefault(fileName) ?? [];
+
+    public IReadOnlyDictionary<string, string>? GetMetadata(string fileName) => _metadata.GetValueOrDefault(fileName);
 
     /// <summary>The file <paramref name="path"/> names: the final target when it is a symbolic link (written through,
     /// never replaced by a plain file). A dangling link or a folder in its place is refused.</summary>
@@ -190,57 +151,22 @@ public sealed class LabelsFile
 
     private sealed record Change(SampleLabels Labels, IReadOnlyList<StoredBox> Stored, SampleLabels Before);
 
+    /// <summary>The samples named, with each box's own JSON; the other entries are passed over unchecked (the file was
+    /// checked when the job started, and the rewrite checks its shape).</summary>
     private static Dictionary<string, StoredSample> ReadSamples(string file, string path, HashSet<string> ids)
     {
         var boxes = new Dictionary<string, List<StoredBox>>(StringComparer.Ordinal);
-        var metadata = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
-        try
+        var metadata = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var entry in LabelsReader.ReadFile(file, path, ids.Contains, checkAll: false, keepJson: true))
         {
-            using var input = OpenRead(file, out _);
-            using var tokens = new JsonTokenStream(input);
-            if (!tokens.Read() || tokens.TokenType != JsonTokenType.StartObject)
+            if (entry.Boxes is { } b)
             {
-                throw new DatasetException($"{path} must be a JSON object");
+                boxes.Add(entry.SampleId, b.Zip(entry.BoxJson!, (box, json) => new StoredBox(box, json)).ToList());
             }
-            var scratch = new ArrayBufferWriter<byte>();
-            while (tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
+            else
             {
-                var section = tokens.Value.SequenceEqual("boundingBoxes"u8) ? 1 : tokens.Value.SequenceEqual("metadata"u8) ? 2 : 0;
-                tokens.Next();
-                if (section == 0 || tokens.TokenType != JsonTokenType.StartObject)
-                {
-                    tokens.SkipValue(); // the rewrite checks the file's shape
-                    continue;
-                }
-                while (tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
-                {
-                    var sample = System.Text.Encoding.UTF8.GetString(tokens.Value);
-                    tokens.Next();
-                    if (!ids.Contains(sample))
-                    {
-                        tokens.SkipValue();
-                        continue;
-                    }
-                    scratch.ResetWrittenCount();
-                    using (var w = new Utf8JsonWriter(scratch))
-                    {
-                        tokens.CopyValue(w);
-                    }
-                    using var value = JsonDocument.Parse(scratch.WrittenMemory);
-                    var where = $"{path}: {(section == 1 ? "boundingBoxes" : "metadata")}[\"{sample}\"]";
-                    var fresh = section == 1
-                        ? boxes.TryAdd(sample, ParseStoredBoxes(value.RootElement, where))
-                        : metadata.TryAdd(sample, ParseMetadata(value.RootElement, where));
-                    if (!fresh)
-                    {
-                        throw new DatasetException($"{where} appears twice; remove one, Owlbox will not guess which is meant");
-                    }
-                }
+                metadata.Add(entry.SampleId, entry.Metadata!);
             }
-        }
-        catch (JsonException e)
-        {
-            throw Invalid(path, e);
         }
         var samples = new Dictionary<string, StoredSample>(StringComparer.Ordinal);
         foreach (var id in boxes.Keys.Union(metadata.Keys))
@@ -251,15 +177,6 @@ public sealed class LabelsFile
                 stored);
         }
         return samples;
-    }
-
-    private static List<StoredBox> ParseStoredBoxes(JsonElement list, string where)
-    {
-        if (list.ValueKind != JsonValueKind.Array)
-        {
-            throw new DatasetException($"{where} must be an array");
-        }
-        return list.EnumerateArray().Select((b, i) => new StoredBox(ParseBox(b, $"{where}[{i}]"), System.Text.Encoding.UTF8.GetBytes(b.GetRawText()))).ToList();
     }
 
     /// <summary>Streams the file into its replacement, every entry not changed copied token by token (constant memory
@@ -302,7 +219,7 @@ public sealed class LabelsFile
             }
             catch (JsonException e)
             {
-                throw Invalid(path, e);
+                throw LabelsHeader.Invalid(path, e);
             }
             finally
             {
@@ -326,56 +243,29 @@ public sealed class LabelsFile
 
     private static void Transform(JsonTokenStream tokens, Utf8JsonWriter w, Dictionary<string, Change> changes, string path)
     {
-        if (!tokens.Read() || tokens.TokenType != JsonTokenType.StartObject)
-        {
-            throw new DatasetException($"{path} must be a JSON object");
-        }
+        var header = new LabelsHeader(path);
+        header.Root(tokens.Read() ? tokens.TokenType : JsonTokenType.None);
         w.WriteStartObject();
-        var (version, type, boxes, metadata) = (false, false, false, false);
         while (tokens.Next() && tokens.TokenType == JsonTokenType.PropertyName)
         {
             var name = tokens.Value.ToArray();
             tokens.Next();
-            if (name.AsSpan().SequenceEqual("version"u8))
+            switch (header.Property(System.Text.Encoding.UTF8.GetString(name), tokens.TokenType, tokens.Value))
             {
-                version = !version && tokens.TokenType == JsonTokenType.Number && tokens.Value.SequenceEqual("1"u8)
-                    ? true : throw new DatasetException($"{path}: \"version\" must be 1");
+                case LabelsSection.BoundingBoxes:
+                    WriteMerged(tokens, w, "boundingBoxes", changes, WriteBoxes);
+                    break;
+                case LabelsSection.Metadata:
+                    WriteMerged(tokens, w, "metadata", changes, WriteMetadata);
+                    break;
+                default:
+                    w.WritePropertyName(name);
+                    tokens.CopyValue(w);
+                    break;
             }
-            else if (name.AsSpan().SequenceEqual("type"u8))
-            {
-                type = !type && tokens.TokenType == JsonTokenType.String && tokens.Value.SequenceEqual("bounding-box-labels"u8)
-                    ? true : throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
-            }
-            else if (name.AsSpan().SequenceEqual("boundingBoxes"u8))
-            {
-                boxes = !boxes && tokens.TokenType == JsonTokenType.StartObject
-                    ? true : throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
-                WriteMerged(tokens, w, "boundingBoxes", changes, WriteBoxes);
-                continue;
-            }
-            else if (name.AsSpan().SequenceEqual("metadata"u8))
-            {
-                metadata = !metadata && tokens.TokenType == JsonTokenType.StartObject
-                    ? true : throw new DatasetException($"{path}: \"metadata\" must be an object mapping image file names to key/value objects");
-                WriteMerged(tokens, w, "metadata", changes, WriteMetadata);
-                continue;
-            }
-            w.WritePropertyName(name);
-            tokens.CopyValue(w);
         }
-        if (!version)
-        {
-            throw new DatasetException($"{path}: \"version\" must be 1");
-        }
-        if (!type)
-        {
-            throw new DatasetException($"{path}: \"type\" must be \"bounding-box-labels\"");
-        }
-        if (!boxes)
-        {
-            throw new DatasetException($"{path}: \"boundingBoxes\" must be an object mapping image file names to box lists");
-        }
-        if (!metadata)
+        header.End();
+        if (!header.HasMetadata)
         {
             WriteMerged(null, w, "metadata", changes, WriteMetadata);
         }
@@ -474,54 +364,4 @@ public sealed class LabelsFile
         }
         w.WriteEndObject();
     }
-
-    private static Dictionary<string, string> ParseMetadata(JsonElement entry, string where)
-    {
-        if (entry.ValueKind != JsonValueKind.Object)
-        {
-            throw new DatasetException($"{where} must be an object of key/value pairs");
-        }
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var p in entry.EnumerateObject())
-        {
-            result[p.Name] = p.Value.ValueKind switch
-            {
-                JsonValueKind.String => p.Value.GetString()!,
-                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => p.Value.GetRawText(),
-                JsonValueKind.Null => "",
-                _ => throw new DatasetException($"{where}[\"{p.Name}\"] must be a string (Edge Impulse metadata values are text)"),
-            };
-        }
-        return result;
-    }
-
-    private static LabeledBox ParseBox(JsonElement o, string where)
-    {
-        if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("label", out var label) || label.ValueKind != JsonValueKind.String)
-        {
-            throw new DatasetException($"{where} must be an object with a string \"label\"");
-        }
-        int Coordinate(string name)
-        {
-            if (!o.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number)
-            {
-                throw new DatasetException($"{where}: \"{name}\" must be a number");
-            }
-            // Edge Impulse stores integers; other tools may have written fractions, rounded here (BoxRules: the rule
-            // every importer checks against too).
-            return value.TryGetDouble(out var d) && BoxRules.Pixel(d) is { } pixel
-                ? pixel
-                : throw new DatasetException($"{where}: \"{name}\" is out of range");
-        }
-        double? score = o.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetDouble(out var sd) ? sd : null;
-        var box = new LabeledBox(label.GetString()!, Coordinate("x"), Coordinate("y"), Coordinate("width"), Coordinate("height")) { Score = score };
-        if (BoxRules.Problem(box.X, box.Y, box.Width, box.Height) is { } problem)
-        {
-            throw new DatasetException($"{where}: {problem}");
-        }
-        return box;
-    }
-
-    private static DatasetException Invalid(string path, JsonException e) =>
-        new($"{path} is not valid JSON ({e.Message}); fix or remove it, Owlbox will not overwrite it", e);
 }

@@ -8,22 +8,29 @@ public sealed class LocalDataset
         ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp",
     };
 
-    private LocalDataset(string directory, IReadOnlyList<LocalSample> samples, LabelsFile labels)
+    private LocalDataset(string directory, IReadOnlyList<LocalSample> samples)
     {
         Directory = directory;
         Samples = samples;
-        Labels = labels;
     }
 
     public string Directory { get; }
     public IReadOnlyList<LocalSample> Samples { get; }
 
-    /// <summary>The labels file as it was when the dataset was opened: the "before the job" snapshot.</summary>
-    public LabelsFile Labels { get; }
-
     public string LabelsPath => Path.Combine(Directory, LabelsFile.FileName);
 
+    /// <summary>Lists the folder's images and checks its labels file whole, streamed (nothing of it held): an invalid
+    /// file stops here, with its reason.</summary>
     public static LocalDataset Open(string directory)
+    {
+        var dataset = List(directory);
+        LabelsFile.Check(dataset.LabelsPath);
+        return dataset;
+    }
+
+    /// <summary>Lists the folder's images by name, without reading the labels file (a job's expansion needs only the
+    /// names; the writer reads each sample's labels when it writes).</summary>
+    public static LocalDataset List(string directory)
     {
         CheckFolder(directory);
         var samples = System.IO.Directory.EnumerateFiles(directory)
@@ -31,9 +38,12 @@ public sealed class LocalDataset
             .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
             .OrderBy(s => s.Id, StringComparer.Ordinal)
             .ToArray();
-        var labels = LabelsFile.Load(Path.Combine(directory, LabelsFile.FileName));
-        return new LocalDataset(directory, samples, labels);
+        return new LocalDataset(directory, samples);
     }
+
+    /// <summary>Every sample's labels as the file holds them now, read and checked whole (<see cref="LabelsFile.Load"/>):
+    /// for the commands that need them all at once (eval, calibrate, export, the review page).</summary>
+    public LabelsFile ReadLabels() => LabelsFile.Load(LabelsPath);
 
     /// <summary>Whether <paramref name="sampleId"/> names an image of the folder as <see cref="Open"/> lists them: a file
     /// name (no folder part), an image extension, a file there. Writers refuse anything else, so the labels file never
