@@ -90,6 +90,9 @@ public sealed class LabelsFile
         return new LabelsFile(boxes, metadata);
     }
 
+    /// <summary>The image file names the file lists boxes for, in its order.</summary>
+    public IEnumerable<string> FileNames => _boxes.EnumerateObject().Select(e => e.Name);
+
     public IReadOnlyList<LabeledBox> GetBoxes(string fileName) =>
         _boxes.TryGetProperty(fileName, out var list) && list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Select((b, i) => ParseBox(b, $"boundingBoxes[\"{fileName}\"][{i}]")).ToArray()
