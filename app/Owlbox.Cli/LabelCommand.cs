@@ -28,8 +28,9 @@ public static class LabelCommand
         var fresh = CliOptions.Flag("--fresh", "start a new job instead of resuming an interrupted run of this same job");
         var replace = CliOptions.Flag("--replace-proposals", "with --propose-actions: replace an existing proposal set of that id");
         var noCache = CliOptions.Flag("--no-embedding-cache", "do not keep image encodings in <dataset>/.owlbox/embeddings for the next prompt");
+        var examplesFrom = CliOptions.Text("--examples-from", "the local dataset whose boxes [label] prompt lines use as examples (default: this dataset)", "folder");
         var command = new Command("label", "label a local dataset in this process (option names follow the Edge Impulse OWL block)") { dataset };
-        return command.WithOptions([.. job.All, provider, threads, runs, imageBatch, maxPixels, fresh, replace, noCache]).WithAction(async (p, cancellationToken) =>
+        return command.WithOptions([.. job.All, provider, threads, runs, imageBatch, maxPixels, fresh, replace, noCache, examplesFrom]).WithAction(async (p, cancellationToken) =>
         {
             var folder = p.GetValue(dataset)!;
             var directory = Path.GetFullPath(folder);
@@ -41,6 +42,8 @@ public static class LabelCommand
             {
                 throw new UsageException("--max-image-pixels must be positive");
             }
+            // Example lines' boxes, before anything is written: a label with no box stops the job here, naming its line.
+            var examples = ExampleBoxes.Gather(spec.Prompt, p.GetValue(examplesFrom) is { } from ? Path.GetFullPath(from) : directory);
             var store = OwlboxFolder.PathOf(directory, "jobs.db"); // first: a .owlbox that cannot hold it stops the job here
             var embeddings = EmbeddingCacheFolder(directory, p.GetValue(noCache), io.Error);
             var options = new OwlboxOptions
@@ -61,7 +64,7 @@ public static class LabelCommand
                 ? Path.Combine(folder, LabelsFile.FileName)
                 : Path.Combine(OwlboxFolder.PathOf(folder, "proposals"), spec.ProposeJobId + ".json");
             var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(io.Out), cancellationToken,
-                io.BusTap, fresh: p.GetValue(fresh), replaceProposals: p.GetValue(replace)).ConfigureAwait(false);
+                io.BusTap, fresh: p.GetValue(fresh), replaceProposals: p.GetValue(replace), examples: examples).ConfigureAwait(false);
             return OwlboxCli.ExitCode(summary.Status);
         });
     }

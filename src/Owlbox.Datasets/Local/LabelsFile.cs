@@ -55,6 +55,10 @@ public sealed class LabelsFile
         }
     }
 
+    /// <summary>The image file names the file lists boxes for, in its order (a dictionary filled once, never
+    /// removed from, enumerates in insertion order).</summary>
+    public IEnumerable<string> FileNames => _boxes.Keys;
+
     public IReadOnlyList<LabeledBox> GetBoxes(string fileName) => _boxes.GetValueOrDefault(fileName) ?? [];
 
     public IReadOnlyDictionary<string, string>? GetMetadata(string fileName) => _metadata.GetValueOrDefault(fileName);

@@ -13,9 +13,35 @@ public sealed record DetectionPlan(OwlDetector Detector, LabelingPrompt Prompt, 
 {
     public ImagePreprocessor Preprocessor { get; } = new(Detector.Model, Detector.Options.Owlv2Padding);
 
+    /// <summary>With example lines: the text and example queries together (the split form only); else null.</summary>
+    public CombinedQueries? Combined { get; init; }
+
     /// <summary>Tokenizes (and with the split form encodes) the prompt's queries on <paramref name="detector"/>.</summary>
-    public static DetectionPlan Create(OwlDetector detector, LabelingPrompt prompt, LabelingOptions options) =>
-        new(detector, prompt, detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray()), options);
+    /// <param name="examples">The job's example queries, computed once at setup; required when the prompt has
+    /// example lines (<c>[label]</c>).</param>
+    public static DetectionPlan Create(OwlDetector detector, LabelingPrompt prompt, LabelingOptions options, ExampleQueries? examples = null)
+    {
+        var queries = detector.PrepareQueries(prompt.Lines.Select(l => l.SearchText).ToArray());
+        if (!prompt.Lines.Any(l => l.IsExample))
+        {
+            return new(detector, prompt, queries, options);
+        }
+        if (!detector.Model.IsSplit)
+        {
+            throw new Models.ModelException($"example lines ([label]) need the model's prepared form: run `owlbox models prepare {detector.Model.Directory}` first");
+        }
+        return new(detector, prompt, queries, options) { Combined = new CombinedQueries(prompt.Lines, queries, examples) };
+    }
+
+    /// <summary>The class head over a kept encoding.</summary>
+    internal DetectorOutput Score(CachedImage image) => Combined is { } c
+        ? c.Score<Half>(image.Boxes, image.ClassEmbeddings, image.Shift, image.Scale, image.Dimension)
+        : OwlDetector.Score(image, Queries);
+
+    /// <summary>The class head over an encoding fresh from the image encoder.</summary>
+    internal DetectorOutput Score(float[] boxes, ImageFeatures features) => Combined is { } c
+        ? c.Score<float>(boxes, features.ClassEmbeddings, features.Shift, features.Scale, features.Dimension)
+        : OwlDetector.Score(boxes, features, Queries);
 }
 
 /// <summary>One image's outcome. <see cref="Milliseconds"/> is its own decoding and inference, not its wait in the
@@ -33,6 +59,24 @@ public sealed record ImageOutcome(ImageDetections? Detections, ImageDecodeExcept
 public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers, ImageEmbeddingCache cache, DecodeLimits limits)
 {
     private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt, LabelingOptions Options), Lazy<DetectionPlan>> _plans = new();
+    private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt), ExampleQueries> _examples = new();
+
+    /// <summary>Encodes the example images (through this engine's cache: each image once, and kept for the job that
+    /// labels it) and chooses each example box's query. Throws <see cref="ExampleException"/> or
+    /// <see cref="Models.ModelException"/>.</summary>
+    public ExampleQueries EmbedExamples(string model, string variant, IReadOnlyList<ExampleImage> images) =>
+        ExampleQueries.Embed(pool.Get(model, variant), images, cache, limits);
+
+    /// <summary>The example queries that plans of this model and prompt score with, from now on (a plan made with
+    /// earlier examples is dropped).</summary>
+    public void UseExamples(string model, string variant, string prompt, ExampleQueries examples)
+    {
+        _examples[(model, variant, prompt)] = examples;
+        foreach (var key in _plans.Keys.Where(k => k.Model == model && k.Variant == variant && k.Prompt == prompt))
+        {
+            _plans.TryRemove(key, out _);
+        }
+    }
 
     /// <summary>Loads the model's session (the pool keeps it): throws <see cref="Models.ModelException"/> when it
     /// cannot run here.</summary>
@@ -48,7 +92,8 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         {
             _plans.Clear(); // plans are cheap to rebuild; this only bounds a long-running process
         }
-        var lazy = _plans.GetOrAdd(key, _ => new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options)));
+        var examples = _examples.GetValueOrDefault((model, variant, prompt.Text));
+        var lazy = _plans.GetOrAdd(key, _ => new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options, examples)));
         try
         {
             var plan = lazy.Value;
@@ -57,7 +102,7 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
                 return plan;
             }
             // Made for a session the pool has since replaced.
-            var fresh = new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options));
+            var fresh = new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options, examples));
             return (_plans.TryUpdate(key, fresh, lazy) ? fresh : _plans[key]).Value;
         }
         catch
@@ -132,7 +177,7 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         {
             return null;
         }
-        using var output = OwlDetector.Score(hit, plan.Queries);
+        using var output = plan.Score(hit);
         var detections = Finish(plan, output, hit.Width, hit.Height, started, fromCache: true);
         if (borrowed)
         {
@@ -169,7 +214,7 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         {
             cache!.Add(key, new CachedImage(width, height, encoding.Boxes, encoding.Features));
         }
-        using var output = OwlDetector.Score(encoding.Boxes, encoding.Features, plan.Queries);
+        using var output = plan.Score(encoding.Boxes, encoding.Features);
         return Finish(plan, output, width, height, started, fromCache: false);
     }
 
@@ -190,7 +235,7 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
         }
         var detector = plan.Detector;
         using var prepared = ImageDetection.Prepare(image, plan.Preprocessor, limits ?? new DecodeLimits());
-        if (key is not null)
+        if (key is not null || plan.Combined is not null)
         {
             return FromEncoding(plan, key, cache, prepared.Width, prepared.Height, detector.EncodeImages(prepared.Pixels), started);
         }

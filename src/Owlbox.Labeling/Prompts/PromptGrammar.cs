@@ -7,7 +7,9 @@ namespace Owlbox.Labeling.Prompts;
 /// <c>search text (label, min_confidence)</c> or <c>search text (label)</c>; a line without parentheses is its own
 /// label with confidence 0; blank lines are ignored. Unlike the original block, anything it would silently misread
 /// (a third field, text after the closing parenthesis, unbalanced parentheses, a bad number, CLIP's special-token text)
-/// is an error naming the line.
+/// is an error naming the line. A search text in square brackets, <c>[forklift] (forklift, 0.6)</c> or <c>[forklift]</c>
+/// alone (label <c>forklift</c>, confidence 0), names the label whose existing boxes are the examples; such lines mix
+/// freely with text lines.
 /// </summary>
 public static class PromptGrammar
 {
@@ -35,7 +37,7 @@ public static class PromptGrammar
             var lineNumber = i + 1;
             if (TryParseLine(raw.Trim(), lineNumber, out var line, out var problem))
             {
-                var tokens = countTokens?.Invoke(line.SearchText) ?? 0;
+                var tokens = line.IsExample ? 0 : countTokens?.Invoke(line.SearchText) ?? 0; // examples never reach the text encoder
                 if (tokens > maxTokens)
                 {
                     errors.Add(new PromptError(lineNumber, raw.Trim(),
@@ -74,8 +76,11 @@ public static class PromptGrammar
         var close = line.LastIndexOf(')');
         if (open < 0 && close < 0)
         {
-            parsed = new PromptLine(lineNumber, line, line, 0);
-            problem = "";
+            if (!TryParseSearch(line, out var alone, out var isExample, out problem))
+            {
+                return false;
+            }
+            parsed = new PromptLine(lineNumber, alone, alone, 0, isExample);
             return true;
         }
         if (open < 0 || close < open)
@@ -93,6 +98,10 @@ public static class PromptGrammar
         if (search.Length == 0)
         {
             problem = "empty search text before the parentheses";
+            return false;
+        }
+        if (!TryParseSearch(search, out search, out var example, out problem))
+        {
             return false;
         }
         var parts = inside.Split(',');
@@ -122,8 +131,43 @@ public static class PromptGrammar
                 return false;
             }
         }
-        parsed = new PromptLine(lineNumber, search, label, confidence);
+        parsed = new PromptLine(lineNumber, search, label, confidence, example);
         problem = "";
+        return true;
+    }
+
+    /// <summary>A search text, or <c>[name]</c>: the label whose boxes are the examples. A text that opens a bracket
+    /// must be exactly one bracketed name; brackets elsewhere in a text are words as before.</summary>
+    private static bool TryParseSearch(string text, out string search, out bool isExample, out string problem)
+    {
+        (search, isExample, problem) = (text, false, "");
+        if (!text.StartsWith('['))
+        {
+            return true;
+        }
+        var end = text.IndexOf(']', StringComparison.Ordinal);
+        if (text.IndexOf('[', 1) is var inner and > 0 && (end < 0 || inner < end))
+        {
+            problem = $"\"{text}\" nests brackets; write [label]";
+            return false;
+        }
+        if (end < 0)
+        {
+            problem = $"\"{text}\" opens a '[' it does not close; write [label] to use that label's boxes as examples";
+            return false;
+        }
+        if (end != text.Length - 1)
+        {
+            problem = $"unexpected text \"{text[(end + 1)..].Trim()}\" after \"{text[..(end + 1)]}\"; an example line is [label] alone, optionally followed by (label, min_confidence)";
+            return false;
+        }
+        var name = text[1..end].Trim();
+        if (name.Length == 0)
+        {
+            problem = "empty example label \"[]\"; write the label whose boxes are the examples, e.g. [forklift]";
+            return false;
+        }
+        (search, isExample) = (name, true);
         return true;
     }
 }

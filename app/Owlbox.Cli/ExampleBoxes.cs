@@ -1,0 +1,63 @@
+using Owlbox.Datasets;
+using Owlbox.Datasets.Local;
+using Owlbox.Detection.Inference;
+using Owlbox.Labeling.Prompts;
+
+namespace Owlbox.Cli;
+
+/// <summary>The boxes an example prompt line (<c>[label]</c>) stands for: every box of that label in a local
+/// dataset's labels file, with its image's bytes, gathered at setup before anything is written.</summary>
+public static class ExampleBoxes
+{
+    /// <summary>Null when the prompt has no example lines (or does not parse: the submission reports that in full).
+    /// Throws <see cref="JobSetupException"/> naming the prompt line of a label with no box, or the file that cannot
+    /// be read.</summary>
+    public static IReadOnlyList<ExampleImage>? Gather(string prompt, string folder)
+    {
+        var (lines, errors) = PromptGrammar.Parse(prompt);
+        var exampleLines = lines.Where(l => l.IsExample).ToArray();
+        if (errors.Count > 0 || exampleLines.Length == 0)
+        {
+            return null;
+        }
+        var names = exampleLines.Select(l => l.SearchText).ToHashSet(StringComparer.Ordinal);
+        if (!Directory.Exists(folder))
+        {
+            throw new JobSetupException($"examples folder '{folder}' does not exist");
+        }
+        var labels = LabelsFile.Load(Path.Combine(folder, LabelsFile.FileName));
+        var images = new List<ExampleImage>();
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in labels.FileNames)
+        {
+            var boxes = labels.GetBoxes(file).Where(b => names.Contains(b.Label)).Select(b => (b.Label, b.Box)).ToArray();
+            if (boxes.Length == 0)
+            {
+                continue;
+            }
+            if (!LocalDataset.HasImage(folder, file))
+            {
+                throw new JobSetupException($"example boxes labelled '{boxes[0].Label}' are on '{file}', which is not an image in {folder}");
+            }
+            var path = Path.Combine(folder, file);
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new JobSetupException($"example image '{path}' cannot be read: {e.Message}", e);
+            }
+            images.Add(new ExampleImage(path, bytes, boxes));
+            found.UnionWith(boxes.Select(b => b.Label));
+        }
+        var missing = exampleLines.Where(l => !found.Contains(l.SearchText)).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new JobSetupException(string.Join(Environment.NewLine, missing.Select(l =>
+                $"prompt line {l.LineNumber} \"[{l.SearchText}]\": no box labelled '{l.SearchText}' in {Path.Combine(folder, LabelsFile.FileName)} to use as an example; draw one, or take examples from another dataset with --examples-from")));
+        }
+        return images;
+    }
+}
