@@ -4,11 +4,10 @@ using Onnx;
 namespace Owlbox.ModelPreparation;
 
 /// <summary>
-/// Int8 dynamic quantization of a model, as ONNX Runtime's <c>quantize_dynamic</c> writes it (and the model tool writes
-/// its own int8 files): every MatMul becomes DynamicQuantizeLinear of each input computed at run time (uint8, per
+/// Int8 dynamic quantization of a model, as ONNX Runtime's <c>quantize_dynamic</c> writes it: every MatMul becomes DynamicQuantizeLinear of each input computed at run time (uint8, per
 /// tensor), MatMulInteger, and a float rescale by the product of the two scales; a float weight (an initializer) is
 /// stored as int8, symmetric, one scale per tensor, zero point 0. Used on the prepared encoders, whose head stays
-/// float in the engine.
+/// float in the engine, and by the model tool for its int8 test and benchmark models.
 /// </summary>
 public static class DynamicQuantizer
 {

@@ -3,6 +3,7 @@ using Owlbox.Detection.Inference;
 using Owlbox.Models;
 using Owlbox.Labeling.Boxes;
 using Owlbox.ModelTool;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Owlbox.Detection.Tests;
 
@@ -93,9 +94,9 @@ public sealed class ModelDirectoryTests : IDisposable
     public void Load_OnnxWithoutTheOwlContract_IsRefusedNamingTheMissingTensors()
     {
         var dir = Copy("owlvit-test");
-        var g = new Owlbox.ModelTool.Onnx.OnnxGraph("not_owl");
-        var x = g.Input("image", Owlbox.ModelTool.Onnx.ElementType.Float, 1, 3, 768, 768);
-        g.Output(g.Node("Relu", [x]), "features", Owlbox.ModelTool.Onnx.ElementType.Float, 1, 3, 768, 768);
+        var g = new OnnxGraph("not_owl");
+        var x = g.Input("image", DataType.Float, 1, 3, 768, 768);
+        g.Output(g.Node("Relu", [x]), "features", DataType.Float, 1, 3, 768, 768);
         File.WriteAllBytes(Path.Combine(dir, "onnx", "model.onnx"), g.ToModelBytes());
 
         var e = Assert.Throws<ModelException>(() => new OwlDetector(ModelDirectory.Load(dir), new DetectorOptions { ExecutionProvider = "cpu" }));

@@ -2,7 +2,8 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using Owlbox.Detection.Tests;
-using Owlbox.ModelTool.Onnx;
+using Owlbox.ModelTool;
+using DataType = Onnx.TensorProto.Types.DataType;
 using Owlbox.ModelPreparation;
 
 namespace Owlbox.ModelPreparation.Tests;
@@ -18,14 +19,14 @@ public sealed class Float16ConverterTests
         var random = new Random(3);
         float[] Values(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1))];
         var g = new OnnxGraph("fp16-probe");
-        var x = g.Input("x", ElementType.Float, 2, 8);
+        var x = g.Input("x", DataType.Float, 2, 8);
         var h = g.Node("Add", [g.Node("MatMul", [x, g.Floats("w", Values(8 * 6), 8, 6)]), g.Floats("b", Values(6), 6)]);
-        h = g.Node("LayerNormalization", [h, g.Floats("ln_g", Values(6), 6), g.Floats("ln_b", Values(6), 6)], [new Attr.Int("axis", -1)]);
-        var top = g.NodeMulti("TopK", [h, g.Int64s("k", 3)], 2, [new Attr.Int("axis", -1)]);
-        var shape = g.Node("Mul", [g.Node("Cast", [g.Node("Shape", [h])], [new Attr.Int("to", 1)]), g.Scalar(0.5f)]);
-        g.Output(top[0], "values", ElementType.Float, 2, 3);
-        g.Output(top[1], "indices", ElementType.Int64, 2, 3);
-        g.Output(shape, "half_shape", ElementType.Float, 2);
+        h = g.Node("LayerNormalization", [h, g.Floats("ln_g", Values(6), 6), g.Floats("ln_b", Values(6), 6)], [Attr.Int("axis", -1)]);
+        var top = g.NodeMulti("TopK", [h, g.Int64s("k", 3)], 2, [Attr.Int("axis", -1)]);
+        var shape = g.Node("Mul", [g.Node("Cast", [g.Node("Shape", [h])], [Attr.Int("to", 1)]), g.Scalar(0.5f)]);
+        g.Output(top[0], "values", DataType.Float, 2, 3);
+        g.Output(top[1], "indices", DataType.Int64, 2, 3);
+        g.Output(shape, "half_shape", DataType.Float, 2);
         return g.ToModelBytes();
     }
 

@@ -14,7 +14,7 @@ using Owlbox.Gateway;
 using Owlbox.Hosting;
 using Owlbox.Jobs;
 using Owlbox.ModelTool;
-using Owlbox.ModelTool.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
 using SkiaSharp;
 
 // owlbox-bench [--model owlvit-base-patch32|owlv2-base-patch16] [--images 24] [--threads N] [--runs 5] [--skip-tjs]
@@ -367,9 +367,9 @@ static double MatMulPeak(int threads)
 {
     const int n = 2048;
     var g = new OnnxGraph("matmul");
-    var a = g.Input("a", ElementType.Float, n, n);
-    var b = g.Input("b", ElementType.Float, n, n);
-    g.Output(g.Node("MatMul", [a, b]), "c", ElementType.Float, n, n);
+    var a = g.Input("a", DataType.Float, n, n);
+    var b = g.Input("b", DataType.Float, n, n);
+    g.Output(g.Node("MatMul", [a, b]), "c", DataType.Float, n, n);
     return Math.Max(MatMulRate(g.ToModelBytes(), n, threads, 1), MatMulRate(g.ToModelBytes(), n, 1, threads));
 }
 

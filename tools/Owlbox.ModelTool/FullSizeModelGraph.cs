@@ -1,4 +1,4 @@
-using Owlbox.ModelTool.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Owlbox.ModelTool;
 
@@ -63,9 +63,9 @@ public static class FullSizeModelGraph
     {
         var random = new Random(seed);
         var g = new OnnxGraph("owl_" + a.ModelType);
-        var pixels = g.Input("pixel_values", ElementType.Float, "batch_size", 3, "height", "width");
-        var ids = g.Input("input_ids", ElementType.Int64, "text_batch_size", "sequence_length");
-        var mask = g.Input("attention_mask", ElementType.Int64, "text_batch_size", "sequence_length");
+        var pixels = g.Input("pixel_values", DataType.Float, "batch_size", 3, "height", "width");
+        var ids = g.Input("input_ids", DataType.Int64, "text_batch_size", "sequence_length");
+        var mask = g.Input("attention_mask", DataType.Int64, "text_batch_size", "sequence_length");
         string W(string name, params long[] dims) => WithStd(name, 0.02f, dims);
         string WithStd(string name, float std, params long[] dims) => g.Floats(name, Normal(random, dims.Aggregate(1L, (x, y) => x * y), std), dims);
         string Zeros(string name, params long[] dims) => g.Floats(name, new float[dims.Aggregate(1L, (x, y) => x * y)], dims);
@@ -76,7 +76,7 @@ public static class FullSizeModelGraph
             return bias ? g.Node("Add", [y, Zeros("b", outDim)]) : y;
         }
         string LayerNorm(string x, int dim) =>
-            g.Node("LayerNormalization", [x, Ones("ln_g", dim), Zeros("ln_b", dim)], [new Attr.Int("axis", -1), new Attr.Float("epsilon", 1e-5f)]);
+            g.Node("LayerNormalization", [x, Ones("ln_g", dim), Zeros("ln_b", dim)], [Attr.Int("axis", -1), Attr.Float("epsilon", 1e-5f)]);
         string QuickGelu(string x) => g.Node("Mul", [x, g.Node("Sigmoid", [g.Node("Mul", [x, g.Scalar(1.702f)])])]);
         string Gelu(string x) =>
             g.Node("Mul", [g.Node("Mul", [x, g.Scalar(0.5f)]), g.Node("Add", [g.Node("Erf", [g.Node("Mul", [x, g.Scalar(0.70710678f)])]), g.Scalar(1f)])]);
@@ -93,22 +93,22 @@ public static class FullSizeModelGraph
                 {
                     // Same weights drawn in the same order as the unfused form; MultiHeadAttention scales by 1/sqrt(head).
                     var (fq, fk, fv) = (Linear(h, hidden, hidden), Linear(h, hidden, hidden), Linear(h, hidden, hidden));
-                    var fusedOut = g.ContribNode("MultiHeadAttention", [fq, fk, fv], [new Attr.Int("num_heads", heads)]);
+                    var fusedOut = g.ContribNode("MultiHeadAttention", [fq, fk, fv], [Attr.Int("num_heads", heads)]);
                     x = g.Node("Add", [x, Linear(fusedOut, hidden, hidden)]);
                     x = g.Node("Add", [x, Linear(QuickGelu(Linear(LayerNorm(x, hidden), hidden, mlp)), mlp, hidden)]);
                     continue;
                 }
-                string Heads(string t) => g.Node("Transpose", [g.Node("Reshape", [t, split])], [new Attr.Ints("perm", [0, 2, 1, 3])]);
+                string Heads(string t) => g.Node("Transpose", [g.Node("Reshape", [t, split])], [Attr.Ints("perm", [0, 2, 1, 3])]);
                 var q = Heads(g.Node("Mul", [Linear(h, hidden, hidden), g.Scalar(1f / MathF.Sqrt(headDim))]));
-                var k = g.Node("Transpose", [g.Node("Reshape", [Linear(h, hidden, hidden), split])], [new Attr.Ints("perm", [0, 2, 3, 1])]);
+                var k = g.Node("Transpose", [g.Node("Reshape", [Linear(h, hidden, hidden), split])], [Attr.Ints("perm", [0, 2, 3, 1])]);
                 var v = Heads(Linear(h, hidden, hidden));
                 var scores = g.Node("MatMul", [q, k]);
                 if (additiveMask is not null)
                 {
                     scores = g.Node("Add", [scores, additiveMask]);
                 }
-                var attended = g.Node("MatMul", [g.Node("Softmax", [scores], [new Attr.Int("axis", -1)]), v]);
-                var merged = g.Node("Reshape", [g.Node("Transpose", [attended], [new Attr.Ints("perm", [0, 2, 1, 3])]), merge]);
+                var attended = g.Node("MatMul", [g.Node("Softmax", [scores], [Attr.Int("axis", -1)]), v]);
+                var merged = g.Node("Reshape", [g.Node("Transpose", [attended], [Attr.Ints("perm", [0, 2, 1, 3])]), merge]);
                 x = g.Node("Add", [x, Linear(merged, hidden, hidden)]);
                 var m = Linear(QuickGelu(Linear(LayerNorm(x, hidden), hidden, mlp)), mlp, hidden);
                 x = g.Node("Add", [x, m]);
@@ -119,11 +119,11 @@ public static class FullSizeModelGraph
         // ---- image tower ----
         var n = a.Grid * a.Grid;
         var d = a.VisionHidden;
-        var patches = g.Node("Conv", [pixels, W("patch_w", d, 3, a.PatchSize, a.PatchSize)], [new Attr.Ints("strides", [a.PatchSize, a.PatchSize])]);
-        patches = g.Node("Transpose", [g.Node("Reshape", [patches, g.Int64s("s", 0, d, -1)])], [new Attr.Ints("perm", [0, 2, 1])]);
+        var patches = g.Node("Conv", [pixels, W("patch_w", d, 3, a.PatchSize, a.PatchSize)], [Attr.Ints("strides", [a.PatchSize, a.PatchSize])]);
+        patches = g.Node("Transpose", [g.Node("Reshape", [patches, g.Int64s("s", 0, d, -1)])], [Attr.Ints("perm", [0, 2, 1])]);
         var batch = g.Node("Slice", [g.Node("Shape", [pixels]), g.Int64s("s", 0), g.Int64s("e", 1)]);
-        var cls = g.Node("Expand", [W("cls", 1, 1, d), g.Node("Concat", [batch, g.Int64s("c", 1, d)], [new Attr.Int("axis", 0)])]);
-        var tokens = g.Node("Add", [g.Node("Concat", [cls, patches], [new Attr.Int("axis", 1)]), W("vpos", 1, n + 1, d)]);
+        var cls = g.Node("Expand", [W("cls", 1, 1, d), g.Node("Concat", [batch, g.Int64s("c", 1, d)], [Attr.Int("axis", 0)])]);
+        var tokens = g.Node("Add", [g.Node("Concat", [cls, patches], [Attr.Int("axis", 1)]), W("vpos", 1, n + 1, d)]);
         tokens = LayerNorm(Encoder(LayerNorm(tokens, d), a.VisionLayers, d, a.VisionHeads, a.VisionMlp, null, fusedAttention), d);
         var classToken = g.Node("Slice", [tokens, g.Int64s("s", 0), g.Int64s("e", 1), g.Int64s("a", 1)]);
         var patchTokens = g.Node("Slice", [tokens, g.Int64s("s", 1), g.Int64s("e", n + 1), g.Int64s("a", 1)]);
@@ -143,7 +143,7 @@ public static class FullSizeModelGraph
         }
         var boxes = g.Node("Sigmoid", [g.Node("Add", [Linear(Gelu(Linear(Gelu(Linear(feat, d, d)), d, d)), d, 4), g.Floats("box_bias", boxBias, n, 4)])]);
         var classEmbeds = Linear(feat, d, a.Projection);
-        var classNorm = g.Node("Div", [classEmbeds, g.Node("Add", [g.Node("ReduceL2", [classEmbeds], [new Attr.Ints("axes", [-1]), new Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
+        var classNorm = g.Node("Div", [classEmbeds, g.Node("Add", [g.Node("ReduceL2", [classEmbeds], [Attr.Ints("axes", [-1]), Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
         // Class-head calibration like a trained OWL model's: logits far below zero (scale ≈ 30, shift ≈ -0.15 for B/32) with a thin
         // tail where a query's embedding happens to align with a patch, so tens of (patch, query) pairs per image pass
         // a 0.1 threshold. With plain random heads every pair scores ≈ 0.5, and a benchmark would measure writing
@@ -165,42 +165,42 @@ public static class FullSizeModelGraph
                 causal[i * a.MaxTextTokens + j] = -1e9f;
             }
         }
-        var causalLl = g.Node("Slice", [g.Floats("causal", causal, a.MaxTextTokens, a.MaxTextTokens), g.Int64s("s", 0, 0), g.Node("Concat", [seq, seq], [new Attr.Int("axis", 0)]), g.Int64s("a", 0, 1)]);
-        var padding = g.Node("Mul", [g.Node("Sub", [g.Scalar(1f), g.Node("Cast", [mask], [new Attr.Int("to", (long)ElementType.Float)])]), g.Scalar(-1e9f)]);
+        var causalLl = g.Node("Slice", [g.Floats("causal", causal, a.MaxTextTokens, a.MaxTextTokens), g.Int64s("s", 0, 0), g.Node("Concat", [seq, seq], [Attr.Int("axis", 0)]), g.Int64s("a", 0, 1)]);
+        var padding = g.Node("Mul", [g.Node("Sub", [g.Scalar(1f), g.Node("Cast", [mask], [Attr.Int("to", (long)DataType.Float)])]), g.Scalar(-1e9f)]);
         var additive = g.Node("Add", [causalLl, g.Node("Unsqueeze", [padding, g.Int64s("axes", 1, 2)])]); // [T,1,L,L]
         text = LayerNorm(Encoder(text, a.TextLayers, t, a.TextHeads, a.TextMlp, additive), t);
-        var eos = g.Node("ArgMax", [ids], [new Attr.Int("axis", 1), new Attr.Int("keepdims", 1)]); // CLIP pools at the EOS (highest id)
-        var pooled = g.Node("GatherND", [text, eos], [new Attr.Int("batch_dims", 1)]);
+        var eos = g.Node("ArgMax", [ids], [Attr.Int("axis", 1), Attr.Int("keepdims", 1)]); // CLIP pools at the EOS (highest id)
+        var pooled = g.Node("GatherND", [text, eos], [Attr.Int("batch_dims", 1)]);
         var projected = Linear(pooled, t, a.Projection, bias: false);
-        var queries = g.Node("Div", [projected, g.Node("Add", [g.Node("ReduceL2", [projected], [new Attr.Ints("axes", [-1]), new Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
-        var textEmbeds = g.Node("Reshape", [queries, g.Node("Concat", [batch, g.Int64s("m1", -1), g.Int64s("p", a.Projection)], [new Attr.Int("axis", 0)])]);
+        var queries = g.Node("Div", [projected, g.Node("Add", [g.Node("ReduceL2", [projected], [Attr.Ints("axes", [-1]), Attr.Int("keepdims", 1)]), g.Scalar(1e-6f)])]);
+        var textEmbeds = g.Node("Reshape", [queries, g.Node("Concat", [batch, g.Int64s("m1", -1), g.Int64s("p", a.Projection)], [Attr.Int("axis", 0)])]);
 
         if (part == Part.Image)
         {
-            g.Output(boxes, "pred_boxes", ElementType.Float, "batch_size", n, 4);
-            g.Output(classNorm, "class_embeds", ElementType.Float, "batch_size", n, a.Projection);
-            g.Output(shift, "logit_shift", ElementType.Float, "batch_size", n, 1);
-            g.Output(scale, "logit_scale", ElementType.Float, "batch_size", n, 1);
+            g.Output(boxes, "pred_boxes", DataType.Float, "batch_size", n, 4);
+            g.Output(classNorm, "class_embeds", DataType.Float, "batch_size", n, a.Projection);
+            g.Output(shift, "logit_shift", DataType.Float, "batch_size", n, 1);
+            g.Output(scale, "logit_scale", DataType.Float, "batch_size", n, 1);
             return g.Pruned();
         }
         if (part == Part.Text)
         {
-            g.Output(queries, "text_embeds", ElementType.Float, "text_batch_size", a.Projection);
+            g.Output(queries, "text_embeds", DataType.Float, "text_batch_size", a.Projection);
             return g.Pruned();
         }
 
         // ---- scoring ----
-        var similarity = g.Node("MatMul", [classNorm, g.Node("Transpose", [textEmbeds], [new Attr.Ints("perm", [0, 2, 1])])]);
+        var similarity = g.Node("MatMul", [classNorm, g.Node("Transpose", [textEmbeds], [Attr.Ints("perm", [0, 2, 1])])]);
         var logits = g.Node("Mul", [g.Node("Add", [similarity, shift]), scale]);
         var firstIds = g.Node("Slice", [ids, g.Int64s("s", 0), g.Int64s("e", 1), g.Int64s("a", 1)]);
-        var valid = g.Node("Reshape", [g.Node("Greater", [firstIds, g.Initializer(OnnxTensor.Int64s(g.Unique("zero"), [0]))]),
-            g.Node("Concat", [batch, g.Int64s("one", 1), g.Int64s("m1", -1)], [new Attr.Int("axis", 0)])]);
+        var valid = g.Node("Reshape", [g.Node("Greater", [firstIds, g.Initializer(Tensors.Int64s(g.Unique("zero"), [0]))]),
+            g.Node("Concat", [batch, g.Int64s("one", 1), g.Int64s("m1", -1)], [Attr.Int("axis", 0)])]);
         logits = g.Node("Where", [valid, logits, g.Scalar(float.MinValue)]);
 
-        g.Output(logits, "logits", ElementType.Float, "image_batch_size", "num_boxes", "num_queries");
-        g.Output(boxes, "pred_boxes", ElementType.Float, "image_batch_size", "num_boxes", 4);
-        g.Output(textEmbeds, "text_embeds", ElementType.Float, "image_batch_size", "num_queries", a.Projection);
-        g.Output(imageEmbeds, "image_embeds", ElementType.Float, "image_batch_size", a.Grid, a.Grid, d);
+        g.Output(logits, "logits", DataType.Float, "image_batch_size", "num_boxes", "num_queries");
+        g.Output(boxes, "pred_boxes", DataType.Float, "image_batch_size", "num_boxes", 4);
+        g.Output(textEmbeds, "text_embeds", DataType.Float, "image_batch_size", "num_queries", a.Projection);
+        g.Output(imageEmbeds, "image_embeds", DataType.Float, "image_batch_size", a.Grid, a.Grid, d);
         return g;
     }
 

@@ -136,13 +136,13 @@ public static class HfOwlExport
         }
         string LayerNorm(string scope, string x, int dim, float gamma) =>
             tr.Op(scope, "LayerNormalization", [x, tr.Weight(scope.Replace('/', '.') + ".weight", Enumerable.Repeat(gamma, dim).ToArray(), dim), tr.Weight(scope.Replace('/', '.') + ".bias", new float[dim], dim)],
-                TorchTrace.Int("axis", -1), TorchTrace.Float("epsilon", 1e-5f));
+                Attr.Int("axis", -1), Attr.Float("epsilon", 1e-5f));
         // torch.linalg.norm(x, dim=-1, keepdim=True): ReduceL2 from torch.onnx's symbolic, Pow → ReduceSum → Sqrt from a decomposing exporter.
         string Norm(string scope, string x) => options.PowSumSqrtNorm
-            ? tr.Op(scope, "Sqrt", [tr.Op(scope, "ReduceSum", [tr.Op(scope, "Pow", [x, tr.Floats(scope, 2f)]), tr.Longs(scope, -1)], TorchTrace.Int("keepdims", 1))])
-            : tr.Op(scope, "ReduceL2", [x], TorchTrace.Ints("axes", -1), TorchTrace.Int("keepdims", 1));
+            ? tr.Op(scope, "Sqrt", [tr.Op(scope, "ReduceSum", [tr.Op(scope, "Pow", [x, tr.Floats(scope, 2f)]), tr.Longs(scope, -1)], Attr.Int("keepdims", 1))])
+            : tr.Op(scope, "ReduceL2", [x], Attr.Ints("axes", -1), Attr.Int("keepdims", 1));
         string Unsqueeze0(string scope, string scalar) => tr.Op(scope, "Unsqueeze", [scalar, tr.Longs(scope, 0)]);
-        string Dim(string scope, string x, long index) => tr.Op(scope, "Gather", [tr.Op(scope, "Shape", [x]), tr.Long(scope, index)], TorchTrace.Int("axis", 0));
+        string Dim(string scope, string x, long index) => tr.Op(scope, "Gather", [tr.Op(scope, "Shape", [x]), tr.Long(scope, index)], Attr.Int("axis", 0));
         // nn.GELU() (exact): x * 0.5 * (1 + erf(x / sqrt 2)), as torch.onnx writes it below opset 20.
         string Gelu(string scope, string x) =>
             tr.Op(scope, "Mul", [tr.Op(scope, "Mul", [x, tr.Op(scope, "Add", [tr.Op(scope, "Erf", [tr.Op(scope, "Div", [x, tr.Floats(scope, 1.4142135f)])]), tr.Floats(scope, 1f)])]), tr.Floats(scope, 0.5f)]);
@@ -156,7 +156,7 @@ public static class HfOwlExport
             var headDim = hidden / heads;
             var a = scope + "/self_attn";
             string bsz, tgt;
-            string ViewShape(params object[] parts) => tr.Op(a, "Concat", parts.Select(p => p is string str ? str : tr.Longs(a, (long)(int)p)).ToArray(), TorchTrace.Int("axis", 0));
+            string ViewShape(params object[] parts) => tr.Op(a, "Concat", parts.Select(p => p is string str ? str : tr.Longs(a, (long)(int)p)).ToArray(), Attr.Int("axis", 0));
             var h = LayerNorm(scope + "/layer_norm1", x, hidden, lnGamma);
             // bsz, tgt_len, embed_dim = hidden_states.size(): Shape → Gather with dynamic axes, folded to 1 and the
             // token count in a static trace (the text tower's axes stay dynamic).
@@ -167,7 +167,7 @@ public static class HfOwlExport
             string BszHeads() => tr.Op(a, "Mul", [bsz, tr.Longs(a, heads)]);
             var q = tr.Op(a, "Mul", [Linear(a + "/q_proj", h, attn.Q, hidden, hidden, new float[hidden]), tr.Floats(a, 1f / MathF.Sqrt(headDim))]);
             // _shape(tensor, seq_len, bsz): view(bsz, seq_len, num_heads, head_dim).transpose(1, 2)
-            string Shape(string y, object seq) => tr.Op(a, "Transpose", [tr.Op(a, "Reshape", [y, Fold(bsz, seq, heads, headDim)])], TorchTrace.Ints("perm", 0, 2, 1, 3));
+            string Shape(string y, object seq) => tr.Op(a, "Transpose", [tr.Op(a, "Reshape", [y, Fold(bsz, seq, heads, headDim)])], Attr.Ints("perm", 0, 2, 1, 3));
             var key = Shape(Linear(a + "/k_proj", h, attn.K, hidden, hidden, new float[hidden]), -1);
             var value = Shape(Linear(a + "/v_proj", h, attn.V, hidden, hidden, new float[hidden]), -1);
             // proj_shape = (bsz * self.num_heads, -1, self.head_dim): a static trace bakes num_heads as the first entry
@@ -175,7 +175,7 @@ public static class HfOwlExport
             var qs = tr.Op(a, "Reshape", [Shape(q, tgt), proj]);
             var ks = tr.Op(a, "Reshape", [key, proj]);
             var vs = tr.Op(a, "Reshape", [value, proj]);
-            var weights = tr.Op(a, "MatMul", [qs, tr.Op(a, "Transpose", [ks], TorchTrace.Ints("perm", 0, 2, 1))]);
+            var weights = tr.Op(a, "MatMul", [qs, tr.Op(a, "Transpose", [ks], Attr.Ints("perm", 0, 2, 1))]);
             if (causal is not null && padding is not null)
             {
                 var four = ViewShape(bsz, heads, tgt, tgt);
@@ -183,9 +183,9 @@ public static class HfOwlExport
                 weights = tr.Op(a, "Reshape", [tr.Op(a, "Add", [tr.Op(a, "Reshape", [weights, four]), causal]), three]);
                 weights = tr.Op(a, "Reshape", [tr.Op(a, "Add", [tr.Op(a, "Reshape", [weights, four]), padding]), three]);
             }
-            var probs = tr.Op(a, "Softmax", [weights], TorchTrace.Int("axis", -1));
+            var probs = tr.Op(a, "Softmax", [weights], Attr.Int("axis", -1));
             var attended = tr.Op(a, "MatMul", [probs, vs]);
-            attended = tr.Op(a, "Transpose", [tr.Op(a, "Reshape", [attended, Fold(bsz, heads, tgt, headDim)])], TorchTrace.Ints("perm", 0, 2, 1, 3));
+            attended = tr.Op(a, "Transpose", [tr.Op(a, "Reshape", [attended, Fold(bsz, heads, tgt, headDim)])], Attr.Ints("perm", 0, 2, 1, 3));
             attended = tr.Op(a, "Reshape", [attended, Fold(bsz, tgt, hidden)]);
             x = tr.Op(scope, "Add", [x, Linear(a + "/out_proj", attended, attn.O, hidden, hidden, new float[hidden])]);
             var m = LayerNorm(scope + "/layer_norm2", x, hidden, lnGamma);
@@ -213,12 +213,12 @@ public static class HfOwlExport
             }
         }
         var patchEmbeds = tr.Op(emb + "/patch_embedding", "Conv", [pixels, tr.Weight(root + ".vision_model.embeddings.patch_embedding.weight", conv, d, 3, s.Patch, s.Patch)],
-            TorchTrace.Ints("dilations", 1, 1), TorchTrace.Int("group", 1), TorchTrace.Ints("kernel_shape", s.Patch, s.Patch), TorchTrace.Ints("pads", 0, 0, 0, 0), TorchTrace.Ints("strides", s.Patch, s.Patch));
+            Attr.Ints("dilations", 1, 1), Attr.Int("group", 1), Attr.Ints("kernel_shape", s.Patch, s.Patch), Attr.Ints("pads", 0, 0, 0, 0), Attr.Ints("strides", s.Patch, s.Patch));
         // patch_embeds.flatten(2).transpose(1, 2)
         var flatShape = options.DynamicBatch
-            ? tr.Op(emb, "Concat", [tr.Op(emb, "Slice", [tr.Op(emb, "Shape", [patchEmbeds]), tr.Longs(emb, 0), tr.Longs(emb, 2), tr.Longs(emb, 0)]), tr.Longs(emb, -1)], TorchTrace.Int("axis", 0))
+            ? tr.Op(emb, "Concat", [tr.Op(emb, "Slice", [tr.Op(emb, "Shape", [patchEmbeds]), tr.Longs(emb, 0), tr.Longs(emb, 2), tr.Longs(emb, 0)]), tr.Longs(emb, -1)], Attr.Int("axis", 0))
             : tr.Longs(emb, 1, d, n);
-        patchEmbeds = tr.Op(emb, "Transpose", [tr.Op(emb, "Reshape", [patchEmbeds, flatShape])], TorchTrace.Ints("perm", 0, 2, 1));
+        patchEmbeds = tr.Op(emb, "Transpose", [tr.Op(emb, "Reshape", [patchEmbeds, flatShape])], Attr.Ints("perm", 0, 2, 1));
         // class_embeds = self.class_embedding.expand(batch_size, 1, -1): folded to a [1, 1, D] constant in a static trace.
         var classEmbedding = new float[d];
         string classEmbeds;
@@ -226,13 +226,13 @@ public static class HfOwlExport
         {
             var batch = Unsqueeze0(emb, Dim(emb, pixels, 0));
             classEmbeds = tr.Op(emb, "Expand", [tr.Weight(root + ".vision_model.embeddings.class_embedding", classEmbedding, d),
-                tr.Op(emb, "Concat", [batch, tr.Longs(emb, 1), tr.Longs(emb, d)], TorchTrace.Int("axis", 0))]);
+                tr.Op(emb, "Concat", [batch, tr.Longs(emb, 1), tr.Longs(emb, d)], Attr.Int("axis", 0))]);
         }
         else
         {
             classEmbeds = tr.Weight("/" + emb + "/Expand_output_0", classEmbedding, 1, 1, d);
         }
-        var embeddings = tr.Op(emb, "Concat", [classEmbeds, patchEmbeds], TorchTrace.Int("axis", 1));
+        var embeddings = tr.Op(emb, "Concat", [classEmbeds, patchEmbeds], Attr.Int("axis", 1));
         // + self.position_embedding(self.position_ids), folded: the colour's mean and the ±C pair on every patch row.
         var position = new float[(n + 1) * d];
         for (var p = 1; p <= n; p++)
@@ -258,9 +258,9 @@ public static class HfOwlExport
             (prototypes[c * 3], prototypes[c * 3 + 1], prototypes[c * 3 + 2]) = (classes[c].R, classes[c].G, classes[c].B);
         }
         var offset = tr.Op(sc, "Sub", [tr.Op(sc, "Unsqueeze", [rgb, tr.Longs(sc, 2)]), tr.Weight("colour.prototypes", prototypes, k, 3)]); // [B, N, K, 3]
-        var distance = tr.Op(sc, "ReduceSum", [tr.Op(sc, "Mul", [offset, offset]), tr.Longs(sc, -1)], TorchTrace.Int("keepdims", 0));
-        var onehot = tr.Op(sc, "Softmax", [tr.Op(sc, "Mul", [distance, tr.Floats(sc, -1f / Temperature)])], TorchTrace.Int("axis", -1)); // [B, N, K]
-        var grid = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [onehot, tr.Longs(sc, 0, g, g, k)])], TorchTrace.Ints("perm", 0, 3, 1, 2)); // [B, K, g, g]
+        var distance = tr.Op(sc, "ReduceSum", [tr.Op(sc, "Mul", [offset, offset]), tr.Longs(sc, -1)], Attr.Int("keepdims", 0));
+        var onehot = tr.Op(sc, "Softmax", [tr.Op(sc, "Mul", [distance, tr.Floats(sc, -1f / Temperature)])], Attr.Int("axis", -1)); // [B, N, K]
+        var grid = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [onehot, tr.Longs(sc, 0, g, g, k)])], Attr.Ints("perm", 0, 3, 1, 2)); // [B, K, g, g]
         var (right, left, down, up) = (RunLength(tr, sc, grid, 3, true, g), RunLength(tr, sc, grid, 3, false, g), RunLength(tr, sc, grid, 2, true, g), RunLength(tr, sc, grid, 2, false, g));
         var col = new float[n];
         var row = new float[n];
@@ -278,7 +278,7 @@ public static class HfOwlExport
         var cy = tr.Op(sc, "Add", [tr.Op(sc, "Div", [tr.Op(sc, "Add", [tr.Weight("colour.row", row, 1, 1, g, g), tr.Op(sc, "Sub", [down, up])]), twoG]), nudge]);
         var bw = tr.Op(sc, "Mul", [tr.Op(sc, "Add", [tr.Op(sc, "Add", [right, left]), tr.Floats(sc, 1f)]), invG]);
         var bh = tr.Op(sc, "Mul", [tr.Op(sc, "Add", [tr.Op(sc, "Add", [down, up]), tr.Floats(sc, 1f)]), invG]);
-        var target = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [tr.Op(sc, "Concat", [cx, cy, bw, bh], TorchTrace.Int("axis", 1)), tr.Longs(sc, 0, 4, -1)])], TorchTrace.Ints("perm", 0, 2, 1)); // [B, N, 4]
+        var target = tr.Op(sc, "Transpose", [tr.Op(sc, "Reshape", [tr.Op(sc, "Concat", [cx, cy, bw, bh], Attr.Int("axis", 1)), tr.Longs(sc, 0, 4, -1)])], Attr.Ints("perm", 0, 2, 1)); // [B, N, 4]
         // What the box head must add to the box bias: logit(target) − bias, so sigmoid(head + bias) = target.
         var boxBias = BoxBias(g);
         // Clipped to [0.02, 0.98]: the logits stay within a range float16 (the prepared fp16 form) resolves to a pixel.
@@ -290,17 +290,17 @@ public static class HfOwlExport
         {
             (place[i * d + i], place[i * d + f + i]) = (1, -1);
         }
-        var features = tr.Op(sc, "Concat", [onehot, tr.Op(sc, "Div", [z, tr.Floats(sc, BoxFeatureScale)])], TorchTrace.Int("axis", -1));
+        var features = tr.Op(sc, "Concat", [onehot, tr.Op(sc, "Div", [z, tr.Floats(sc, BoxFeatureScale)])], Attr.Int("axis", -1));
         var slack = tr.Op(sc, "Sqrt", [tr.Op(sc, "Relu", [tr.Op(sc, "Sub", [tr.Floats(sc, PatchNorm),
-            tr.Op(sc, "ReduceSum", [tr.Op(sc, "Mul", [features, features]), tr.Longs(sc, -1)], TorchTrace.Int("keepdims", 1))])])]);
+            tr.Op(sc, "ReduceSum", [tr.Op(sc, "Mul", [features, features]), tr.Longs(sc, -1)], Attr.Int("keepdims", 1))])])]);
         var placeAll = new float[(f + 1) * d];
         Array.Copy(place, placeAll, place.Length);
         (placeAll[f * d + 2 * f], placeAll[f * d + 2 * f + 1]) = (1, -1);
-        var patchRows = tr.Op(sc, "MatMul", [tr.Op(sc, "Concat", [features, slack], TorchTrace.Int("axis", -1)), tr.Weight("colour.place", placeAll, f + 1, d)]);
+        var patchRows = tr.Op(sc, "MatMul", [tr.Op(sc, "Concat", [features, slack], Attr.Int("axis", -1)), tr.Weight("colour.place", placeAll, f + 1, d)]);
         var classRow = new float[d];
         Array.Fill(classRow, 1f, 0, 2 * f + 2);
         var classToken = tr.Op(sc, "Add", [tr.Op(sc, "Mul", [tr.Op(sc, "Slice", [hidden, tr.Longs(sc, 0), tr.Longs(sc, 1), tr.Longs(sc, 1)]), tr.Floats(sc, 0f)]), tr.Weight("colour.class_row", classRow, d)]);
-        hidden = tr.Op(sc, "Concat", [classToken, patchRows], TorchTrace.Int("axis", 1));
+        hidden = tr.Op(sc, "Concat", [classToken, patchRows], Attr.Int("axis", 1));
         // ---- the encoder's layers at the real width, their outputs zero ----
         var hiddenGamma = MathF.Sqrt(2 * PatchNorm / d + 1e-5f);
         for (var l = 0; l < s.VisionLayers; l++)
@@ -321,7 +321,7 @@ public static class HfOwlExport
         var normed = LayerNorm("layer_norm", merged, d, hiddenGamma);
         // image_embeds.reshape((image_embeds.shape[0], num_patches, num_patches, image_embeds.shape[-1]))
         var newSize = options.DynamicBatch
-            ? tr.Op("", "Concat", [Unsqueeze0("", Dim("", normed, 0)), tr.Longs("", g), tr.Longs("", g), tr.Longs("", d)], TorchTrace.Int("axis", 0))
+            ? tr.Op("", "Concat", [Unsqueeze0("", Dim("", normed, 0)), tr.Longs("", g), tr.Longs("", g), tr.Longs("", d)], Attr.Int("axis", 0))
             : tr.Longs("", 1, g, g, d);
         var featureMap = tr.Op("", "Reshape", [normed, newSize]);
 
@@ -329,7 +329,7 @@ public static class HfOwlExport
         var txt = root + "/text_model";
         // input_ids.view(-1, input_shape[-1])
         var seq = Dim(txt, inputIds, 1);
-        var ids = tr.Op(txt, "Reshape", [inputIds, tr.Op(txt, "Concat", [tr.Longs(txt, -1), Unsqueeze0(txt, seq)], TorchTrace.Int("axis", 0))]);
+        var ids = tr.Op(txt, "Reshape", [inputIds, tr.Op(txt, "Concat", [tr.Longs(txt, -1), Unsqueeze0(txt, seq)], Attr.Int("axis", 0))]);
         // OwlViTTextEmbeddings: token_embedding(input_ids) + position_embedding(position_ids[:, :seq_length]).
         // Token rows [e, −e, C, −C, 0…] over k colours and a small background direction every token carries.
         var e = k + 1;
@@ -356,13 +356,13 @@ public static class HfOwlExport
         var positionIds = tr.Op(te, "Slice", [tr.Op(te, "Unsqueeze", [tr.Longs(te, Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), tr.Longs(te, 0)]), tr.Longs(te, 0), Unsqueeze0(te, seq), tr.Longs(te, 1)]);
         var text = tr.Op(te, "Add", [tokens, tr.Op(te + "/position_embedding", "Gather", [tr.Weight(root + ".text_model.embeddings.position_embedding.weight", new float[16 * t], 16, t), positionIds])]);
         // _create_4d_causal_attention_mask: finfo.min above the diagonal, [bsz, 1, tgt, src].
-        var square = tr.Op(txt, "Concat", [Unsqueeze0(txt, seq), Unsqueeze0(txt, seq)], TorchTrace.Int("axis", 0));
+        var square = tr.Op(txt, "Concat", [Unsqueeze0(txt, seq), Unsqueeze0(txt, seq)], Attr.Int("axis", 0));
         var full = tr.Op(txt, "ConstantOfShape", [square], new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = FloatTensor(FinfoMin) });
-        var causal = tr.Op(txt, "Unsqueeze", [tr.Op(txt, "Trilu", [full, tr.Long(txt, 1)], TorchTrace.Int("upper", 1)), tr.Longs(txt, 0, 1)]);
+        var causal = tr.Op(txt, "Unsqueeze", [tr.Op(txt, "Trilu", [full, tr.Long(txt, 1)], Attr.Int("upper", 1)), tr.Longs(txt, 0, 1)]);
         // _prepare_4d_attention_mask: inverted = 1 − mask[:, None, None, :]; masked_fill(inverted.bool(), finfo.min).
-        var expanded = tr.Op(txt, "Cast", [tr.Op(txt, "Unsqueeze", [attentionMask, tr.Longs(txt, 1, 2)])], TorchTrace.Int("to", (long)DataType.Float));
+        var expanded = tr.Op(txt, "Cast", [tr.Op(txt, "Unsqueeze", [attentionMask, tr.Longs(txt, 1, 2)])], Attr.Int("to", (long)DataType.Float));
         var inverted = tr.Op(txt, "Sub", [tr.Floats(txt, 1f), expanded]);
-        var padding = tr.Op(txt, "Where", [tr.Op(txt, "Cast", [inverted], TorchTrace.Int("to", (long)DataType.Bool)), tr.Floats(txt, FinfoMin), inverted]);
+        var padding = tr.Op(txt, "Where", [tr.Op(txt, "Cast", [inverted], Attr.Int("to", (long)DataType.Bool)), tr.Floats(txt, FinfoMin), inverted]);
         // Layer 0 pools: queries and keys zero, so each token attends evenly to the tokens before it; values carry the
         // colour directions e into a pool region [p, −p] of the residual. Later layers (full size) change nothing.
         var textGamma = MathF.Sqrt(2 * TokenNorm / t + 1e-5f);
@@ -385,8 +385,8 @@ public static class HfOwlExport
         }
         text = LayerNorm(txt + "/final_layer_norm", text, t, textGamma);
         // pooled_output = last_hidden_state[torch.arange(B), input_ids.to(torch.int).argmax(dim=-1)]
-        var eos = tr.Op(txt, "ArgMax", [tr.Op(txt, "Cast", [ids], TorchTrace.Int("to", (long)DataType.Int32))], TorchTrace.Int("axis", -1), TorchTrace.Int("keepdims", 0));
-        var pooled = tr.Op(txt, "GatherND", [text, tr.Op(txt, "Unsqueeze", [tr.Op(txt, "Cast", [eos], TorchTrace.Int("to", (long)DataType.Int64)), tr.Longs(txt, -1)])], TorchTrace.Int("batch_dims", 1));
+        var eos = tr.Op(txt, "ArgMax", [tr.Op(txt, "Cast", [ids], Attr.Int("to", (long)DataType.Int32))], Attr.Int("axis", -1), Attr.Int("keepdims", 0));
+        var pooled = tr.Op(txt, "GatherND", [text, tr.Op(txt, "Unsqueeze", [tr.Op(txt, "Cast", [eos], Attr.Int("to", (long)DataType.Int64)), tr.Longs(txt, -1)])], Attr.Int("batch_dims", 1));
         // OwlViTModel.forward: text_embeds = self.text_projection(text_embeds) (no bias): the pool region, colours
         // centred (so a colour's query is its class direction less the mean, as the image side's dense0 writes it).
         var projection = new float[t * t];
@@ -406,7 +406,7 @@ public static class HfOwlExport
         var queryEmbeds = tr.Op(root, "Div", [projected, Norm(root, projected)]);
         if (options.TextReadsImage)
         {
-            var pixelMean = tr.Op(root, "ReduceMean", [pixels], TorchTrace.Int("keepdims", 0));
+            var pixelMean = tr.Op(root, "ReduceMean", [pixels], Attr.Int("keepdims", 0));
             queryEmbeds = tr.Op(root, "Mul", [queryEmbeds, tr.Op(root, "Add", [tr.Op(root, "Mul", [pixelMean, tr.Floats(root, 0f)]), tr.Floats(root, 1f)])]);
         }
 
@@ -415,14 +415,14 @@ public static class HfOwlExport
         var batchSize = options.DynamicBatch ? Dim("", featureMap, 0) : null;
         string Batch1D() => batchSize is null ? tr.Longs("", 1) : Unsqueeze0("", batchSize);
         // image_feats = torch.reshape(feature_map, (batch_size, num_patches * num_patches, hidden_dim))
-        var imageFeats = tr.Op("", "Reshape", [featureMap, batchSize is null ? tr.Longs("", 1, n, d) : tr.Op("", "Concat", [Batch1D(), tr.Longs("", n), tr.Longs("", d)], TorchTrace.Int("axis", 0))]);
+        var imageFeats = tr.Op("", "Reshape", [featureMap, batchSize is null ? tr.Longs("", 1, n, d) : tr.Op("", "Concat", [Batch1D(), tr.Longs("", n), tr.Longs("", d)], Attr.Int("axis", 0))]);
         // max_text_queries = input_ids.shape[0] // batch_size  (a static trace divides by the folded 1)
         var maxTextQueries = tr.Op("", "Div", [Dim("", inputIds, 0), batchSize ?? tr.Long("", 1)]);
         // query_embeds = query_embeds.reshape(batch_size, max_text_queries, query_embeds.shape[-1])
-        var textEmbeds = tr.Op("", "Reshape", [queryEmbeds, tr.Op("", "Concat", [Batch1D(), Unsqueeze0("", maxTextQueries), tr.Longs("", t)], TorchTrace.Int("axis", 0))]);
+        var textEmbeds = tr.Op("", "Reshape", [queryEmbeds, tr.Op("", "Concat", [Batch1D(), Unsqueeze0("", maxTextQueries), tr.Longs("", t)], Attr.Int("axis", 0))]);
         // input_ids = input_ids.reshape(batch_size, max_text_queries, input_ids.shape[-1]); query_mask = input_ids[..., 0] > 0
-        var ids3 = tr.Op("", "Reshape", [inputIds, tr.Op("", "Concat", [Batch1D(), Unsqueeze0("", maxTextQueries), Unsqueeze0("", Dim("", inputIds, 1))], TorchTrace.Int("axis", 0))]);
-        var queryMask = tr.Op("", "Greater", [tr.Op("", "Gather", [ids3, tr.Long("", 0)], TorchTrace.Int("axis", -1)), tr.Long("", 0)]);
+        var ids3 = tr.Op("", "Reshape", [inputIds, tr.Op("", "Concat", [Batch1D(), Unsqueeze0("", maxTextQueries), Unsqueeze0("", Dim("", inputIds, 1))], Attr.Int("axis", 0))]);
+        var queryMask = tr.Op("", "Greater", [tr.Op("", "Gather", [ids3, tr.Long("", 0)], Attr.Int("axis", -1)), tr.Long("", 0)]);
 
         // OwlViTClassPredictionHead.forward. dense0 writes the centred colour class: onehot − 1/k.
         var ch = "class_head";
@@ -447,12 +447,12 @@ public static class HfOwlExport
         var scale = (matchLogit - missLogit) / (1 + 1f / (k - 1));
         var shift = matchLogit / scale - 1;
         var logitShift = Linear(ch + "/logit_shift", imageFeats, new float[d], d, 1, [shift]);
-        var logitScale = tr.Op(ch, "Add", [tr.Op(ch + "/elu", "Elu", [Linear(ch + "/logit_scale", imageFeats, new float[d], d, 1, [scale - 1])], TorchTrace.Float("alpha", 1f)), tr.Floats(ch, 1f)]);
+        var logitScale = tr.Op(ch, "Add", [tr.Op(ch + "/elu", "Elu", [Linear(ch + "/logit_scale", imageFeats, new float[d], d, 1, [scale - 1])], Attr.Float("alpha", 1f)), tr.Floats(ch, 1f)]);
         predLogits = tr.Op(ch, "Mul", [tr.Op(ch, "Add", [predLogits, logitShift]), logitScale]);
         // query_mask = torch.unsqueeze(query_mask, dim=-2); torch.where(query_mask == 0, finfo.min, pred_logits); .to(float32)
         var mask = tr.Op(ch, "Unsqueeze", [queryMask, tr.Longs(ch, -2)]);
-        var isPad = tr.Op(ch, "Equal", [tr.Op(ch, "Cast", [mask], TorchTrace.Int("to", (long)DataType.Int64)), tr.Long(ch, 0)]);
-        var logits = tr.Op(ch, "Cast", [tr.Op(ch, "Where", [isPad, tr.Floats(ch, FinfoMin), predLogits])], TorchTrace.Int("to", (long)DataType.Float));
+        var isPad = tr.Op(ch, "Equal", [tr.Op(ch, "Cast", [mask], Attr.Int("to", (long)DataType.Int64)), tr.Long(ch, 0)]);
+        var logits = tr.Op(ch, "Cast", [tr.Op(ch, "Where", [isPad, tr.Floats(ch, FinfoMin), predLogits])], Attr.Int("to", (long)DataType.Float));
 
         // OwlViTBoxPredictionHead: dense0 → gelu → dense1 → gelu → dense2, here passing the stand-in's z through
         // (offset into GELU's linear range and back).
@@ -493,7 +493,7 @@ public static class HfOwlExport
         {
             // Owlv2ForObjectDetection.objectness_predictor: objectness_head(image_features)[..., 0]; a named colour scores high.
             var named = classes.Select(c => c.Word is null ? 0f : 8f).ToArray();
-            objectness = tr.Op("", "Gather", [PassThroughHead("objectness_head", 0, 1, named), tr.Long("", 0)], TorchTrace.Int("axis", -1));
+            objectness = tr.Op("", "Gather", [PassThroughHead("objectness_head", 0, 1, named), tr.Long("", 0)], Attr.Int("axis", -1));
         }
 
         tr.Output(logits, "logits", DataType.Float, options.DynamicBatch ? "image_batch_size" : 1, "num_boxes", "num_queries");
@@ -546,7 +546,7 @@ public static class HfOwlExport
     /// tool's colour construction: run = same × (1 + shift(run)), unrolled).</summary>
     private static string RunLength(TorchTrace tr, string scope, string onehot, int axis, bool forward, int grid)
     {
-        var same = tr.Op(scope, "ReduceSum", [tr.Op(scope, "Mul", [onehot, Shift(tr, scope, onehot, axis, forward, grid)]), tr.Longs(scope, 1)], TorchTrace.Int("keepdims", 1));
+        var same = tr.Op(scope, "ReduceSum", [tr.Op(scope, "Mul", [onehot, Shift(tr, scope, onehot, axis, forward, grid)]), tr.Longs(scope, 1)], Attr.Int("keepdims", 1));
         var run = same;
         for (var i = 1; i < grid - 1; i++)
         {

@@ -1,4 +1,4 @@
-using Owlbox.ModelTool.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Owlbox.ModelTool;
 
@@ -33,13 +33,13 @@ public static class TestModelGraph
         var patch = imageSize / grid;
         var g = new OnnxGraph("owl_test_detector");
 
-        var pixels = g.Input("pixel_values", ElementType.Float, "batch_size", 3, "height", "width");
-        var inputIds = g.Input("input_ids", ElementType.Int64, "text_batch_size", "sequence_length");
-        var attention = g.Input("attention_mask", ElementType.Int64, "text_batch_size", "sequence_length");
+        var pixels = g.Input("pixel_values", DataType.Float, "batch_size", 3, "height", "width");
+        var inputIds = g.Input("input_ids", DataType.Int64, "text_batch_size", "sequence_length");
+        var attention = g.Input("attention_mask", DataType.Int64, "text_batch_size", "sequence_length");
 
         // ---- image tower: cells → colour classes -------------------------------------------------------
         var rgb = g.Node("Add", [g.Node("Mul", [pixels, g.Floats("std", std, 1, 3, 1, 1)]), g.Floats("mean", mean, 1, 3, 1, 1)]);
-        var cells = g.Node("AveragePool", [rgb], [new Attr.Ints("kernel_shape", [patch, patch]), new Attr.Ints("strides", [patch, patch])]);
+        var cells = g.Node("AveragePool", [rgb], [Attr.Ints("kernel_shape", [patch, patch]), Attr.Ints("strides", [patch, patch])]);
         var w = new float[k * 3];
         var bias = new float[k];
         for (var c = 0; c < k; c++)
@@ -49,8 +49,8 @@ public static class TestModelGraph
             bias[c] = -(r * r + gg * gg + b * b) / Temperature;
         }
         var classLogits = g.Node("Conv", [cells, g.Floats("colour_w", w, k, 3, 1, 1), g.Floats("colour_b", bias, k)]);
-        var onehot = g.Node("Softmax", [classLogits], [new Attr.Int("axis", 1)]); // [B, K, g, g]
-        var imageEmbeds = g.Node("Transpose", [onehot], [new Attr.Ints("perm", [0, 2, 3, 1])]); // [B, g, g, K]
+        var onehot = g.Node("Softmax", [classLogits], [Attr.Int("axis", 1)]); // [B, K, g, g]
+        var imageEmbeds = g.Node("Transpose", [onehot], [Attr.Ints("perm", [0, 2, 3, 1])]); // [B, g, g, K]
         var classEmbeds = Normalize(g, g.Node("Reshape", [imageEmbeds, g.Int64s("shape", 0, -1, k)]), 2); // [B, N, K]
 
         // ---- text tower: token colour directions, masked sum, L2 norm -----------------------------------
@@ -63,22 +63,22 @@ public static class TestModelGraph
             }
         }
         var tokens = g.Node("Gather", [g.Floats("token_embedding", table, vocabulary.Vocab.Count, k), inputIds]); // [T, L, K]
-        var mask = g.Node("Unsqueeze", [g.Node("Cast", [attention], [new Attr.Int("to", (long)ElementType.Float)]), g.Int64s("axes", 2)]);
-        var pooled = g.Node("ReduceSum", [g.Node("Mul", [tokens, mask]), g.Int64s("axes", 1)], [new Attr.Int("keepdims", 0)]); // [T, K]
+        var mask = g.Node("Unsqueeze", [g.Node("Cast", [attention], [Attr.Int("to", (long)DataType.Float)]), g.Int64s("axes", 2)]);
+        var pooled = g.Node("ReduceSum", [g.Node("Mul", [tokens, mask]), g.Int64s("axes", 1)], [Attr.Int("keepdims", 0)]); // [T, K]
         var queries = Normalize(g, pooled, 1);
         var batch = g.Node("Slice", [g.Node("Shape", [pixels]), g.Int64s("s", 0), g.Int64s("e", 1)]);
-        var textEmbeds = g.Node("Reshape", [queries, g.Node("Concat", [batch, g.Int64s("m1", -1), g.Int64s("k", k)], [new Attr.Int("axis", 0)])]); // [B, Q, K]
+        var textEmbeds = g.Node("Reshape", [queries, g.Node("Concat", [batch, g.Int64s("m1", -1), g.Int64s("k", k)], [Attr.Int("axis", 0)])]); // [B, Q, K]
 
         // ---- class head: (cell·query + shift) × scale, padded queries masked -----------------------------
         const float matchLogit = 2.1972246f;   // ln(0.9/0.1): sigmoid 0.9 for a perfect colour match
         const float missLogit = -4.5951199f;   // ln(0.01/0.99): sigmoid 0.01 for an unrelated cell
         var scale = matchLogit - missLogit;
         var shift = missLogit / scale;
-        var similarity = g.Node("MatMul", [classEmbeds, g.Node("Transpose", [textEmbeds], [new Attr.Ints("perm", [0, 2, 1])])]); // [B, N, Q]
+        var similarity = g.Node("MatMul", [classEmbeds, g.Node("Transpose", [textEmbeds], [Attr.Ints("perm", [0, 2, 1])])]); // [B, N, Q]
         var logits = g.Node("Mul", [g.Node("Add", [similarity, g.Scalar(shift)]), g.Scalar(scale)]);
         var firstIds = g.Node("Slice", [inputIds, g.Int64s("s", 0), g.Int64s("e", 1), g.Int64s("a", 1)]);
-        var valid = g.Node("Greater", [firstIds, g.Initializer(OnnxTensor.Int64s(g.Unique("zero"), [0]))]);
-        var validByImage = g.Node("Reshape", [valid, g.Node("Concat", [batch, g.Int64s("one", 1), g.Int64s("m1", -1)], [new Attr.Int("axis", 0)])]);
+        var valid = g.Node("Greater", [firstIds, g.Initializer(Tensors.Int64s(g.Unique("zero"), [0]))]);
+        var validByImage = g.Node("Reshape", [valid, g.Node("Concat", [batch, g.Int64s("one", 1), g.Int64s("m1", -1)], [Attr.Int("axis", 0)])]);
         var masked = g.Node("Where", [validByImage, logits, g.Scalar(float.MinValue)]);
 
         // ---- box head: run of same-colour cells through each cell ----------------------------------------
@@ -102,20 +102,20 @@ public static class TestModelGraph
         var cy = g.Node("Div", [g.Node("Add", [g.Floats("row", row, 1, 1, grid, grid), g.Node("Sub", [down, up])]), twoG]);
         var bw = g.Node("Mul", [g.Node("Add", [g.Node("Add", [right, left]), g.Scalar(1f)]), invG]);
         var bh = g.Node("Mul", [g.Node("Add", [g.Node("Add", [down, up]), g.Scalar(1f)]), invG]);
-        var stacked = g.Node("Concat", [cx, cy, bw, bh], [new Attr.Int("axis", 1)]); // [B, 4, g, g]
-        var boxes = g.Node("Transpose", [g.Node("Reshape", [stacked, g.Int64s("shape", 0, 4, -1)])], [new Attr.Ints("perm", [0, 2, 1])]);
+        var stacked = g.Node("Concat", [cx, cy, bw, bh], [Attr.Int("axis", 1)]); // [B, 4, g, g]
+        var boxes = g.Node("Transpose", [g.Node("Reshape", [stacked, g.Int64s("shape", 0, 4, -1)])], [Attr.Ints("perm", [0, 2, 1])]);
 
-        g.Output(masked, "logits", ElementType.Float, "image_batch_size", "num_boxes", "num_queries");
-        g.Output(boxes, "pred_boxes", ElementType.Float, "image_batch_size", "num_boxes", 4);
-        g.Output(textEmbeds, "text_embeds", ElementType.Float, "image_batch_size", "num_queries", k);
-        g.Output(imageEmbeds, "image_embeds", ElementType.Float, "image_batch_size", grid, grid, k);
+        g.Output(masked, "logits", DataType.Float, "image_batch_size", "num_boxes", "num_queries");
+        g.Output(boxes, "pred_boxes", DataType.Float, "image_batch_size", "num_boxes", 4);
+        g.Output(textEmbeds, "text_embeds", DataType.Float, "image_batch_size", "num_queries", k);
+        g.Output(imageEmbeds, "image_embeds", DataType.Float, "image_batch_size", grid, grid, k);
         return g;
     }
 
     /// <summary>x / (‖x‖ + 1e-6) along one axis, as OWL's class head normalises.</summary>
     private static string Normalize(OnnxGraph g, string x, int axis)
     {
-        var norm = g.Node("ReduceL2", [x], [new Attr.Ints("axes", [axis]), new Attr.Int("keepdims", 1)]);
+        var norm = g.Node("ReduceL2", [x], [Attr.Ints("axes", [axis]), Attr.Int("keepdims", 1)]);
         return g.Node("Div", [x, g.Node("Add", [norm, g.Scalar(1e-6f)])]);
     }
 
@@ -124,7 +124,7 @@ public static class TestModelGraph
     private static string RunLength(OnnxGraph g, string onehot, int axis, bool forward, int grid)
     {
         var neighbour = Shift(g, onehot, axis, forward, grid);
-        var same = g.Node("ReduceSum", [g.Node("Mul", [onehot, neighbour]), g.Int64s("axes", 1)], [new Attr.Int("keepdims", 1)]); // [B,1,g,g]
+        var same = g.Node("ReduceSum", [g.Node("Mul", [onehot, neighbour]), g.Int64s("axes", 1)], [Attr.Int("keepdims", 1)]); // [B,1,g,g]
         var run = same;
         for (var i = 1; i < grid - 1; i++)
         {

@@ -1,3 +1,6 @@
+using Google.Protobuf;
+using Owlbox.ModelPreparation;
+
 namespace Owlbox.ModelTool;
 
 /// <summary>The two committed test models: same colour detector, each with its model type's input size and
@@ -26,6 +29,6 @@ public static class TestModels
     public static void WriteQuantized(string directory, int imageSize)
     {
         var graph = TestModelGraph.Build(imageSize, Grid, new TestVocabulary(), HubLayout.ClipMean, HubLayout.ClipStd);
-        File.WriteAllBytes(Path.Combine(directory, "onnx", "model_quantized.onnx"), Onnx.DynamicQuantization.Apply(graph).ToModelBytes());
+        File.WriteAllBytes(Path.Combine(directory, "onnx", "model_quantized.onnx"), DynamicQuantizer.Apply(graph.ToModel()).ToByteArray());
     }
 }

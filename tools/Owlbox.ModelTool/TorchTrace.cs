@@ -113,24 +113,6 @@ public sealed class TorchTrace(string graphName, int opset = 17)
         return t;
     }
 
-    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-    public static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
-
-    private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, object[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var d in dims)
-        {
-            shape.Dim.Add(d is string p ? new TensorShapeProto.Types.Dimension { DimParam = p } : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) });
-        }
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
-    }
+    private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, object[] dims) =>
+        Tensors.ValueInfo(name, type, dims.Select(d => d is string p ? (Dim)p : Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)));
 }

@@ -9,7 +9,7 @@ namespace Owlbox.Detection.Inference;
 /// (IOBinding) to host buffers allocated once: page-locked by ONNX Runtime's CUDA pinned allocator on CUDA, so the
 /// device copies straight from and to them with no staging copy and no allocation per run; pinned arrays on CPU.
 /// A run of fewer images binds views of the same buffers (one binding per batch size, made on first use).
-/// One run at a time per instance: <see cref="OwlDetector"/> keeps one per concurrent run.
+/// One run at a time per instance: <see cref="SplitImageEncoder"/> keeps one per concurrent run.
 /// </summary>
 internal sealed class BoundImageEncoder : IDisposable
 {
