@@ -18,12 +18,16 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
     public Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
     {
         RequireOwnFiles();
-        var dataset = LocalDataset.Open(Directory);
-        var (found, missing) = dataset.Select(ids);
-        var samples = found.Select(s => new DatasetSample(s.Id, new SampleLabels(
-            dataset.Labels.GetBoxes(s.Id),
-            dataset.Labels.GetMetadata(s.Id) ?? new Dictionary<string, string>()))).ToArray();
-        return Task.FromResult(new SampleSelection(samples, missing));
+        var (found, missing) = LocalDataset.Select(LocalDataset.ListImages(Directory), ids);
+        return Task.FromResult(new SampleSelection(found.Select(s => s.Id).ToArray(), missing));
+    }
+
+    /// <summary>The whole labels file read and validated (a missing file is an empty one).</summary>
+    public Task CheckLabelsAsync(CancellationToken cancellationToken)
+    {
+        RequireOwnFiles();
+        LabelsFile.Load(Path.Combine(Directory, LabelsFile.FileName));
+        return Task.CompletedTask;
     }
 
     public async Task<byte[]> ReadImageAsync(string sampleId, long maxBytes, CancellationToken cancellationToken)
