@@ -25,14 +25,15 @@ public sealed class ExpandJobConsumer(IJobStore store, JobPlans plans, IDatasetB
 
     public async Task Consume(ConsumeContext<LabelingJobSubmitted> context)
     {
-        var jobId = context.Message.JobId;
+        var (jobId, spec) = (context.Message.JobId, context.Message.Spec);
         var ct = context.CancellationToken;
         if (await JobCompletion.IsOverAsync(store, jobId, ct).ConfigureAwait(false))
         {
             return;
         }
-        var plan = await plans.GetAsync(jobId, ct).ConfigureAwait(false); // with the project key the job brought, if any
-        var selection = await plan.OpenDataset(datasets).SelectAsync(plan.Spec.SampleIds, ct).ConfigureAwait(false); // names only
+        var credential = (await plans.GetAsync(jobId, ct).ConfigureAwait(false)).Credential; // the project key the job brought, if any
+        // Names only: the labels are the writer's to read, when it writes.
+        var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location, credential).SelectAsync(spec.SampleIds, ct).ConfigureAwait(false);
         var pending = await store.RegisterSamplesAsync(jobId,
             selection.Found.Select(id => new SampleRegistration(id)).ToArray(),
             selection.Missing, ct).ConfigureAwait(false);
