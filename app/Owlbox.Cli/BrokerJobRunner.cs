@@ -71,7 +71,7 @@ public static class BrokerJobRunner
                     throw new JobSetupException(string.Join(Environment.NewLine, r.Errors));
                 case LabelingJobAccepted a when a.JobId == jobId:
                     total = a.Samples ?? 0;
-                    reporter.Started(new JobPlan(a.ModelId, a.ModelType, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, null));
+                    reporter.Started(new RunHeader(a.ModelId, a.ModelType, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, null));
                     break;
                 case SampleWritten w when w.JobId == jobId && seen.Add(w.SampleId):
                     boxes += w.Objects.Count;

@@ -10,29 +10,29 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
     /// is not 100k lines).</summary>
     public const int NotDoneListed = 20;
 
-    public void Started(JobPlan plan)
+    public void Started(RunHeader header)
     {
-        if (plan.Resumed is { } r)
+        if (header.Resumed is { } r)
         {
             // A run stopped while setting up never listed its samples: there is no count to give ("0 of 0").
             output.WriteLine(r.Total is { } total
                 ? $"Resuming interrupted job {r.JobId}: {r.Written} of {total} samples already written, skipping them (--fresh starts afresh)"
                 : $"Resuming interrupted job {r.JobId} (the previous run stopped before listing its samples; --fresh starts afresh)");
         }
-        output.WriteLine($"Labeling with {plan.ModelId} ({plan.ModelType})");
-        if (plan.Form is { } form)
+        output.WriteLine($"Labeling with {header.ModelId} ({header.ModelType})");
+        if (header.Form is { } form)
         {
             output.WriteLine($"    Model form: {form}");
         }
         output.WriteLine();
         output.WriteLine("Detecting objects:");
         output.WriteLine("    Prompts:");
-        foreach (var line in plan.Lines)
+        foreach (var line in header.Lines)
         {
             output.WriteLine($"        - {line.SearchText}, label: {line.Label}, min confidence: {line.MinConfidence.ToString(CultureInfo.InvariantCulture)}");
         }
-        output.WriteLine($"    Samples: {plan.SampleCount}");
-        output.WriteLine($"    Writing to: {plan.Destination}");
+        output.WriteLine($"    Samples: {header.SampleCount}");
+        output.WriteLine($"    Writing to: {header.Destination}");
         output.WriteLine();
     }
 

@@ -11,7 +11,6 @@ using Owlbox.Models;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
 using Owlbox.Jobs;
-using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Cli;
 
@@ -91,10 +90,10 @@ public static class LocalJobRunner
                     throw new JobSetupException(e.Message);
                 }
             }
-            var model = host.Services.GetRequiredService<ModelCatalog>().Load(spec.Model, spec.ModelVariant);
+            var model = accepted.Model; // the plan and model the submission built: nothing is read or parsed again
             var total = accepted.Samples ?? 0; // this process holds every credential, so it listed the dataset
             var resumed = interrupted is null ? null : new ResumedJob(jobId, interrupted.Written, interrupted.Total) { BoxesAdded = interrupted.BoxesAdded };
-            reporter.Started(new JobPlan(model.ModelId, model.TypeName, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, resumed)
+            reporter.Started(new RunHeader(model.ModelId, model.TypeName, accepted.Plan.Prompt.Lines, total, destination, resumed)
             {
                 Form = model.IsSplit
                     ? $"prepared form ({Path.GetFileName(model.ImageEncoderPath)}): the prompt is encoded once, image encodings are kept for the next prompt"

@@ -3,8 +3,9 @@ using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Cli;
 
-/// <summary>What a job is about to do, once it has been accepted.</summary>
-public sealed record JobPlan(string ModelId, string ModelType, IReadOnlyList<PromptLine> Lines, int SampleCount, string Destination, ResumedJob? Resumed = null)
+/// <summary>What the console says a job is about to do, once it has been accepted (the job's own plan is
+/// <see cref="Pipeline.JobPlan"/>).</summary>
+public sealed record RunHeader(string ModelId, string ModelType, IReadOnlyList<PromptLine> Lines, int SampleCount, string Destination, ResumedJob? Resumed = null)
 {
     /// <summary>Which form of the model runs, said at the start (in process only: a fleet's detectors may differ).</summary>
     public string? Form { get; init; }
@@ -38,7 +39,7 @@ public sealed record JobSummary(Owlbox.Contracts.V1.JobStatus Status, int Total,
 /// <summary>Receives progress; <see cref="ConsoleReporter"/> prints it in the original Edge Impulse block's style.</summary>
 public interface IJobReporter
 {
-    void Started(JobPlan plan);
+    void Started(RunHeader header);
     void SampleDone(SampleOutcome outcome);
     void Finished(JobSummary summary);
 }

@@ -10,17 +10,17 @@ namespace Owlbox.Hosting;
 
 internal sealed class DetectorPoolPreflight(DetectionEngine engine) : IModelPreflight
 {
-    public void Check(Contracts.V1.JobSpec spec)
+    public void Check(JobPlan plan)
     {
+        var spec = plan.Spec;
         engine.Load(spec.Model, spec.ModelVariant);
         // The prompt's text encoding starts now, beside the dataset's expansion and first fetches, not when the
         // first images reach the detector (on a re-prompt from cached encodings it was a fifth of the job).
-        var (prompt, options) = (Labeling.Prompts.LabelingPrompt.Parse(spec.Prompt), spec.Options.ToLabelingOptions());
         _ = Task.Run(() =>
         {
             try
             {
-                engine.Plan(spec.Model, spec.ModelVariant, prompt, options);
+                engine.Plan(spec.Model, spec.ModelVariant, plan.Prompt, plan.Options);
             }
             catch (Exception e) when (e is Models.ModelException or ArgumentException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {

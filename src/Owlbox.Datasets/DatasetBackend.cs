@@ -15,10 +15,9 @@ public sealed record SampleLabels(IReadOnlyList<LabeledBox> Boxes, IReadOnlyDict
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 }
 
-/// <summary>A sample as the dataset lists it: its id only (the writer reads its labels when it writes).</summary>
-public sealed record DatasetSample(string Id);
-
-public sealed record SampleSelection(IReadOnlyList<DatasetSample> Found, IReadOnlyList<(string Id, string Problem)> Missing);
+/// <summary>The samples a job names, by id (no labels: the writer reads each sample's when it writes), and the ids that
+/// name none, with the reason.</summary>
+public sealed record SampleSelection(IReadOnlyList<string> Found, IReadOnlyList<(string Id, string Problem)> Missing);
 
 /// <summary>Labels read for a batch, and the samples that could not be read for good.</summary>
 public sealed record LabelsRead(IReadOnlyDictionary<string, SampleLabels> Labels, IReadOnlyList<FailedSample> Failed);
@@ -34,11 +33,11 @@ public sealed record ProposalHeader(string JobId, string ModelId, string ModelTy
 /// </summary>
 public interface IDatasetBackend
 {
-    /// <summary>The samples named by <paramref name="ids"/> (all when null), listed without their labels.</summary>
+    /// <summary>The samples named by <paramref name="ids"/> (all when null), by id: the listing alone, no labels read.</summary>
     Task<SampleSelection> SelectAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken);
 
-    /// <summary>Reads and checks the labels the dataset holds, so an unreadable labels file stops a job at submission
-    /// (throws <see cref="DatasetException"/> with the reason). A local labels file is streamed, whatever its size.</summary>
+    /// <summary>Throws <see cref="DatasetException"/> when the dataset's labels cannot be read (a damaged labels file):
+    /// a job stops at submission rather than at its first write.</summary>
     Task CheckLabelsAsync(CancellationToken cancellationToken);
 
     /// <summary>The image's bytes as stored. Throws <see cref="DatasetException"/> for a permanent problem

@@ -55,7 +55,7 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
         var all = listings is null
             ? await ListAsync(cancellationToken).ConfigureAwait(false)
             : await listings.GetAsync(client, projectId, () => ListAsync(CancellationToken.None)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var found = new List<DatasetSample>();
+        var found = new List<string>();
         var missing = new List<(string, string)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in ids ?? all.Keys.Order().Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray())
@@ -72,13 +72,13 @@ public sealed class EdgeImpulseDatasetBackend(StudioClient client, int projectId
             }
             else if (seen.Add(id))
             {
-                found.Add(new DatasetSample(id));
+                found.Add(id);
             }
         }
         return new SampleSelection(found, missing);
     }
 
-    /// <summary>Studio checks a project's labels itself: nothing to read here.</summary>
+    /// <summary>Studio serves each sample's labels with the sample itself: there is no labels file to check.</summary>
     public Task CheckLabelsAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>A sample named by id that the training and testing listings do not hold (another category, such as

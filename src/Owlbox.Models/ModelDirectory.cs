@@ -22,6 +22,7 @@ public static class ModelDirectory
         {
             throw new ModelException($"model directory '{directory}' does not exist");
         }
+        ModelReads.Record("config.json", directory);
         var config = ReadJson(directory, "config.json");
         var modelTypeName = config.String("model_type");
         var type = modelTypeName switch

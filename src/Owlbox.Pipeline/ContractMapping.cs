@@ -2,6 +2,7 @@ using Owlbox.Contracts.V1;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Policies;
+using Owlbox.Labeling.Provenance;
 using Owlbox.Labeling;
 
 namespace Owlbox.Pipeline;
@@ -13,6 +14,10 @@ public static class ContractMapping
     /// <summary>A kept detection as it travels from the detector to the writer: integer pixels and its provenance.</summary>
     public static DetectedObject ToContract(this DetectedBox d) => new(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
         Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence);
+
+    /// <summary>Why the box exists, from what it carried on the wire and the job's thresholds.</summary>
+    public static BoxProvenance Provenance(this DetectedObject o, string modelId, LabelingOptions options) =>
+        BoxProvenance.For(modelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options);
 
     public static LabeledBox ToLabeledBox(this DetectedObject o) => new(o.Label, o.X, o.Y, o.Width, o.Height) { Score = o.Score };
 

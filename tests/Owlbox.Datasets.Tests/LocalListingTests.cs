@@ -18,7 +18,7 @@ public sealed class LocalListingTests : IDisposable
 
         var selection = await backend.SelectAsync(null, default);
 
-        Assert.Equal(["a.jpg", "b.png"], selection.Found.Select(s => s.Id));
+        Assert.Equal(["a.jpg", "b.png"], selection.Found);
         var e = await Assert.ThrowsAsync<DatasetException>(() => backend.CheckLabelsAsync(default));
         Assert.Equal($"{_ds.LabelsPath}: boundingBoxes[\"a.jpg\"][0] must be an object with a string \"label\"", e.Message);
     }

@@ -1,3 +1,5 @@
+using Owlbox.Pipeline;
+
 namespace Owlbox.Gateway;
 
 /// <summary>
@@ -7,7 +9,8 @@ namespace Owlbox.Gateway;
 /// </summary>
 public interface IModelPreflight
 {
-    /// <summary>Throws <see cref="Detection.Models.ModelException"/> when the job's model cannot run here. May start
-    /// the job's own preparation (encoding its prompt) in the background.</summary>
-    void Check(Contracts.V1.JobSpec spec);
+    /// <summary>Throws <see cref="Models.ModelException"/> when the job's model cannot run here. May start the job's
+    /// own preparation (encoding its prompt) in the background.</summary>
+    /// <param name="plan">The job as checked so far: its prompt parsed and its options mapped, once.</param>
+    void Check(JobPlan plan);
 }

@@ -5,8 +5,8 @@ using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Models;
-using Owlbox.Models.Text;
 using Owlbox.Jobs;
+using Owlbox.Labeling;
 using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Gateway;
@@ -15,16 +15,20 @@ namespace Owlbox.Gateway;
 /// Accepts a job: checks everything that would fail the whole job (options, prompt grammar and token lengths with
 /// the model's own tokenizer, model, dataset and its labels), records it, and publishes it. Submitting an existing
 /// job id with the same spec resumes it, even once cancelled or finished (samples already written are skipped); a
-/// different spec is refused.
+/// different spec is refused. The checks build the job's <see cref="JobPlan"/> (prompt parsed, options mapped), which
+/// the model preflight and every stage of this process then use as it is (<see cref="JobPlans"/>); the model and its
+/// tokenizer come from the <see cref="ModelCatalog"/>, read once per process, not per submission.
 /// </summary>
 public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, ModelCatalog models, IDatasetBackendFactory datasets,
-    IEnumerable<IModelPreflight> preflights)
+    JobPlans plans, IEnumerable<IModelPreflight> preflights)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     /// <param name="Samples">Samples the job names (found or not), as counted at submission; null where this process
     /// may not list the dataset (a gateway without the Studio key): the fetcher lists it.</param>
-    public sealed record Accepted(Guid JobId, bool Resumed, int? Samples);
+    /// <param name="Plan">The job as this process's stages use it.</param>
+    /// <param name="Model">The job's model, as the catalog read it.</param>
+    public sealed record Accepted(Guid JobId, bool Resumed, int? Samples, JobPlan Plan, OwlModel Model);
 
     /// <param name="sealedCredential">The project key the job brought, sealed for this deployment and this job (the
     /// block's, on a fleet serving many projects); it is checked here by listing the project with it, and kept for
@@ -32,7 +36,7 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
     public async Task<Accepted> SubmitAsync(Guid jobId, JobSpec spec, CancellationToken cancellationToken, string? sealedCredential = null)
     {
         var credential = sealedCredential is null ? null : new JobCredential(jobId, sealedCredential);
-        var samples = await ValidateAsync(spec, cancellationToken, credential).ConfigureAwait(false);
+        var (plan, model, samples) = await CheckAsync(jobId, spec, credential, cancellationToken).ConfigureAwait(false);
         if (spec.ProposeJobId is { } proposeId && spec.Dataset.Kind == "local"
             && await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false) is null)
         {
@@ -66,18 +70,28 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         {
             await store.SetCredentialAsync(jobId, sealedCredential, cancellationToken).ConfigureAwait(false);
         }
+        else if (!created && await store.GetCredentialAsync(jobId, cancellationToken).ConfigureAwait(false) is { } kept)
+        {
+            plan = plan with { Credential = new JobCredential(jobId, kept) }; // resumed without a key: the one it brought serves
+        }
+        plans.Add(plan);
         await publish.Publish(new LabelingJobSubmitted(jobId, spec), cancellationToken).ConfigureAwait(false);
-        return new Accepted(jobId, !created, samples);
+        return new Accepted(jobId, !created, samples, plan, model);
     }
 
-    /// <returns>How many samples the job names (null: not listable from this process).</returns>
-    public async Task<int?> ValidateAsync(JobSpec spec, CancellationToken cancellationToken, JobCredential? credential = null)
+    /// <returns>The job's plan, its model and how many samples it names (null: not listable from this process).</returns>
+    private async Task<(JobPlan Plan, OwlModel Model, int? Samples)> CheckAsync(Guid jobId, JobSpec spec, JobCredential? credential,
+        CancellationToken cancellationToken)
     {
         var errors = new List<string>();
         int? samples = null;
+        LabelingOptions? options = null;
+        LabelingPrompt? prompt = null;
+        OwlModel? model = null;
         try
         {
-            errors.AddRange(spec.Options.ToLabelingOptions().Validate());
+            options = spec.Options.ToLabelingOptions();
+            errors.AddRange(options.Validate());
         }
         catch (ArgumentException e)
         {
@@ -85,15 +99,14 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         }
         try
         {
-            var model = models.Load(spec.Model, spec.ModelVariant);
-            var tokenizer = ClipTokenizer.FromTokenizerJson(model.TokenizerPath);
-            var (_, promptErrors) = PromptGrammar.Parse(spec.Prompt, t => tokenizer.Encode(t).Length, model.MaxTextTokens);
-            errors.AddRange(promptErrors.Select(e => e.ToString()));
+            model = models.Load(spec.Model, spec.ModelVariant);
+            var tokenizer = models.Tokenizer(spec.Model, spec.ModelVariant);
+            prompt = ParsePrompt(spec.Prompt, errors, t => tokenizer.Encode(t).Length, model.MaxTextTokens);
         }
         catch (ModelException e)
         {
             errors.Add(e.Message);
-            errors.AddRange(PromptGrammar.Parse(spec.Prompt).Errors.Select(e => e.ToString()));
+            ParsePrompt(spec.Prompt, errors);
         }
         if (spec.ProposeJobId is { } proposeId)
         {
@@ -126,13 +139,14 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         {
             errors.Add(e.Message);
         }
-        if (errors.Count == 0)
+        var plan = errors.Count == 0 ? new JobPlan(jobId, spec, prompt!, options!, credential) : null;
+        if (plan is not null)
         {
             try
             {
                 foreach (var preflight in preflights)
                 {
-                    preflight.Check(spec); // the costliest check, so the last
+                    preflight.Check(plan); // the costliest check, so the last
                 }
             }
             catch (ModelException e)
@@ -144,6 +158,20 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         {
             throw new JobValidationException(errors);
         }
-        return samples;
+        return (plan!, model!, samples);
+    }
+
+    /// <summary>The prompt, parsed once; its errors (every bad line) join the job's.</summary>
+    private static LabelingPrompt? ParsePrompt(string text, List<string> errors, Func<string, int>? countTokens = null, int maxTokens = PromptGrammar.DefaultMaxTokens)
+    {
+        try
+        {
+            return LabelingPrompt.Parse(text, countTokens, maxTokens);
+        }
+        catch (InvalidPromptException e)
+        {
+            errors.AddRange(e.Errors.Select(x => x.ToString()));
+            return null;
+        }
     }
 }

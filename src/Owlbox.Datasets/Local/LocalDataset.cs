@@ -80,15 +80,20 @@ public sealed class LocalDataset
 
     /// <summary>Resolves ids (file names or stems) in the order given; ids that match nothing, or more than one
     /// file, are returned with the reason so the job can report them as failed samples.</summary>
-    public (IReadOnlyList<LocalSample> Found, IReadOnlyList<(string Id, string Problem)> Missing) Select(IReadOnlyList<string>? ids)
+    public (IReadOnlyList<LocalSample> Found, IReadOnlyList<(string Id, string Problem)> Missing) Select(IReadOnlyList<string>? ids) =>
+        Select(Samples, ids);
+
+    /// <inheritdoc cref="Select(IReadOnlyList{string}?)"/>
+    public static (IReadOnlyList<LocalSample> Found, IReadOnlyList<(string Id, string Problem)> Missing) Select(IReadOnlyList<LocalSample> samples,
+        IReadOnlyList<string>? ids)
     {
         if (ids is null)
         {
-            return (Samples, []);
+            return (samples, []);
         }
         // One pass to index the folder, one over the ids: O(ids + images), whatever either count.
-        var byName = Samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
-        var byStem = Samples.ToLookup(s => Path.GetFileNameWithoutExtension(s.Id), StringComparer.Ordinal);
+        var byName = samples.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var byStem = samples.ToLookup(s => Path.GetFileNameWithoutExtension(s.Id), StringComparer.Ordinal);
         var found = new List<LocalSample>();
         var missing = new List<(string, string)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);

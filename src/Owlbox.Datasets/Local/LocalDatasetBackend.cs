@@ -19,10 +19,11 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
     {
         RequireOwnFiles();
         var (found, missing) = LocalDataset.List(Directory).Select(ids);
-        return Task.FromResult(new SampleSelection(found.Select(s => new DatasetSample(s.Id)).ToArray(), missing));
+        return Task.FromResult(new SampleSelection(found.Select(s => s.Id).ToArray(), missing));
     }
 
-    /// <summary>The labels file read and checked whole, streamed: nothing of it is held.</summary>
+    /// <summary>The labels file read and checked whole, streamed: nothing of it is held (a missing file is an empty
+    /// one).</summary>
     public Task CheckLabelsAsync(CancellationToken cancellationToken)
     {
         RequireOwnFiles();

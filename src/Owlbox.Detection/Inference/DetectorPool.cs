@@ -21,7 +21,8 @@ public sealed class DetectorPool(ModelCatalog catalog, DetectorOptions options) 
             }
             _current?.Detector.Dispose();
             _current = null;
-            var detector = new OwlDetector(catalog.Load(model, variant), options);
+            // The catalog's model and tokenizer: read once per process, shared with the gateway's checks.
+            var detector = new OwlDetector(catalog.Load(model, variant), options, catalog.Tokenizer(model, variant));
             _current = (model, variant, detector);
             return detector;
         }

@@ -15,12 +15,14 @@ public sealed record BoxProvenance(
     double IgnoreSmallerThanPercent,
     double IgnoreLargerThanPercent)
 {
-    public static BoxProvenance For(Filtering.DetectedBox box, string modelId, LabelingOptions options) => new(
+    /// <summary>A kept box's provenance: what the detector carried with it (its prompt line, raw score) and the job's
+    /// thresholds. The score is kept to 6 decimals, as the box travels.</summary>
+    public static BoxProvenance For(string modelId, int promptLine, string searchText, double score, double minConfidence, LabelingOptions options) => new(
         modelId,
-        box.Line.LineNumber,
-        box.Line.SearchText,
-        Math.Round(box.Score, 6),
-        box.Line.MinConfidence,
+        promptLine,
+        searchText,
+        Math.Round(score, 6),
+        minConfidence,
         options.ScoreFloor,
         options.Filter.Nms,
         options.Filter.NmsIouThreshold,

@@ -233,6 +233,7 @@ public sealed class ClipTokenizer
     /// <exception cref="ModelException">The file is not JSON, or not laid out as a tokenizer.json: named, in words.</exception>
     public static ClipTokenizer FromTokenizerJson(string path)
     {
+        ModelReads.Record("tokenizer.json", Path.GetDirectoryName(Path.GetFullPath(path))!);
         JsonDocument doc;
         try
         {

@@ -32,9 +32,10 @@ public sealed class ExpandJobConsumer(IJobStore store, JobPlans plans, IDatasetB
             return;
         }
         var credential = (await plans.GetAsync(jobId, ct).ConfigureAwait(false)).Credential; // the project key the job brought, if any
+        // Names only: the labels are the writer's to read, when it writes.
         var selection = await datasets.Open(spec.Dataset.Kind, spec.Dataset.Location, credential).SelectAsync(spec.SampleIds, ct).ConfigureAwait(false);
         var pending = await store.RegisterSamplesAsync(jobId,
-            selection.Found.Select(s => new SampleRegistration(s.Id)).ToArray(),
+            selection.Found.Select(id => new SampleRegistration(id)).ToArray(),
             selection.Missing, ct).ConfigureAwait(false);
         foreach (var (id, problem) in selection.Missing)
         {

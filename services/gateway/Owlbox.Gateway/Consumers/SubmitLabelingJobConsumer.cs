@@ -1,13 +1,12 @@
 using MassTransit;
 using Owlbox.Contracts.V1;
-using Owlbox.Models;
 
 namespace Owlbox.Gateway.Consumers;
 
 /// <summary>The bus's way in, beside the HTTP API: the same <see cref="JobSubmitter"/> checks, records and starts the
 /// job, and the answer is published for the sender to follow. A job that cannot run is an answer, not a fault: it is
 /// never retried.</summary>
-public sealed class SubmitLabelingJobConsumer(JobSubmitter submitter, ModelCatalog models) : IConsumer<SubmitLabelingJob>
+public sealed class SubmitLabelingJobConsumer(JobSubmitter submitter) : IConsumer<SubmitLabelingJob>
 {
     public async Task Consume(ConsumeContext<SubmitLabelingJob> context)
     {
@@ -22,7 +21,7 @@ public sealed class SubmitLabelingJobConsumer(JobSubmitter submitter, ModelCatal
             await context.Publish(new LabelingJobRejected(jobId, e.Errors), context.CancellationToken).ConfigureAwait(false);
             return;
         }
-        var model = models.Load(spec.Model, spec.ModelVariant); // checked by the submitter: it loads
+        var model = accepted.Model;
         await context.Publish(new LabelingJobAccepted(jobId, accepted.Resumed, accepted.Samples, model.ModelId, model.TypeName),
             context.CancellationToken).ConfigureAwait(false);
     }

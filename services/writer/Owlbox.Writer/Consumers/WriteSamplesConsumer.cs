@@ -6,7 +6,6 @@ using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Jobs;
 using Owlbox.Labeling.Policies;
-using Owlbox.Labeling.Provenance;
 
 namespace Owlbox.Writer.Consumers;
 
@@ -100,10 +99,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         current.Boxes,
         final.Boxes,
         final.Metadata,
-        r.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
-            r.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
-            options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
-            options.Filter.IgnoreLargerThanPercent))).ToArray())
+        r.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, o.Provenance(r.ModelId, options))).ToArray())
     {
         ExistingMetadata = current.Metadata,
     };
