@@ -74,6 +74,7 @@ public static class OwlboxCli
         var root = new RootCommand("owlbox: label images with boxes from a text prompt (OWL-ViT / OWLv2), locally or on a deployment")
         {
             LabelCommand.Create(io),
+            VerifyCommand.Create(io),
             ServeCommand.Create(io),
             SubmitCommand.Create(io),
             BlockCommand.Create(io),

@@ -46,7 +46,7 @@ public static class VerificationProvenance
     {
         DecisionKind.Kept => $"kept by {decision.Model}",
         DecisionKind.Relabelled => $"relabelled to {decision.Label} (was {decision.From}) by {decision.Model}",
-        DecisionKind.Removed => $"removed by {decision.Model} (answer: {decision.RawAnswer?.Trim()})",
+        DecisionKind.Removed => $"removed by {decision.Model} (answer: {AnswerNormaliser.Unwrap(decision.RawAnswer ?? "").Trim()})",
         _ => decision.Describe(),
     };
 

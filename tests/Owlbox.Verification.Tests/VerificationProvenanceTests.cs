@@ -18,7 +18,7 @@ public sealed class VerificationProvenanceTests
 
     private static BoxDecision Relabelled(int i, string from, string to) => new(i, DecisionKind.Relabelled, to, from, Model, to, "it is " + to);
 
-    private static BoxDecision Removed(int i, string from) => new(i, DecisionKind.Removed, from, from, Model, "background");
+    private static BoxDecision Removed(int i, string from) => new(i, DecisionKind.Removed, from, from, Model, "{\"label\": \"background\"}");
 
     private static BoxDecision NotSelected(int i, string label) => new(i, DecisionKind.NotSelected, label, label);
 
@@ -28,7 +28,7 @@ public sealed class VerificationProvenanceTests
     {
         { "kept", Kept(0, "red"), "kept", "kept by gpt-4o-2024-08-06" },
         { "relabelled", Relabelled(0, "red", "green"), "relabelled", "relabelled to green (was red) by gpt-4o-2024-08-06" },
-        { "removed", Removed(0, "red"), "removed", "removed by gpt-4o-2024-08-06 (answer: background)" },
+        { "removed", Removed(0, "red"), "removed", "removed by gpt-4o-2024-08-06 (answer: background)" }, // the structured answer unwrapped
         { "not selected", NotSelected(0, "person"), null, "not verified (label not selected)" },
         { "budget", new BoxDecision(0, DecisionKind.BudgetSpent, "red", "red"), null, "not verified (call budget spent)" },
         { "score above", new BoxDecision(0, DecisionKind.ScoreAbove, "red", "red"), null, "not verified (score at or above verify-below)" },
