@@ -78,6 +78,7 @@ public static class OwlboxCli
             ServeCommand.Create(io),
             SubmitCommand.Create(io),
             BlockCommand.Create(io),
+            RelabelBlockCommand.Create(io),
             JobsCommand.Create(io),
             ProposalsCommand.Create(io),
             Review.ReviewCommand.Create(io),

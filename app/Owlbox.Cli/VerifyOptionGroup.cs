@@ -81,7 +81,8 @@ public sealed class VerifyOptionGroup
             throw new UsageException($"--llm-endpoint must be an http(s) URL, got '{endpointText}'");
         }
         var model = parsed.GetValue(Model) is { Length: > 0 } m ? m : throw new UsageException("--llm-model must not be empty");
-        var labels = parsed.GetValue(Labels);
+        // Empty counts as absent: Studio may pass an optional parameter left blank.
+        var labels = parsed.GetValue(Labels) is { } given && !string.IsNullOrWhiteSpace(given) ? given : null;
         IReadOnlyList<string>? allowed = labels?.Trim() == "*" ? [] : labels is null ? (freeTextByDefault ? [] : null) : VerifierOptions.SplitList(labels);
         if (allowed is { Count: 0 } && labels is not null && labels.Trim() != "*")
         {
