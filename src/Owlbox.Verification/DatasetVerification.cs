@@ -24,6 +24,10 @@ public sealed record VerifyRunOptions
     /// samples are read as this job's earlier steps proposed them (Studio's <c>proposedActionsJobId</c>).</summary>
     public string? ProposeJobId { get; init; }
 
+    /// <summary>Decide only: nothing is written (<c>owlbox eval --verify</c> measures the decisions). Answers are still
+    /// cached, so the run that applies them later asks nothing again.</summary>
+    public bool DryRun { get; init; }
+
     /// <summary>Larger images fail their sample.</summary>
     public long MaxImageBytes { get; init; } = 200L * 1024 * 1024;
 
@@ -91,7 +95,11 @@ public sealed class DatasetVerification(IDatasetBackend dataset, IChatClient cli
             samples.AddRange(results);
             failed.AddRange(results.Where(r => r.Failed).Select(r => new FailedSample(r.SampleId, r.Failure!)));
             var good = results.Where(r => !r.Failed).ToArray();
-            if (options.ProposeJobId is not null)
+            if (options.DryRun)
+            {
+                changed += good.Count(r => r.Decisions.Any(d => d.Kind is DecisionKind.Relabelled or DecisionKind.Removed));
+            }
+            else if (options.ProposeJobId is not null)
             {
                 // Every sample read gets a proposal, changed or not, as Studio expects of a preview.
                 var proposals = good.Select(r => Proposal(r, read.Labels[r.SampleId], verifierOptions.Prompt)).ToArray();

@@ -180,6 +180,39 @@ public sealed class VerifyCommandTests : IDisposable
         Assert.Equal(before, await File.ReadAllBytesAsync(_data.LabelsPath));
     }
 
+    [Fact]
+    public async Task Eval_verify_reports_AP_before_and_after_with_the_calls_and_tokens_and_writes_nothing()
+    {
+        await using var server = await LlmEmulatorServer.StartAsync();
+        var truth = _data.TruthCopy();
+        var before = await File.ReadAllBytesAsync(_data.LabelsPath);
+
+        var (exit, stdout, stderr) = await RunAsync(server.ApiKey,
+            ["eval", _data.Folder, "--truth", truth, "--verify", "--json", "--llm-endpoint", server.Endpoint.ToString(), .. ShapesDataset.VerifyOptions]);
+
+        Assert.True(exit == OwlboxCli.Ok, stdout + stderr);
+        var result = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        var (was, now) = (result.GetProperty("before").GetProperty("ap50").GetDouble(), result.GetProperty("after").GetProperty("ap50").GetDouble());
+        Assert.True(now > was, $"AP50 before {was}, after {now}");
+        Assert.Equal(1.0, now, 6); // every box as the truth has it
+        Assert.Equal(ShapesDataset.AskedBoxes, result.GetProperty("calls").GetInt32());
+        Assert.True(result.GetProperty("input_tokens").GetInt64() >= 85 * ShapesDataset.AskedBoxes);
+        Assert.True(result.GetProperty("output_tokens").GetInt64() > 0);
+        Assert.Equal(before, await File.ReadAllBytesAsync(_data.LabelsPath));
+        Assert.False(Directory.Exists(Path.Combine(_data.Folder, ".owlbox", "proposals")));
+
+        // The text report says the same; and verify afterwards applies those answers without asking again.
+        var (_, text, _) = await RunAsync(server.ApiKey,
+            ["eval", _data.Folder, "--truth", truth, "--verify", "--llm-endpoint", server.Endpoint.ToString(), .. ShapesDataset.VerifyOptions]);
+        Assert.Matches(@"before verification: AP50 0\.\d+", text);
+        Assert.Contains("after verification:  AP50 1.000", text, StringComparison.Ordinal);
+        Assert.Contains("Input tokens = 0", text, StringComparison.Ordinal); // all cached this time
+        var (applied, _, _) = await VerifyAsync(server);
+        Assert.Equal(OwlboxCli.Ok, applied);
+        Assert.Equal(ShapesDataset.AskedBoxes, server.Calls.Count);
+        AssertAsTheCropsSay();
+    }
+
     [Theory]
     [InlineData("--image-quality", "best", "--image-quality must be auto, low or high")]
     [InlineData("--concurrency", "0", "--concurrency must be a whole number from 1 to 1000")]
