@@ -123,11 +123,12 @@ public sealed class DatasetVerification(IDatasetBackend dataset, IChatClient cli
     private async Task<SampleVerification> VerifySampleAsync(BoxVerifier verifier, string sampleId, SampleLabels labels, long maxBytes, CancellationToken cancellationToken)
     {
         var boxes = labels.Boxes;
+        var asked = boxes.Select(b => new VerifyBox(b.Label, new PixelBox(b.X, b.Y, b.Width, b.Height), b.Score)).ToArray();
         try
         {
-            var image = await dataset.ReadImageAsync(sampleId, maxBytes, cancellationToken).ConfigureAwait(false);
-            var result = await verifier.VerifyAsync(image, boxes.Select(b => new VerifyBox(b.Label, new PixelBox(b.X, b.Y, b.Width, b.Height), b.Score)).ToArray(),
-                cancellationToken).ConfigureAwait(false);
+            // An image with no box to ask about is not read (on Edge Impulse, not downloaded).
+            var image = asked.Any(verifier.Asks) ? await dataset.ReadImageAsync(sampleId, maxBytes, cancellationToken).ConfigureAwait(false) : [];
+            var result = await verifier.VerifyAsync(image, asked, cancellationToken).ConfigureAwait(false);
             var failure = result.Failed
                 ? string.Join("; ", result.Decisions.Where(d => d.IsFailure).Select(d => $"box {d.Index} ({d.From} at {boxes[d.Index].X},{boxes[d.Index].Y} {boxes[d.Index].Width}x{boxes[d.Index].Height}): {d.Reason}"))
                 : null;

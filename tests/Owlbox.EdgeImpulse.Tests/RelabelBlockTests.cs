@@ -95,10 +95,15 @@ public sealed class RelabelBlockTests
                 owlBoxes += step1.BoundingBoxes.Count;
             }
 
+            int ImageReads() => ei.Requests.Count(r => r.StartsWith("GET /v1/api/1/raw-data/2/image", StringComparison.Ordinal));
+            var emptyImageReads = ImageReads();
+            Assert.True(emptyImageReads > 0); // the OWL step read it
+
             var (exit, stdout, stderr) = await ei.RunRelabelBlockAsync(RelabelArgs(llm, "--propose-actions", "9"), environment: LlmKey(llm));
 
             Assert.True(exit == OwlboxCli.Ok, stdout + stderr);
             Assert.Equal(owlBoxes, llm.CallCount); // one call per box the OWL step proposed
+            Assert.Equal(emptyImageReads, ImageReads()); // a sample with no box to ask about is not downloaded
             Assert.Contains("Input tokens = ", stdout, StringComparison.Ordinal);
             Assert.EndsWith("All done!" + Environment.NewLine, stdout, StringComparison.Ordinal);
             var proposals = new Dictionary<int, List<StudioBoundingBox>>();
