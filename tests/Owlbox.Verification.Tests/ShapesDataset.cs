@@ -78,10 +78,18 @@ public sealed class ShapesDataset : IDisposable
         return folder;
     }
 
-    private static void WriteLabels(string folder, bool truth)
+    /// <summary>Rewrites the labels with a detector score (as a job writes it) on every box of the files named; the
+    /// other files' boxes have none (hand-drawn).</summary>
+    public void Scores(params (string File, double Score)[] scores)
+    {
+        var byFile = Images.ToDictionary(i => i.File, i => scores.Where(s => s.File == i.File).Select(s => (double?)s.Score).FirstOrDefault());
+        WriteLabels(Folder, truth: false, byFile);
+    }
+
+    private static void WriteLabels(string folder, bool truth, Dictionary<string, double?>? scores = null)
     {
         var boxes = Images.ToDictionary(i => i.File, i => (truth ? i.Truth : i.Labelled)
-            .Select(b => new { label = b.Label, x = b.X, y = b.Y, width = b.Width, height = b.Height }).ToArray());
+            .Select(b => new { label = b.Label, x = b.X, y = b.Y, width = b.Width, height = b.Height, score = scores?.GetValueOrDefault(i.File) }).ToArray());
         File.WriteAllText(Path.Combine(folder, LabelsFile.FileName),
             JsonSerializer.Serialize(new { version = 1, type = "bounding-box-labels", boundingBoxes = boxes }));
     }

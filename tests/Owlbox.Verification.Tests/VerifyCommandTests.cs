@@ -94,6 +94,23 @@ public sealed class VerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_below_trusts_the_boxes_scored_at_or_above_it_and_asks_about_the_rest()
+    {
+        await using var server = await LlmEmulatorServer.StartAsync();
+        // b's boxes (one mislabelled, one on background) score above the line and are trusted; d's below it are asked,
+        // as are the others' (no score: hand-drawn).
+        _data.Scores(("b.png", 0.9), ("d.png", 0.3));
+        var bBoxes = ShapesDataset.Images.Single(i => i.File == "b.png").Labelled.Length;
+
+        var (exit, stdout, stderr) = await VerifyAsync(server, "--verify-below", "0.6");
+
+        Assert.True(exit == OwlboxCli.Ok, stdout + stderr);
+        Assert.Equal(ShapesDataset.AskedBoxes - bBoxes, server.Calls.Count);
+        Assert.Contains($"{bBoxes} at or above --verify-below", stdout, StringComparison.Ordinal);
+        AssertAsTheCropsSay(except: "b.png");
+    }
+
+    [Fact]
     public async Task A_model_failing_on_some_crops_fails_those_samples_alone_with_exit_2()
     {
         var faults = new EmulatorFaults { ByColour = { ["blue"] = new Fault { Kind = FaultKind.ServerError } } };
