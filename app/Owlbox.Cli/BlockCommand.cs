@@ -29,6 +29,25 @@ public static class BlockCommand
         return command.WithOptions([.. job.All, .. submission.All]).WithAction((p, cancellationToken) => RunAsync(job, submission, p, io, cancellationToken));
     }
 
+    /// <summary>The project: <c>EI_PROJECT_ID</c> (Studio always sets it), else the first the key sees.</summary>
+    internal static async Task<int> ProjectIdAsync(string endpoint, string key, StudioClientOptions studio, CancellationToken cancellationToken)
+    {
+        if (Environment.GetEnvironmentVariable("EI_PROJECT_ID") is { Length: > 0 } pid && int.TryParse(pid, CultureInfo.InvariantCulture, out var p))
+        {
+            return p;
+        }
+        using var client = new StudioClient(endpoint, key, studio);
+        try
+        {
+            var projects = await client.ListProjectsAsync(cancellationToken).ConfigureAwait(false);
+            return projects.Count > 0 ? projects[0].Id : throw new JobSetupException("the API key sees no project");
+        }
+        catch (Exception ex) when (ex is StudioApiException or IOException)
+        {
+            throw new JobSetupException($"cannot list projects at {endpoint}: {ex.Message}");
+        }
+    }
+
     private static async Task<int> RunAsync(JobOptionGroup job, SubmissionOptionGroup submission, ParseResult parsed, CliContext io, CancellationToken cancellationToken)
     {
         var (stdout, stderr) = (io.Out, io.Error);
@@ -60,24 +79,7 @@ public static class BlockCommand
             // Read as in-memory, a misspelt rabbitmq would run the job here instead of on the deployment, silently.
             throw new JobSetupException(transport);
         }
-        int projectId;
-        if (Environment.GetEnvironmentVariable("EI_PROJECT_ID") is { Length: > 0 } pid && int.TryParse(pid, CultureInfo.InvariantCulture, out var p))
-        {
-            projectId = p;
-        }
-        else
-        {
-            using var client = new StudioClient(endpoint, key, options.Studio);
-            try
-            {
-                var projects = await client.ListProjectsAsync(cancellationToken).ConfigureAwait(false);
-                projectId = projects.Count > 0 ? projects[0].Id : throw new JobSetupException("the API key sees no project");
-            }
-            catch (Exception ex) when (ex is StudioApiException or IOException)
-            {
-                throw new JobSetupException($"cannot list projects at {endpoint}: {ex.Message}");
-            }
-        }
+        var projectId = await ProjectIdAsync(endpoint, key, options.Studio, cancellationToken).ConfigureAwait(false);
         var model = parsed.GetValue(job.Model) ?? Environment.GetEnvironmentVariable("OWLBOX_MODEL") ?? "/models/owlv2";
         var dataset = new DatasetReference(EdgeImpulseDatasetKind.Kind, EdgeImpulseDatasetKind.Location(endpoint, projectId));
         // A deployment names its models by folder: the Model parameter's /models/<name> is catalog id <name> there.

@@ -74,9 +74,11 @@ public static class OwlboxCli
         var root = new RootCommand("owlbox: label images with boxes from a text prompt (OWL-ViT / OWLv2), locally or on a deployment")
         {
             LabelCommand.Create(io),
+            VerifyCommand.Create(io),
             ServeCommand.Create(io),
             SubmitCommand.Create(io),
             BlockCommand.Create(io),
+            RelabelBlockCommand.Create(io),
             JobsCommand.Create(io),
             ProposalsCommand.Create(io),
             Review.ReviewCommand.Create(io),

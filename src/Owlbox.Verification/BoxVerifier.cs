@@ -72,13 +72,9 @@ public sealed class BoxVerifier : IDisposable
         for (var i = 0; i < boxes.Count; i++)
         {
             var b = boxes[i];
-            if (_which.Count > 0 && !_which.Contains(b.Label.Trim().ToLowerInvariant()))
+            if (Skip(b) is { } kind)
             {
-                decisions[i] = new BoxDecision(i, DecisionKind.NotSelected, b.Label, b.Label);
-            }
-            else if (_options.VerifyBelow is { } below && b.Score is { } score && score >= below)
-            {
-                decisions[i] = new BoxDecision(i, DecisionKind.ScoreAbove, b.Label, b.Label);
+                decisions[i] = new BoxDecision(i, kind, b.Label, b.Label);
             }
             else
             {
@@ -103,6 +99,15 @@ public sealed class BoxVerifier : IDisposable
         }
         return new ImageVerification(decisions, usage, calls, hits);
     }
+
+    /// <summary>Whether the box is one to ask about (its label selected, its score below verify-below or none): a
+    /// caller with no such box in an image need not read the image at all.</summary>
+    public bool Asks(VerifyBox box) => Skip(box) is null;
+
+    private DecisionKind? Skip(VerifyBox b) =>
+        _which.Count > 0 && !_which.Contains(b.Label.Trim().ToLowerInvariant()) ? DecisionKind.NotSelected
+        : _options.VerifyBelow is { } below && b.Score is { } score && score >= below ? DecisionKind.ScoreAbove
+        : null;
 
     private async Task<OneResult> VerifyOneAsync(int index, VerifyBox box, CropRenderer renderer, CancellationToken cancellationToken)
     {

@@ -52,7 +52,7 @@ public sealed partial class CommandLineTests
     [Fact]
     public void TheVerbs_AreAllThere()
     {
-        string[] expected = ["label", "serve", "submit", "block", "jobs redrive", "proposals list", "proposals apply", "proposals discard", "review",
+        string[] expected = ["label", "verify", "serve", "submit", "block", "relabel-block", "jobs redrive", "proposals list", "proposals apply", "proposals discard", "review",
             "models prepare", "eval", "calibrate", "export", "import"];
 
         Assert.Empty(expected.Except(Verbs(Root(), "").Select(v => v.Path)));

@@ -62,8 +62,17 @@ public sealed class Emulator : IAsyncDisposable
     }
 
     /// <summary>Runs <c>owlbox block</c> as Studio would: key and endpoint in the environment, ids in a file.</summary>
-    public async Task<(int Exit, string Out, string Err)> RunBlockAsync(string[] extra, IEnumerable<long>? ids = null,
-        Dictionary<string, string?>? environment = null, Action<MassTransit.IBusRegistrationConfigurator>? busTap = null)
+    public Task<(int Exit, string Out, string Err)> RunBlockAsync(string[] extra, IEnumerable<long>? ids = null,
+        Dictionary<string, string?>? environment = null, Action<MassTransit.IBusRegistrationConfigurator>? busTap = null) =>
+        RunAsync(idsFile => ["block", "--data-ids-file", idsFile, "--model", Path.Combine(RepoRoot, "models", "owlv2-test"), .. extra], ids, environment, busTap);
+
+    /// <summary>Runs <c>owlbox relabel-block</c> (blocks/relabel) as Studio would.</summary>
+    public Task<(int Exit, string Out, string Err)> RunRelabelBlockAsync(string[] extra, IEnumerable<long>? ids = null,
+        Dictionary<string, string?>? environment = null) =>
+        RunAsync(idsFile => ["relabel-block", "--data-ids-file", idsFile, .. extra], ids, environment, null);
+
+    private async Task<(int Exit, string Out, string Err)> RunAsync(Func<string, string[]> arguments, IEnumerable<long>? ids,
+        Dictionary<string, string?>? environment, Action<MassTransit.IBusRegistrationConfigurator>? busTap)
     {
         var idsFile = Path.Combine(Directory, $"ids-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(idsFile, JsonSerializer.Serialize(ids ?? Ids.Values.Select(i => (long)i).Order()));
@@ -87,7 +96,7 @@ public sealed class Emulator : IAsyncDisposable
         {
             using var stdout = new StringWriter();
             using var stderr = new StringWriter();
-            string[] args = ["block", "--data-ids-file", idsFile, "--model", Path.Combine(RepoRoot, "models", "owlv2-test"), .. extra];
+            var args = arguments(idsFile);
             var exit = await Cli.OwlboxCli.RunAsync(args, stdout, stderr, busTap, CancellationToken.None);
             return (exit, stdout.ToString(), stderr.ToString());
         }

@@ -11,7 +11,8 @@ namespace Owlbox.Cli.Review;
 /// proposal sets there are, and the latest calibration of the dataset's prompt when <c>owlbox calibrate</c> wrote one.</summary>
 public static class ReviewState
 {
-    public sealed record LabelView(string Label, int X, int Y, int Width, int Height, double? Score, string Triage);
+    /// <param name="Verdict">What the shown set's verification said of this box (<c>owlbox verify --propose-actions</c>), in words.</param>
+    public sealed record LabelView(string Label, int X, int Y, int Width, int Height, double? Score, string Triage, string? Verdict = null);
 
     public sealed record ProposalView(int Index, string Label, int X, int Y, int Width, int Height, double Score, int Line,
         string SearchText, string Decision, string? Triage);
@@ -42,10 +43,11 @@ public static class ReviewState
                 pending.Select(x => new TriageBox(x.d.Label, new(x.d.X, x.d.Y, x.d.Width, x.d.Height), x.d.Provenance.Score)).ToArray(),
                 labels.Select(b => new TriageBox(b.Label, b.Box, b.Score ?? 1)).ToArray());
             var triageOf = pending.Select((x, k) => (x.i, triage.Proposals[k])).ToDictionary(t => t.i, t => Name(t.Item2));
+            var verdicts = p is null ? new string?[labels.Count] : VerdictsOf(p, labels);
             return new ImageView(
                 s.Id,
                 labels.Select((b, k) => new LabelView(b.Label, b.X, b.Y, b.Width, b.Height, b.Score,
-                    set is null ? "found" : triage.Labels[k] == LabelTriage.Missed ? "missed" : "found")).ToArray(),
+                    set is null ? "found" : triage.Labels[k] == LabelTriage.Missed ? "missed" : "found", verdicts[k])).ToArray(),
                 detections.Select((d, i) => new ProposalView(i, d.Label, d.X, d.Y, d.Width, d.Height, d.Provenance.Score,
                     d.Provenance.PromptLine, d.Provenance.SearchText,
                     d.Decision switch { ReviewDecision.Accepted => "accepted", ReviewDecision.Rejected => "rejected", _ => "pending" },
@@ -132,6 +134,27 @@ public static class ReviewState
             i++;
         }
         return null;
+    }
+
+    /// <summary>Each label's verdict: the verdict on the box of the proposal's existing boxes it is (the first not yet
+    /// matched equal box, so a label moved or added since is matched by value, not position).</summary>
+    private static string?[] VerdictsOf(SampleProposal proposal, IReadOnlyList<Labeling.Boxes.LabeledBox> labels)
+    {
+        var result = new string?[labels.Count];
+        if (proposal.Verdicts is not { Count: > 0 } verdicts)
+        {
+            return result;
+        }
+        var taken = new bool[labels.Count];
+        foreach (var v in verdicts.Where(v => v.Box >= 0 && v.Box < proposal.ExistingBoxes.Count))
+        {
+            var at = Enumerable.Range(0, labels.Count).FirstOrDefault(k => !taken[k] && labels[k] == proposal.ExistingBoxes[v.Box], -1);
+            if (at >= 0)
+            {
+                (taken[at], result[at]) = (true, v.Text);
+            }
+        }
+        return result;
     }
 
     private static string Name(ProposalTriage t) => t switch

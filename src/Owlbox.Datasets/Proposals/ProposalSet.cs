@@ -33,7 +33,17 @@ public sealed record SampleProposal(
     /// <summary>The sample's metadata when the job read it: apply refuses a sample whose metadata changed since
     /// (null in sets written before it was recorded: only boxes are compared then).</summary>
     public IReadOnlyDictionary<string, string>? ExistingMetadata { get; init; }
+
+    /// <summary>A verification's verdict on each of <see cref="ExistingBoxes"/> it judged (<c>owlbox verify
+    /// --propose-actions</c>); null in a detection job's set. The review page shows each beside its box.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<BoxVerdict>? Verdicts { get; init; }
 }
+
+/// <summary>What a vision model said of one existing box: its position in <see cref="SampleProposal.ExistingBoxes"/>,
+/// the verdict (<c>kept</c>, <c>relabelled</c>, <c>removed</c>), the label before and after, the model, its raw answer,
+/// its stated reason when it gave one, and the verdict in words.</summary>
+public sealed record BoxVerdict(int Box, string Verdict, string From, string Label, string Model, string? Answer, string? Reason, string Text);
 
 /// <summary>A new box, with why it exists and, once a person judged it on the review page, their decision.</summary>
 public sealed record ProposedBox(string Label, int X, int Y, int Width, int Height, BoxProvenance Provenance)
