@@ -90,11 +90,12 @@ public static class EvalCommand
         var result = await VerifyOptionGroup.RunAsync(new LocalDatasetBackend(directory), run, llm, cache, maxCalls, cancellationToken).ConfigureAwait(false);
         var measured = ids.ToHashSet(StringComparer.Ordinal);
         var truthOfThese = truth.Where(t => measured.Contains(t.Image)).ToArray();
-        var before = ids.SelectMany(id => dataset.Labels.GetBoxes(id).Select(b => new EvalBox(id, b.Label, b.Box, b.Score ?? 1))).ToArray();
+        var labels = dataset.ReadLabels();
+        var before = ids.SelectMany(id => labels.GetBoxes(id).Select(b => new EvalBox(id, b.Label, b.Box, b.Score ?? 1))).ToArray();
         var decided = result.Samples.Where(s => !s.Failed).ToDictionary(s => s.SampleId, StringComparer.Ordinal);
         var after = ids.SelectMany(id =>
         {
-            var boxes = dataset.Labels.GetBoxes(id);
+            var boxes = labels.GetBoxes(id);
             var kept = decided.TryGetValue(id, out var s) ? VerificationProvenance.Apply(s.Boxes, s.Decisions) : boxes;
             return kept.Select(b => new EvalBox(id, b.Label, b.Box, b.Score ?? 1));
         }).ToArray();

@@ -71,7 +71,7 @@ public sealed class DatasetVerification(IDatasetBackend dataset, IChatClient cli
     {
         var selection = await dataset.SelectAsync(options.SampleIds, cancellationToken).ConfigureAwait(false);
         var failed = selection.Missing.Select(m => new FailedSample(m.Id, m.Problem)).ToList();
-        var ids = selection.Found.Select(s => s.Id).ToArray();
+        var ids = selection.Found.ToArray();
         var read = await dataset.ReadLabelsAsync(ids, options.ProposeJobId, cancellationToken).ConfigureAwait(false);
         failed.AddRange(read.Failed);
         var allowed = options.AllowedLabels
