@@ -140,13 +140,15 @@ public static class FormatsCommand
         }
         // Every box is checked before the one write: nothing the labels file would refuse reaches it.
         var (writes, problems) = ImportPlan.Build(result, Size);
+        // Not `result` after the await: the async state machine would hold what was read (10^6 boxes, ~100 MB) through the write.
+        var classes = result.Classes.Count;
         // The last moment a stop leaves the labels file as it was: the update below is one locked write.
         StopIfAsked(Unimported, cancellationToken);
         var updates = writes.Select(m => LabelUpdate.ReplaceBoxes(m.FileName, m.Boxes)).ToArray();
         var written = await new LocalDatasetBackend(target).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
         var refused = written.Failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
         var imported = writes.Where(m => !refused.Contains(m.FileName)).ToArray();
-        await stdout.WriteLineAsync($"Imported {imported.Length} images, {imported.Sum(m => m.Boxes.Count)} boxes, {result.Classes.Count} classes into {target}").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"Imported {imported.Length} images, {imported.Sum(m => m.Boxes.Count)} boxes, {classes} classes into {target}").ConfigureAwait(false);
         problems = [.. problems, .. written.Failed.Select(f => $"{f.SampleId}: not written: {f.Reason}")];
         foreach (var p in problems)
         {

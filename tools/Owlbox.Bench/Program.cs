@@ -23,6 +23,7 @@ using SkiaSharp;
 //                                            after --published --hf-trace)
 //              [--bare dir1,dir2 [--variant quantized]]   (bare sessions of model folders, alternating)
 //              [--gpu]   (a CUDA machine: tools/gpu-bench.sh)
+//              [--coco-scale --owlbox owlbox.dll [--images 100000] [--annotations 1000000]]   (COCO import/export peak RSS)
 //              [--published [--hf-trace]]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs
 //                                            transformers.js; --hf-trace: on a graph traced as HF's forward is, HfOwlExport)
 var model = Arg("--model") ?? "owlvit-base-patch32";
@@ -32,6 +33,10 @@ var runs = int.Parse(Arg("--runs") ?? "5", CultureInfo.InvariantCulture);
 var root = RepoPaths.Root;
 var cache = Path.Combine(root, ".cache");
 var modelDir = Path.Combine(cache, "models", model);
+if (args.Contains("--coco-scale"))
+{
+    return Owlbox.Bench.CocoScaleBench.Run(args); // CocoScaleBench.cs: COCO import/export at 10^6 annotations
+}
 if (args.Contains("--prep-only"))
 {
     Console.WriteLine($"Decode + preprocess, one thread: {PreprocessMilliseconds(modelDir, MakeImages(Path.Combine(cache, "bench", $"images-{imageCount}"), imageCount)):0.0} ms per image");

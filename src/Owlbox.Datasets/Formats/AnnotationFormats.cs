@@ -13,7 +13,29 @@ public sealed record AnnotatedImage(string FileName, int Width, int Height, IRea
 
 /// <summary>A box an import read, and where it was read (<c>x.json: annotations[3]</c>), for the report should it be
 /// dropped later (outside its image).</summary>
-public sealed record ImportedBox(LabeledBox Box, string Source);
+public sealed class ImportedBox
+{
+    private readonly string _source;
+    private readonly int _index;
+
+    public ImportedBox(LabeledBox box, string source)
+        : this(box, source, -1)
+    {
+    }
+
+    /// <summary>A box read at <c><paramref name="list"/>[<paramref name="index"/>]</c>: the text is made when asked
+    /// (rarely: a box outside its image), not held per box (10^6 COCO annotations' sources are 100+ MB).</summary>
+    internal ImportedBox(LabeledBox box, string list, int index)
+    {
+        Box = box;
+        _source = list;
+        _index = index;
+    }
+
+    public LabeledBox Box { get; }
+
+    public string Source => _index < 0 ? _source : string.Create(CultureInfo.InvariantCulture, $"{_source}[{_index}]");
+}
 
 /// <summary>An image an import names, with the size its file states (0 when none) and the boxes that replace the
 /// image's: an empty list clears it, as the file says. <paramref name="Refused"/> counts the boxes the file gives it that
@@ -82,150 +104,36 @@ public static class CocoFormat
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private static readonly JsonDocumentOptions s_document = new() { AllowDuplicateProperties = false };
-
-    /// <summary>Reads a COCO file (the CLI's and the importer corpus's way in).</summary>
-    public static ImportResult ReadFile(string path) =>
-        File.Exists(path) ? Read(File.ReadAllText(path), path)
-        : throw new DatasetException(Directory.Exists(path) ? $"'{path}' is a folder; a COCO import reads one JSON file" : $"COCO file '{path}' does not exist");
+    /// <summary>Reads a COCO file (the CLI's and the importer corpus's way in), streamed (<see cref="CocoReader"/>).</summary>
+    public static ImportResult ReadFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new DatasetException(Directory.Exists(path) ? $"'{path}' is a folder; a COCO import reads one JSON file" : $"COCO file '{path}' does not exist");
+        }
+        FileStream stream;
+        try
+        {
+            // No FileStream buffer: the token stream reads 64 KB at a time into its own.
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetException($"COCO file '{path}' cannot be read ({e.Message})", e);
+        }
+        using (stream)
+        {
+            return CocoReader.Read(stream, path);
+        }
+    }
 
     /// <param name="json">The file's text.</param>
     /// <param name="source">The file as the user named it: every message starts with it.</param>
     public static ImportResult Read(string json, string source)
     {
-        if (string.IsNullOrWhiteSpace(json))
-        {
-            throw new DatasetException($"{source} is empty; a COCO file is a JSON object with images, categories and annotations");
-        }
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, s_document);
-        }
-        catch (JsonException e)
-        {
-            throw new DatasetException($"{source} is not valid JSON ({e.Message})", e);
-        }
-        using (document)
-        {
-            return Read(document.RootElement, source);
-        }
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json), writable: false);
+        return CocoReader.Read(stream, source);
     }
-
-    private static ImportResult Read(JsonElement root, string source)
-    {
-        DatasetException Error(string field, string expected) => new($"{source}: {field}: {expected}");
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw new DatasetException($"{source}: expected a JSON object with images, categories and annotations");
-        }
-        JsonElement[] List(string name) => !root.TryGetProperty(name, out var list) || list.ValueKind == JsonValueKind.Null ? []
-            : list.ValueKind == JsonValueKind.Array ? [.. list.EnumerateArray()] : throw Error(name, "expected an array");
-
-        // Images and categories give the file its structure: one that cannot be read stops the import before any write.
-        var names = new Dictionary<long, (string Name, int Index)>();
-        var categories = List("categories");
-        for (var i = 0; i < categories.Length; i++)
-        {
-            var where = $"categories[{i}]";
-            if (categories[i].ValueKind != JsonValueKind.Object)
-            {
-                throw Error(where, "expected an object");
-            }
-            var id = Integer(categories[i], "id") ?? throw Error($"{where}.id", "expected an integer");
-            var name = Text(categories[i], "name") ?? throw Error($"{where}.name", "expected a string");
-            if (!names.TryAdd(id, (name, i)))
-            {
-                throw Error($"{where}.id", $"{id.ToString(CultureInfo.InvariantCulture)} is categories[{names[id].Index}]'s id too");
-            }
-        }
-        var images = new Dictionary<long, (ImportedImage Image, List<ImportedBox> Boxes, int Index)>();
-        var entries = List("images");
-        for (var i = 0; i < entries.Length; i++)
-        {
-            var where = $"images[{i}]";
-            if (entries[i].ValueKind != JsonValueKind.Object)
-            {
-                throw Error(where, "expected an object");
-            }
-            var id = Integer(entries[i], "id") ?? throw Error($"{where}.id", "expected an integer");
-            var file = Text(entries[i], "file_name") ?? throw Error($"{where}.file_name", "expected a string");
-            int Size(string field) => !entries[i].TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null ? 0
-                : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) && n > 0 ? n : throw Error($"{where}.{field}", "expected a positive integer");
-            var boxes = new List<ImportedBox>();
-            if (!images.TryAdd(id, (new ImportedImage(file, where, Size("width"), Size("height"), boxes), boxes, i)))
-            {
-                throw Error($"{where}.id", $"{id.ToString(CultureInfo.InvariantCulture)} is images[{images[id].Index}]'s id too");
-            }
-        }
-
-        // An annotation is one box: one that cannot be read is dropped, and listed.
-        var problems = new List<string>();
-        var refused = new Dictionary<long, int>();
-        var annotations = List("annotations");
-        for (var i = 0; i < annotations.Length; i++)
-        {
-            var a = annotations[i];
-            var where = $"annotations[{i}]";
-            if (a.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add($"{source}: {where}: expected an object; not imported");
-                continue;
-            }
-            if (Integer(a, "image_id") is not { } imageId)
-            {
-                problems.Add($"{source}: {where}.image_id: expected an integer; not imported");
-                continue;
-            }
-            if (!images.TryGetValue(imageId, out var image))
-            {
-                problems.Add($"{source}: {where} names image {imageId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
-                continue;
-            }
-            var onImage = $"{source}: {where} (image {LabelRules.Escape(image.Image.FileName)})";
-            void Refuse(string problem)
-            {
-                problems.Add(problem);
-                refused[imageId] = refused.GetValueOrDefault(imageId) + 1;
-            }
-            if (Integer(a, "category_id") is not { } categoryId)
-            {
-                Refuse($"{source}: {where}.category_id: expected an integer; not imported");
-                continue;
-            }
-            if (!names.TryGetValue(categoryId, out var category))
-            {
-                Refuse($"{onImage} names category {categoryId.ToString(CultureInfo.InvariantCulture)}, which the file does not list; not imported");
-                continue;
-            }
-            if (!a.TryGetProperty("bbox", out var bbox) || bbox.ValueKind != JsonValueKind.Array || bbox.GetArrayLength() != 4
-                || bbox.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number))
-            {
-                Refuse($"{source}: {where}.bbox: expected an array of 4 numbers [x, y, width, height]; not imported");
-                continue;
-            }
-            // JSON has no NaN or infinity: a number that reads as one is beyond double's range (1e400), kept as the
-            // largest double so it is reported as out of range.
-            var v = bbox.EnumerateArray().Select(n => n.TryGetDouble(out var d) && double.IsFinite(d) ? d : double.MaxValue).ToArray();
-            if (BoxRules.Create(category.Name, v[0], v[1], v[2], v[3], out var problem) is not { } box)
-            {
-                Refuse($"{onImage}: {problem}; not imported");
-                continue;
-            }
-            double? score = a.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetDouble(out var sd) && double.IsFinite(sd) ? sd : null;
-            image.Boxes.Add(new ImportedBox(box with { Score = score }, $"{source}: {where}"));
-        }
-        var listed = images.OrderBy(m => m.Value.Index).Select(m => m.Value.Image with { Refused = refused.GetValueOrDefault(m.Key) });
-        var result = Duplicates.Refuse(listed, problems, $"{source}: ")
-            .Select(m => m with { Source = $"{source}: {m.Source}" }).ToArray();
-        return new ImportResult(result, names.OrderBy(c => c.Key).Select(c => c.Value.Name).ToArray(), problems);
-    }
-
-    private static long? Integer(JsonElement o, string field) =>
-        o.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
-
-    private static string? Text(JsonElement o, string field) =>
-        o.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     internal static int IndexOf(IReadOnlyList<string> classes, string label)
     {
