@@ -31,6 +31,7 @@ public sealed class LocalDataset
             .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
             .OrderBy(s => s.Id, StringComparer.Ordinal)
             .ToArray();
+        LabelJournal.FoldPending(directory); // writes a killed process journaled, or a job still running
         var labels = LabelsFile.Load(Path.Combine(directory, LabelsFile.FileName));
         return new LocalDataset(directory, samples, labels);
     }
