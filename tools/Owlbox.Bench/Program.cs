@@ -46,6 +46,10 @@ var arch = model.StartsWith("owlv2", StringComparison.Ordinal) ? OwlArchitecture
 var images = MakeImages(Path.Combine(cache, "bench", $"images-{imageCount}"), imageCount);
 string[] allQueries = ["red", "a blue car", "green block", "yellow thing", "a person", "coffee cup", "white square", "orange ball", "purple flower", "magenta sign"];
 
+if (Arg("--scale") is { } scaleSizes)
+{
+    return await ScaleAsync(root, scaleSizes.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray());
+}
 if (Arg("--memory-child") is { } childImages)
 {
     return await MemoryChildAsync(int.Parse(childImages, CultureInfo.InvariantCulture), threads);
@@ -619,6 +623,108 @@ static (string Output, double PeakMb) ExecMeasured(string file, string[] argumen
     }
     p.WaitForExit();
     return (stdout.Result + stderr.Result, peak / 1048576.0);
+}
+
+/// <summary>
+/// Owlbox against the size of the dataset (issue 27): per size N, a labels file of N samples x 2 boxes (entries for
+/// images not in the folder: only their labels matter) and 100 new images; then a 100-image `owlbox label` job as a
+/// child process (time, peak RSS), a review state request (`owlbox review` as a child, GET /api/state) and accept
+/// shown over 1,000 proposed boxes (DatasetReview, in process: one labels update).
+/// </summary>
+static async Task<int> ScaleAsync(string root, int[] sizes)
+{
+    var owlbox = OwlboxExecutable(root);
+    Console.WriteLine("labels file samples | file MB | 100-image job s | job peak RSS MB | review state s | accept 1,000 boxes s");
+    foreach (var n in sizes)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"owlbox-scale-{n}-{Environment.ProcessId}");
+        Directory.CreateDirectory(data);
+        try
+        {
+            var source = MakeImages(Path.Combine(root, ".cache", "bench", "images-100"), 100);
+            foreach (var f in Directory.GetFiles(source))
+            {
+                File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
+            }
+            var labels = Path.Combine(data, Owlbox.Datasets.Local.LabelsFile.FileName);
+            using (var w = new StreamWriter(labels))
+            {
+                w.Write("{\"version\": 1, \"type\": \"bounding-box-labels\", \"boundingBoxes\": {");
+                for (var i = 0; i < n; i++)
+                {
+                    w.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"{(i == 0 ? "" : ",")}\n\"old{i:D7}.jpg\": [{{\"label\": \"cat\", \"x\": {i % 200}, \"y\": 10, \"width\": 30, \"height\": 40}}, {{\"label\": \"dog\", \"x\": 5, \"y\": {i % 150}, \"width\": 20, \"height\": 20}}]"));
+                }
+                w.Write("}}\n");
+            }
+            var fileMb = new FileInfo(labels).Length / 1048576.0;
+            var clock = Stopwatch.StartNew();
+            var (output, peakMb) = ExecMeasured("dotnet", [owlbox, "label", data, "--model", Path.Combine(root, "models", "owlvit-test"),
+                "--prompt-file", Path.Combine(root, "samples", "prompt.txt")]);
+            var jobSeconds = clock.Elapsed.TotalSeconds;
+            if (!output.Contains("100", StringComparison.Ordinal))
+            {
+                Console.WriteLine(output);
+            }
+            var stateSeconds = await ReviewStateSecondsAsync(owlbox, data);
+            // 1,000 proposed boxes over the 100 images, accepted in one request.
+            var store = new Owlbox.Datasets.Proposals.ProposalStore(data);
+            var images = Directory.GetFiles(data, "*.jpg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+            store.Save(new Owlbox.Datasets.Proposals.ProposalSet
+            {
+                JobId = "bench", CreatedUtc = DateTimeOffset.UtcNow, ModelId = "m", ModelType = "owlvit", Prompt = "cat", DeleteExisting = "no",
+                Samples = images.Select(image => new Owlbox.Datasets.Proposals.SampleProposal(image!, [], [], new Dictionary<string, string>(),
+                    Enumerable.Range(0, 10).Select(k => new Owlbox.Datasets.Proposals.ProposedBox("cat", 3 + 7 * k, 5, 20, 20,
+                        new Owlbox.Labeling.Provenance.BoxProvenance("m", 1, "cat", 0.5, 0, 0.1, true, 0.3, false, 0, 0))).ToArray())).ToList(),
+            });
+            var review = new Owlbox.Datasets.Review.DatasetReview(data);
+            var refs = images.SelectMany(image => Enumerable.Range(0, 10).Select(k => new Owlbox.Datasets.Review.ProposalRef("bench", image!, k))).ToArray();
+            clock.Restart();
+            await review.DecideAsync("bench", refs, Owlbox.Datasets.Proposals.ReviewDecision.Accepted, CancellationToken.None);
+            var acceptSeconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{n,19:N0} | {fileMb,7:0.0} | {jobSeconds,15:0.00} | {peakMb,15:0} | {stateSeconds,14:0.00} | {acceptSeconds,20:0.00}"));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+    return 0;
+}
+
+/// <summary>`owlbox review` on the dataset; the time of one GET /api/state (the page's first load).</summary>
+static async Task<double> ReviewStateSecondsAsync(string owlbox, string data)
+{
+    var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in new[] { owlbox, "review", data, "--port", "0" })
+    {
+        info.ArgumentList.Add(a);
+    }
+    using var p = Process.Start(info)!;
+    try
+    {
+        string? line;
+        while ((line = await p.StandardOutput.ReadLineAsync()) is not null && !line.Contains("open http", StringComparison.Ordinal))
+        {
+        }
+        var url = new Uri((line ?? throw new InvalidOperationException("owlbox review printed no address"))[line.IndexOf("http", StringComparison.Ordinal)..].Trim());
+        var token = url.Query.TrimStart('?').Split('&').First(q => q.StartsWith("t=", StringComparison.Ordinal))[2..];
+        using var http = new HttpClient { BaseAddress = new Uri($"{url.Scheme}://{url.Authority}") };
+        http.DefaultRequestHeaders.Add("X-Owlbox-Token", token);
+        var clock = Stopwatch.StartNew();
+        using var response = await http.GetAsync(new Uri("/api/state", UriKind.Relative));
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            Console.WriteLine($"review state: {(int)response.StatusCode} {body}");
+        }
+        return clock.Elapsed.TotalSeconds;
+    }
+    finally
+    {
+        p.Kill(entireProcessTree: true);
+    }
 }
 
 static async Task<int> MemoryChildAsync(int count, int threads)
