@@ -26,15 +26,19 @@ public sealed class LocalDataset
     public static LocalDataset Open(string directory)
     {
         CheckFolder(directory);
-        var samples = System.IO.Directory.EnumerateFiles(directory)
-            .Where(f => s_imageExtensions.Contains(Path.GetExtension(f)))
-            .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
-            .OrderBy(s => s.Id, StringComparer.Ordinal)
-            .ToArray();
+        var samples = ListImages(directory);
         LabelJournal.FoldPending(directory); // writes a killed process journaled, or a job still running
         var labels = LabelsFile.Load(Path.Combine(directory, LabelsFile.FileName));
         return new LocalDataset(directory, samples, labels);
     }
+
+    /// <summary>The folder's images, by file name, without reading the labels file.</summary>
+    public static LocalSample[] ListImages(string directory) =>
+        System.IO.Directory.EnumerateFiles(directory)
+            .Where(f => s_imageExtensions.Contains(Path.GetExtension(f)))
+            .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
+            .OrderBy(s => s.Id, StringComparer.Ordinal)
+            .ToArray();
 
     /// <summary>Whether <paramref name="sampleId"/> names an image of the folder as <see cref="Open"/> lists them: a file
     /// name (no folder part), an image extension, a file there. Writers refuse anything else, so the labels file never
