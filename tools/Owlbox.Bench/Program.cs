@@ -673,7 +673,12 @@ static async Task<int> ScaleAsync(string root, int[] sizes)
             var images = Directory.GetFiles(data, "*.jpg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
             store.Save(new Owlbox.Datasets.Proposals.ProposalSet
             {
-                JobId = "bench", CreatedUtc = DateTimeOffset.UtcNow, ModelId = "m", ModelType = "owlvit", Prompt = "cat", DeleteExisting = "no",
+                JobId = "bench",
+                CreatedUtc = DateTimeOffset.UtcNow,
+                ModelId = "m",
+                ModelType = "owlvit",
+                Prompt = "cat",
+                DeleteExisting = "no",
                 Samples = images.Select(image => new Owlbox.Datasets.Proposals.SampleProposal(image!, [], [], new Dictionary<string, string>(),
                     Enumerable.Range(0, 10).Select(k => new Owlbox.Datasets.Proposals.ProposedBox("cat", 3 + 7 * k, 5, 20, 20,
                         new Owlbox.Labeling.Provenance.BoxProvenance("m", 1, "cat", 0.5, 0, 0.1, true, 0.3, false, 0, 0))).ToArray())).ToList(),
