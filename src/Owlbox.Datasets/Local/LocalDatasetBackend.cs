@@ -120,7 +120,7 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
         return new LabelsWritten(changed.Select(c => SampleChange.Between(c.Id, c.Before, c.After)).ToArray(), refused);
     }
 
-    /// <summary>Folds the journal into the labels file (job end, the end of a review request): the file other tools
+    /// <summary>Folds the journal into the labels file (a job's end, or its stop): the file other tools
     /// read then holds every write made.</summary>
     public Task FlushAsync(CancellationToken cancellationToken)
     {
