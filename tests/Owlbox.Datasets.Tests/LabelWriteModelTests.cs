@@ -114,8 +114,11 @@ public sealed class LabelWriteModelTests
             throw new InvalidOperationException($"{failures.Count} of {Sequences} sequences failed; sequence {first} (seed {seed}):\n{Describe(ScenarioOf(first))}", failures[first]);
         }
         // The sequences reach the cases that matter, or passing would prove little.
-        Assert.True(coverage is { IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0, KeptForOthers: > 0,
-            CrashesWithJournal: > 0, Folds: > 0 }, coverage.ToString());
+        Assert.True(coverage is
+        {
+            IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0, KeptForOthers: > 0,
+            CrashesWithJournal: > 0, Folds: > 0
+        }, coverage.ToString());
     }
 
     private static string Seed(int sequence) => new PCG(22, (ulong)sequence).ToString();
