@@ -145,7 +145,7 @@ public static class FormatsCommand
         // The last moment a stop leaves the labels file as it was: the update below is one locked write.
         StopIfAsked(Unimported, cancellationToken);
         var updates = writes.Select(m => LabelUpdate.ReplaceBoxes(m.FileName, m.Boxes)).ToArray();
-        var written = await new LocalDatasetBackend(target).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
+        var written = await new LocalDatasetBackend(target, writeThrough: true).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
         var refused = written.Failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
         var imported = writes.Where(m => !refused.Contains(m.FileName)).ToArray();
         await stdout.WriteLineAsync($"Imported {imported.Length} images, {imported.Sum(m => m.Boxes.Count)} boxes, {classes} classes into {target}").ConfigureAwait(false);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
+using Owlbox.Datasets.Local;
 using Owlbox.Detection.Inference;
 using Owlbox.ModelPreparation;
 using Owlbox.Models;
@@ -141,6 +142,11 @@ public static class LocalJobRunner
                     abandoned = true;
                 }
                 stopped = true;
+            }
+            if (spec.Dataset.Kind == LocalDatasetKind.KindName)
+            {
+                // A stopped job has no end to fold its journal at: what it wrote goes into the labels file now.
+                await LabelJournal.FoldPendingAsync(spec.Dataset.Location, CancellationToken.None).ConfigureAwait(false);
             }
             var job = (await store.FindAsync(jobId, CancellationToken.None).ConfigureAwait(false))!;
             var samples = await store.ListSamplesAsync(jobId, CancellationToken.None).ConfigureAwait(false);

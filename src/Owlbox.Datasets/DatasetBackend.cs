@@ -57,6 +57,10 @@ public interface IDatasetBackend
     /// not written at all. A failure worth retrying throws instead.</returns>
     Task<LabelsWritten> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken);
 
+    /// <summary>Makes every write so far visible where other tools read the dataset (a local folder folds its journal
+    /// into its labels file); called at job end. Nothing to do for a backend that writes through.</summary>
+    Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Preview mode: record proposals (and failures) under the job id; labels stay untouched.</summary>
     /// <returns>As <see cref="UpdateLabelsAsync"/>: the proposals that could not be recorded for good.</returns>
     Task<IReadOnlyList<FailedSample>> WriteProposalsAsync(ProposalHeader header, IReadOnlyList<SampleProposal> proposals, IReadOnlyList<FailedSample> failures, CancellationToken cancellationToken);

@@ -9,11 +9,26 @@ namespace Owlbox.Pipeline;
 /// one caller through, and that caller announces the final state.</summary>
 public static class JobCompletion
 {
-    public static async Task TryFinishAsync(IJobStore store, IPublishEndpoint publish, Guid jobId, CancellationToken cancellationToken)
+    /// <param name="flush">Makes the job's writes visible where other tools read the dataset
+    /// (<see cref="Owlbox.Datasets.IDatasetBackend.FlushAsync"/>), before the end is announced.</param>
+    public static async Task TryFinishAsync(IJobStore store, IPublishEndpoint publish, Guid jobId, CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? flush = null)
     {
         var job = await store.TryCompleteAsync(jobId, cancellationToken).ConfigureAwait(false);
         if (job is not null)
         {
+            if (flush is not null)
+            {
+                try
+                {
+                    await flush(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Owlbox.Datasets.DatasetException)
+                {
+                    // The writes are journaled, never lost: the labels file, made invalid during the job, refuses them
+                    // and the next open of the dataset names the problem; the journal is folded once it is fixed.
+                }
+            }
             await publish.Publish(new LabelingJobCompleted(jobId, job.Status, job.Total ?? 0, job.Written, job.Failed), cancellationToken).ConfigureAwait(false);
         }
     }

@@ -258,9 +258,9 @@ public sealed class LabelCommandTests : IDisposable
         var labels = _ws.LabelsPath;
         var original = File.ReadAllText(labels);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        while (File.ReadAllText(labels) == original && started.Elapsed < TimeSpan.FromSeconds(60))
+        while (File.ReadAllText(labels) == original && !Owlbox.Datasets.Local.LabelJournal.HasPending(_ws.Dataset) && started.Elapsed < TimeSpan.FromSeconds(60))
         {
-            await Task.Delay(20); // until the first batch is written: the job is under way
+            await Task.Delay(20); // until the first batch is written (journaled): the job is under way
         }
         await cancel.CancelAsync();
         var stopping = System.Diagnostics.Stopwatch.StartNew();

@@ -36,8 +36,10 @@ public sealed class WriterConsumerTests : IAsyncLifetime
         var result = Result("wide-640x360.jpg", ("red", 1), ("blue", 100));
 
         await WriteAsync(result);
+        await new LocalDatasetBackend(_h.Workspace.Dataset).FlushAsync(default); // the job's batches, folded as at its end
         var once = File.ReadAllText(_h.Workspace.LabelsPath);
         await WriteAsync(result);
+        await new LocalDatasetBackend(_h.Workspace.Dataset).FlushAsync(default);
 
         Assert.Equal(2, _h.Workspace.Boxes("wide-640x360.jpg").Count);
         Assert.Equal(once, File.ReadAllText(_h.Workspace.LabelsPath));

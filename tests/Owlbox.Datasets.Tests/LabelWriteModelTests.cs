@@ -54,6 +54,14 @@ public sealed class LabelWriteModelTests
 
     private sealed record HandEdit(int Image, int Box, bool Add) : Op;
 
+    /// <summary>A job ends: its journal is folded into the labels file.</summary>
+    private sealed record JobEnd : Op;
+
+    /// <summary>The process dies between a journal append and its fold, in the middle of appending another record (a torn
+    /// tail), and starts again: its in-memory state (the review's undo stacks) is gone, the journal's complete records
+    /// are folded when the dataset is next opened, the torn one is not.</summary>
+    private sealed record Crash : Op;
+
     private sealed record Scenario(int[][] Initial, int[][] Proposed, Op[] Ops);
 
     private static readonly Gen<int[]> s_boxList = Gen.Int[0, s_boxes.Length - 1].Array[0, 3];
@@ -70,7 +78,9 @@ public sealed class LabelWriteModelTests
         (2, Gen.Select(s_session, s_anyImage, Gen.Int[0, s_boxes.Length - 1].Array[1, 2], (s, i, b) => (Op)new Remove(s, i, b))),
         (4, s_session.Select(s => (Op)new Undo(s))),
         (1, Gen.Select(s_anyImage, s_boxList).Array[1, 2].Select(m => (Op)new Import(m))),
-        (2, Gen.Select(Gen.Int[0, s_images.Length - 1], Gen.Int[0, s_boxes.Length - 1], Gen.Bool, (i, b, a) => (Op)new HandEdit(i, b, a))));
+        (2, Gen.Select(Gen.Int[0, s_images.Length - 1], Gen.Int[0, s_boxes.Length - 1], Gen.Bool, (i, b, a) => (Op)new HandEdit(i, b, a))),
+        (1, Gen.Const((Op)new JobEnd())),
+        (1, Gen.Const((Op)new Crash())));
 
     private static readonly Gen<Scenario> s_scenario = Gen.Select(
         Gen.Int[0, s_boxes.Length - 1].Array[0, 4].Array[s_images.Length],
@@ -104,7 +114,11 @@ public sealed class LabelWriteModelTests
             throw new InvalidOperationException($"{failures.Count} of {Sequences} sequences failed; sequence {first} (seed {seed}):\n{Describe(ScenarioOf(first))}", failures[first]);
         }
         // The sequences reach the cases that matter, or passing would prove little.
-        Assert.True(coverage is { IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0, KeptForOthers: > 0 }, coverage.ToString());
+        Assert.True(coverage is
+        {
+            IdenticalAccepts: > 0, UndoneBoxes: > 0, UndoSkips: > 0, Refused: > 0, HandEdits: > 0, SharedUndos: > 0, KeptForOthers: > 0,
+            CrashesWithJournal: > 0, Folds: > 0
+        }, coverage.ToString());
     }
 
     private static string Seed(int sequence) => new PCG(22, (ulong)sequence).ToString();
@@ -121,9 +135,11 @@ public sealed class LabelWriteModelTests
         public int Refused; // a write for an image not in the folder
         public int HandEdits;
         public int KeptForOthers; // a box an undo left because someone else wrote its image since
+        public int CrashesWithJournal; // a crash with journaled writes not yet folded
+        public int Folds; // a journal with records folded into the labels file
 
         public override string ToString() =>
-            $"identical accepts {IdenticalAccepts}, boxes undone {UndoneBoxes}, undo skips {UndoSkips}, undos after another session's change {SharedUndos}, refused {Refused}, hand edits {HandEdits}, kept for others {KeptForOthers}";
+            $"identical accepts {IdenticalAccepts}, boxes undone {UndoneBoxes}, undo skips {UndoSkips}, undos after another session's change {SharedUndos}, refused {Refused}, hand edits {HandEdits}, kept for others {KeptForOthers}, crashes with a journal {CrashesWithJournal}, folds {Folds}";
     }
 
     private static async Task RunAsync(Scenario scenario, Coverage coverage)
@@ -132,7 +148,7 @@ public sealed class LabelWriteModelTests
         try
         {
             var model = new Model(scenario, coverage);
-            var actual = new Actual(root, scenario);
+            var actual = new Actual(root, scenario, coverage);
             for (var step = 0; step < scenario.Ops.Length; step++)
             {
                 var op = scenario.Ops[step];
@@ -331,6 +347,15 @@ public sealed class LabelWriteModelTests
             return i.Images.Select(m => m.Image).Where(m => !InDataset(m)).Distinct().Order(StringComparer.Ordinal);
         }
 
+        /// <summary>The process's state is lost: the review's undo stacks. The labels are not (journaled writes included).</summary>
+        public void Crash()
+        {
+            foreach (var stack in _undo)
+            {
+                stack.Clear();
+            }
+        }
+
         public void HandEdit(HandEdit h)
         {
             Interlocked.Increment(ref _coverage.HandEdits);
@@ -354,10 +379,12 @@ public sealed class LabelWriteModelTests
     private sealed class Actual
     {
         private readonly string _directory;
-        private readonly DatasetReview _review;
+        private DatasetReview _review;
+        private readonly Coverage _coverage;
 
-        public Actual(string root, Scenario scenario)
+        public Actual(string root, Scenario scenario, Coverage coverage)
         {
+            _coverage = coverage;
             _directory = Path.Combine(root, "dataset");
             Directory.CreateDirectory(_directory);
             foreach (var image in s_images)
@@ -432,8 +459,29 @@ public sealed class LabelWriteModelTests
                     Assert.Equal(model.Import(i), import.Failed.Select(f => f.SampleId).Order(StringComparer.Ordinal));
                     break;
                 case HandEdit h:
+                    // The editor opens the file once Owlbox has folded its journal (a job's end); a save over a file
+                    // with writes still journaled is LabelJournal.Merge's, table-tested in LabelJournalTests.
+                    await new LocalDatasetBackend(_directory).FlushAsync(ct);
                     model.HandEdit(h);
                     WriteByHand(model.Labels);
+                    break;
+                case JobEnd:
+                    CountFold();
+                    await new LocalDatasetBackend(_directory).FlushAsync(ct);
+                    Assert.False(LabelJournal.HasPending(_directory), "the journal is still there after the job's end");
+                    break;
+                case Crash:
+                    if (LabelJournal.HasPending(_directory))
+                    {
+                        Interlocked.Increment(ref _coverage.CrashesWithJournal);
+                    }
+                    // Killed mid-append: half a record after the complete ones, never acknowledged.
+                    File.AppendAllText(LabelJournal.PathOf(_directory), "99\t0badc0de\t[{\"id\":\"a.jpg\",\"bef");
+                    model.Crash();
+                    _review = new DatasetReview(_directory); // the restarted page server: no undo history
+                    CountFold();
+                    _ = LocalDataset.Open(_directory); // the next start: recovery folds what was journaled
+                    Assert.False(LabelJournal.HasPending(_directory), "the journal is still there after recovery");
                     break;
             }
         }
@@ -446,6 +494,16 @@ public sealed class LabelWriteModelTests
             File.WriteAllText(LabelsPath, text);
         }
 
+        private void CountFold()
+        {
+            if (LabelJournal.HasPending(_directory))
+            {
+                Interlocked.Increment(ref _coverage.Folds);
+            }
+        }
+
+        /// <summary>The labels as Owlbox's readers see them: the file with the journal's records applied (a job's
+        /// writes not yet folded).</summary>
         public void AssertEquals(Model model)
         {
             _ = LabelsFile.Load(LabelsPath); // still a valid labels file
@@ -455,6 +513,11 @@ public sealed class LabelWriteModelTests
                 p => p.Value.EnumerateArray().Select(b => new LabeledBox(b.GetProperty("label").GetString()!, b.GetProperty("x").GetInt32(),
                     b.GetProperty("y").GetInt32(), b.GetProperty("width").GetInt32(), b.GetProperty("height").GetInt32())).ToList(),
                 StringComparer.Ordinal);
+            var stored = LabelsFile.Read(LabelsPath, [.. entries.Keys, .. s_images]);
+            foreach (var group in LabelJournal.Read(_directory, out _).SelectMany(r => r).GroupBy(r => r.Id, StringComparer.Ordinal))
+            {
+                entries[group.Key] = LabelJournal.View(group, stored.GetValueOrDefault(group.Key) ?? SampleLabels.Empty).Boxes.ToList();
+            }
             var strays = entries.Keys.Where(k => !model.Labels.ContainsKey(k)).ToArray();
             Assert.True(strays.Length == 0, $"entries written for images not in the dataset: {string.Join(", ", strays)}");
             foreach (var (image, expected) in model.Labels)

@@ -24,6 +24,8 @@ using SkiaSharp;
 //              [--bare dir1,dir2 [--variant quantized]]   (bare sessions of model folders, alternating)
 //              [--gpu]   (a CUDA machine: tools/gpu-bench.sh)
 //              [--coco-scale --owlbox owlbox.dll [--images 100000] [--annotations 1000000]]   (COCO import/export peak RSS)
+//              [--scale 10000,100000]   (labels files of N samples: a 100-image job's time and peak RSS, review state and
+//                                        accept shown over 1,000 boxes; issue 27)
 //              [--published [--hf-trace]]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs
 //                                            transformers.js; --hf-trace: on a graph traced as HF's forward is, HfOwlExport)
 var model = Arg("--model") ?? "owlvit-base-patch32";
@@ -36,6 +38,10 @@ var modelDir = Path.Combine(cache, "models", model);
 if (args.Contains("--coco-scale"))
 {
     return Owlbox.Bench.CocoScaleBench.Run(args); // CocoScaleBench.cs: COCO import/export at 10^6 annotations
+}
+if (Arg("--scale") is { } scaleSizes)
+{
+    return await ScaleAsync(root, scaleSizes.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray());
 }
 if (args.Contains("--prep-only"))
 {
@@ -624,6 +630,118 @@ static (string Output, double PeakMb) ExecMeasured(string file, string[] argumen
     }
     p.WaitForExit();
     return (stdout.Result + stderr.Result, peak / 1048576.0);
+}
+
+/// <summary>
+/// Owlbox against the size of the dataset (issue 27): per size N, a labels file of N samples x 2 boxes (entries for
+/// images not in the folder: only their labels matter) and 100 new images; then a 100-image `owlbox label` job as a
+/// child process (time, peak RSS), a review state request (`owlbox review` as a child, GET /api/state) and accept
+/// shown over 1,000 proposed boxes (DatasetReview, in process: one labels update).
+/// </summary>
+static async Task<int> ScaleAsync(string root, int[] sizes)
+{
+    var owlbox = OwlboxExecutable(root);
+    Console.WriteLine("labels file samples | file MB | 100-image job s | job peak RSS MB | first review state s | accept 1,000 boxes s | state after accept s");
+    foreach (var n in sizes)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"owlbox-scale-{n}-{Environment.ProcessId}");
+        Directory.CreateDirectory(data);
+        try
+        {
+            var source = MakeImages(Path.Combine(root, ".cache", "bench", "images-100"), 100);
+            foreach (var f in Directory.GetFiles(source))
+            {
+                File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
+            }
+            var labels = Path.Combine(data, Owlbox.Datasets.Local.LabelsFile.FileName);
+            using (var w = new StreamWriter(labels))
+            {
+                w.Write("{\"version\": 1, \"type\": \"bounding-box-labels\", \"boundingBoxes\": {");
+                for (var i = 0; i < n; i++)
+                {
+                    w.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"{(i == 0 ? "" : ",")}\n\"old{i:D7}.jpg\": [{{\"label\": \"cat\", \"x\": {i % 200}, \"y\": 10, \"width\": 30, \"height\": 40}}, {{\"label\": \"dog\", \"x\": 5, \"y\": {i % 150}, \"width\": 20, \"height\": 20}}]"));
+                }
+                w.Write("}}\n");
+            }
+            var fileMb = new FileInfo(labels).Length / 1048576.0;
+            var clock = Stopwatch.StartNew();
+            var (output, peakMb) = ExecMeasured("dotnet", [owlbox, "label", data, "--model", Path.Combine(root, "models", "owlvit-test"),
+                "--prompt-file", Path.Combine(root, "samples", "prompt.txt")]);
+            var jobSeconds = clock.Elapsed.TotalSeconds;
+            if (!output.Contains("100", StringComparison.Ordinal))
+            {
+                Console.WriteLine(output);
+            }
+            // 1,000 proposed boxes over the 100 images, accepted in one request as the page's *Accept shown* sends it.
+            var store = new Owlbox.Datasets.Proposals.ProposalStore(data);
+            var images = Directory.GetFiles(data, "*.jpg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+            store.Save(new Owlbox.Datasets.Proposals.ProposalSet
+            {
+                JobId = "bench",
+                CreatedUtc = DateTimeOffset.UtcNow,
+                ModelId = "m",
+                ModelType = "owlvit",
+                Prompt = "cat",
+                DeleteExisting = "no",
+                Samples = images.Select(image => new Owlbox.Datasets.Proposals.SampleProposal(image!, [], [], new Dictionary<string, string>(),
+                    Enumerable.Range(0, 10).Select(k => new Owlbox.Datasets.Proposals.ProposedBox("cat", 3 + 7 * k, 5, 20, 20,
+                        new Owlbox.Labeling.Provenance.BoxProvenance("m", 1, "cat", 0.5, 0, 0.1, true, 0.3, false, 0, 0))).ToArray())).ToList(),
+            });
+            var boxes = images.SelectMany(image => Enumerable.Range(0, 10).Select(k => new { image, index = k })).ToArray();
+            var (firstState, acceptSeconds, nextState) = await ReviewSecondsAsync(owlbox, data, JsonSerializer.Serialize(new { set = "bench", decision = "accept", boxes }));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{n,19:N0} | {fileMb,7:0.0} | {jobSeconds,15:0.00} | {peakMb,15:0} | {firstState,19:0.00} | {acceptSeconds,20:0.00} | {nextState,21:0.00}"));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+    return 0;
+}
+
+/// <summary>`owlbox review` on the dataset: the page's first GET /api/state, one POST /api/decide (its *Accept shown*),
+/// and the GET /api/state the page makes after it; seconds each, as the client sees them.</summary>
+static async Task<(double FirstState, double Accept, double NextState)> ReviewSecondsAsync(string owlbox, string data, string acceptBody)
+{
+    var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in new[] { owlbox, "review", data, "--port", "0" })
+    {
+        info.ArgumentList.Add(a);
+    }
+    using var p = Process.Start(info)!;
+    try
+    {
+        string? line;
+        while ((line = await p.StandardOutput.ReadLineAsync()) is not null && !line.Contains("open http", StringComparison.Ordinal))
+        {
+        }
+        var url = new Uri((line ?? throw new InvalidOperationException("owlbox review printed no address"))[line.IndexOf("http", StringComparison.Ordinal)..].Trim());
+        var token = url.Query.TrimStart('?').Split('&').First(q => q.StartsWith("t=", StringComparison.Ordinal))[2..];
+        using var http = new HttpClient { BaseAddress = new Uri($"{url.Scheme}://{url.Authority}"), Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Add("X-Owlbox-Token", token);
+        async Task<double> TimeAsync(Func<Task<HttpResponseMessage>> request)
+        {
+            var clock = Stopwatch.StartNew();
+            using var response = await request();
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.WriteLine($"review: {(int)response.StatusCode} {body}");
+            }
+            return clock.Elapsed.TotalSeconds;
+        }
+        var first = await TimeAsync(() => http.GetAsync(new Uri("/api/state", UriKind.Relative)));
+        var accept = await TimeAsync(() => http.PostAsync(new Uri("/api/decide", UriKind.Relative),
+            new StringContent(acceptBody, System.Text.Encoding.UTF8, "application/json")));
+        var next = await TimeAsync(() => http.GetAsync(new Uri("/api/state", UriKind.Relative)));
+        return (first, accept, next);
+    }
+    finally
+    {
+        p.Kill(entireProcessTree: true);
+    }
 }
 
 static async Task<int> MemoryChildAsync(int count, int threads)

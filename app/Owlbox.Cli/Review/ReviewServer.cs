@@ -104,18 +104,14 @@ public sealed class ReviewServer : IAsyncDisposable
         app.UseDeclaredBodyLimit((context, message) => context.Response.WriteAsJsonAsync(new { error = message }));
         app.MapGet("/", () => Results.Content(ReviewPage.Html, "text/html; charset=utf-8")).AllowAnonymous(); // no data in it
         var api = app.MapGroup("/api").WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
-        // The images the page was last told about: a thumbnail request is a set lookup, not a scan of the folder.
-        var images = LocalDataset.List(directory).Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal);
-        api.MapGet("/state", (string? set, HttpRequest http) =>
-        {
-            var dataset = LocalDataset.List(directory); // ReviewState reads and checks the labels file
-            Volatile.Write(ref images, dataset.Samples.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
-            return Results.Json(ReviewState.Build(dataset, review.Proposals, set, review.CanUndo(Session(http))), s_json);
-        });
+        // The state between requests: rebuilt for what changed, whole only when someone else wrote the files.
+        var state = new ReviewStateCache(directory, review.Proposals);
+        api.MapGet("/state", (string? set, HttpRequest http) => Results.Json(state.Get(set, review.CanUndo(Session(http))), s_json));
         api.MapGet("/image", (string id) =>
         {
             // Only the dataset's own images, by exact name: never a path a request makes up, nor a link out of the folder.
-            if (!Volatile.Read(ref images).TryGetValue(id, out var path) || !File.Exists(path))
+            // The images the page was last told about: a thumbnail request is a lookup, not a scan of the folder.
+            if (!state.ImagePaths.TryGetValue(id, out var path) || !File.Exists(path))
             {
                 return Results.NotFound();
             }
@@ -137,6 +133,7 @@ public sealed class ReviewServer : IAsyncDisposable
             }
             var decision = request.Decision == "accept" ? ReviewDecision.Accepted : ReviewDecision.Rejected;
             var changed = await review.DecideAsync(Session(http), request.Boxes!.Select(b => new ProposalRef(request.Set!, b!.Image!, b.Index!.Value)).ToArray(), decision, ct).ConfigureAwait(false);
+            state.Refresh(changed);
             return Results.Json(new { changed }, s_json);
         });
         api.MapPost("/remove-labels", async (RemoveRequest request, HttpRequest http, CancellationToken ct) =>
@@ -146,6 +143,7 @@ public sealed class ReviewServer : IAsyncDisposable
                 return Results.BadRequest(new { error = problem });
             }
             var changed = await review.RemoveLabelsAsync(Session(http), request.Image!, request.Boxes!.Select(b => new LabeledBox(b!.Label!, b.X!.Value, b.Y!.Value, b.Width!.Value, b.Height!.Value)).ToArray(), ct).ConfigureAwait(false);
+            state.Refresh(changed);
             return Results.Json(new { changed }, s_json);
         });
         api.MapPost("/undo", async (HttpRequest http, CancellationToken ct) =>
@@ -155,7 +153,9 @@ public sealed class ReviewServer : IAsyncDisposable
             {
                 return Results.BadRequest(new { error = problem });
             }
-            return Results.Json(new { changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [] }, s_json);
+            var changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [];
+            state.Refresh(changed);
+            return Results.Json(new { changed }, s_json);
         }).WithMetadata(new RequestSizeLimitAttribute(MaxUndoBodyBytes));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -28,41 +28,49 @@ public static class ReviewState
     /// <param name="setId">The proposal set to show; null: the newest, if any.</param>
     public static State Build(LocalDataset dataset, ProposalStore store, string? setId, bool canUndo)
     {
-        var directory = dataset.Directory;
         var sets = store.List();
-        var set = setId is null ? sets.MaxBy(s => s.CreatedUtc) : sets.FirstOrDefault(s => s.JobId == setId);
+        var set = Pick(sets, setId);
         var byImage = set?.Samples.ToDictionary(s => s.SampleId, StringComparer.Ordinal) ?? [];
         var labelsFile = dataset.ReadLabels();
-        var images = dataset.Samples.Select(s =>
-        {
-            var labels = labelsFile.GetBoxes(s.Id);
-            var detections = byImage.TryGetValue(s.Id, out var p) ? p.Detections : [];
-            // Pending boxes are judged against the labels; decided ones are labels already, or gone.
-            var pending = detections.Select((d, i) => (d, i)).Where(x => x.d.Decision is null).ToArray();
-            var triage = ReviewTriage.Classify(
-                pending.Select(x => new TriageBox(x.d.Label, new(x.d.X, x.d.Y, x.d.Width, x.d.Height), x.d.Provenance.Score)).ToArray(),
-                labels.Select(b => new TriageBox(b.Label, b.Box, b.Score ?? 1)).ToArray());
-            var triageOf = pending.Select((x, k) => (x.i, triage.Proposals[k])).ToDictionary(t => t.i, t => Name(t.Item2));
-            var verdicts = p is null ? new string?[labels.Count] : VerdictsOf(p, labels);
-            return new ImageView(
-                s.Id,
-                labels.Select((b, k) => new LabelView(b.Label, b.X, b.Y, b.Width, b.Height, b.Score,
-                    set is null ? "found" : triage.Labels[k] == LabelTriage.Missed ? "missed" : "found", verdicts[k])).ToArray(),
-                detections.Select((d, i) => new ProposalView(i, d.Label, d.X, d.Y, d.Width, d.Height, d.Provenance.Score,
-                    d.Provenance.PromptLine, d.Provenance.SearchText,
-                    d.Decision switch { ReviewDecision.Accepted => "accepted", ReviewDecision.Rejected => "rejected", _ => "pending" },
-                    triageOf.GetValueOrDefault(i))).ToArray());
-        }).ToArray();
+        var images = dataset.Samples.Select(s => ViewOf(s.Id, labelsFile.GetBoxes(s.Id), byImage.GetValueOrDefault(s.Id), set is not null)).ToArray();
+        return Assemble(dataset.Directory, sets.Select(SetViewOf).ToArray(), set?.JobId, images, canUndo);
+    }
+
+    /// <summary>The set a request names; null names the newest.</summary>
+    public static ProposalSet? Pick(IReadOnlyList<ProposalSet> sets, string? setId) =>
+        setId is null ? sets.MaxBy(s => s.CreatedUtc) : sets.FirstOrDefault(s => s.JobId == setId);
+
+    public static SetView SetViewOf(ProposalSet x) => new(x.JobId, x.Prompt, x.ModelId, x.CreatedUtc, x.Samples.Sum(p => p.Detections.Count),
+        x.Samples.Sum(p => p.Detections.Count(d => d.Decision is null)));
+
+    /// <summary>One image as the page shows it: its labels, and its proposed boxes in the set shown (pending ones judged
+    /// against the labels, <see cref="ReviewTriage"/>).</summary>
+    public static ImageView ViewOf(string id, IReadOnlyList<Owlbox.Labeling.Boxes.LabeledBox> labels, SampleProposal? proposal, bool hasSet)
+    {
+        var detections = proposal?.Detections ?? [];
+        // Pending boxes are judged against the labels; decided ones are labels already, or gone.
+        var pending = detections.Select((d, i) => (d, i)).Where(x => x.d.Decision is null).ToArray();
+        var triage = ReviewTriage.Classify(
+            pending.Select(x => new TriageBox(x.d.Label, new(x.d.X, x.d.Y, x.d.Width, x.d.Height), x.d.Provenance.Score)).ToArray(),
+            labels.Select(b => new TriageBox(b.Label, b.Box, b.Score ?? 1)).ToArray());
+        var triageOf = pending.Select((x, k) => (x.i, triage.Proposals[k])).ToDictionary(t => t.i, t => Name(t.Item2));
+        var verdicts = proposal is null ? new string?[labels.Count] : VerdictsOf(proposal, labels);
+        return new ImageView(
+            id,
+            labels.Select((b, k) => new LabelView(b.Label, b.X, b.Y, b.Width, b.Height, b.Score,
+                !hasSet ? "found" : triage.Labels[k] == LabelTriage.Missed ? "missed" : "found", verdicts[k])).ToArray(),
+            detections.Select((d, i) => new ProposalView(i, d.Label, d.X, d.Y, d.Width, d.Height, d.Provenance.Score,
+                d.Provenance.PromptLine, d.Provenance.SearchText,
+                d.Decision switch { ReviewDecision.Accepted => "accepted", ReviewDecision.Rejected => "rejected", _ => "pending" },
+                triageOf.GetValueOrDefault(i))).ToArray());
+    }
+
+    /// <summary>The state from its parts, with the calibration as the file is now.</summary>
+    public static State Assemble(string directory, IReadOnlyList<SetView> sets, string? set, IReadOnlyList<ImageView> images, bool canUndo)
+    {
         var calibrationPath = OwlboxFolder.TryPathOf(directory, out var linked, "calibration.json");
         var (calibration, warning) = calibrationPath is null ? ((JsonElement?)null, linked) : ReadCalibration(calibrationPath);
-        return new State(
-            Path.GetFileName(directory.TrimEnd(Path.DirectorySeparatorChar)),
-            sets.Select(x => new SetView(x.JobId, x.Prompt, x.ModelId, x.CreatedUtc, x.Samples.Sum(p => p.Detections.Count),
-                x.Samples.Sum(p => p.Detections.Count(d => d.Decision is null)))).ToArray(),
-            set?.JobId,
-            images,
-            canUndo,
-            calibration,
+        return new State(Path.GetFileName(directory.TrimEnd(Path.DirectorySeparatorChar)), sets, set, images, canUndo, calibration,
             warning is null ? [] : [warning]);
     }
 

@@ -19,11 +19,13 @@ public sealed class LocalDataset
 
     public string LabelsPath => Path.Combine(Directory, LabelsFile.FileName);
 
-    /// <summary>Lists the folder's images and checks its labels file whole, streamed (nothing of it held): an invalid
-    /// file stops here, with its reason.</summary>
+    /// <summary>Lists the folder's images, folds a pending label journal (what a killed process journaled, or a job
+    /// still running) and checks the labels file whole, streamed (nothing of it held): an invalid file stops here, with
+    /// its reason.</summary>
     public static LocalDataset Open(string directory)
     {
         var dataset = List(directory);
+        LabelJournal.FoldPending(directory);
         LabelsFile.Check(dataset.LabelsPath);
         return dataset;
     }
@@ -33,13 +35,16 @@ public sealed class LocalDataset
     public static LocalDataset List(string directory)
     {
         CheckFolder(directory);
-        var samples = System.IO.Directory.EnumerateFiles(directory)
+        return new LocalDataset(directory, ListImages(directory));
+    }
+
+    /// <summary>The folder's images, by file name, without reading the labels file.</summary>
+    public static LocalSample[] ListImages(string directory) =>
+        System.IO.Directory.EnumerateFiles(directory)
             .Where(f => s_imageExtensions.Contains(Path.GetExtension(f)))
             .Select(f => new LocalSample(Path.GetFileName(f), Path.GetFullPath(f)))
             .OrderBy(s => s.Id, StringComparer.Ordinal)
             .ToArray();
-        return new LocalDataset(directory, samples);
-    }
 
     /// <summary>Every sample's labels as the file holds them now, read and checked whole (<see cref="LabelsFile.Load"/>):
     /// for the commands that need them all at once (eval, calibrate, export, the review page).</summary>

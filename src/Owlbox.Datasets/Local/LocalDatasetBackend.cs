@@ -7,7 +7,10 @@ namespace Owlbox.Datasets.Local;
 /// serialise on a lock file and rewrite <c>bounding_boxes.labels</c> or the proposal set atomically, so no
 /// process ever overwrites another's samples with a stale copy.
 /// </summary>
-public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? access = null) : IDatasetBackend
+/// <param name="writeThrough">Each write rewrites the labels file at once (after folding the journal), for one-shot
+/// writers that must leave the file complete when they return: an import, <c>proposals apply</c>, a review request. A
+/// job's writer journals its batches instead (<see cref="LabelJournal"/>) and folds at job end.</param>
+public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? access = null, bool writeThrough = false) : IDatasetBackend
 {
     private readonly LocalDatasetAccess _access = access ?? LocalDatasetAccess.AnyFolder;
 
@@ -56,11 +59,15 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
     public Task<LabelsRead> ReadLabelsAsync(IReadOnlyList<string> sampleIds, string? proposeJobId, CancellationToken cancellationToken)
     {
         RequireOwnFiles();
+        LabelJournal.FoldPending(Directory);
         return Task.FromResult(new LabelsRead(LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), sampleIds), []));
     }
 
     /// <summary>The local write path: samples that are not images of the folder are refused (never written as an
-    /// entry); the others are edited and the file rewritten once, under the lock every writer takes.</summary>
+    /// entry); the others are edited, under the lock every writer takes, against what they hold now (the labels file
+    /// with the journal's records applied), and the batch's changes appended to the journal as one record
+    /// (<see cref="LabelJournal"/>): the cost is the batch's, whatever the dataset's size. The journal is folded into the
+    /// labels file when due, at job end (<see cref="FlushAsync"/>) and by the next reader.</summary>
     public async Task<LabelsWritten> UpdateLabelsAsync(IReadOnlyList<LabelUpdate> updates, CancellationToken cancellationToken)
     {
         if (updates.Count == 0)
@@ -74,8 +81,56 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
             .Select(id => new FailedSample(id, $"no image named '{LocalDatasetAccess.Shorten(id, 100)}' in {Directory}; its labels were not written"))
             .ToArray();
         var refusedIds = refused.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
-        var changes = LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), updates.Where(u => !refusedIds.Contains(u.SampleId)).ToArray());
-        return new LabelsWritten(changes, refused);
+        var taken = updates.Where(u => !refusedIds.Contains(u.SampleId)).ToArray();
+        if (writeThrough)
+        {
+            LabelJournal.Fold(Directory); // what jobs journaled comes first, as it did
+            return new LabelsWritten(LabelsFile.Update(Path.Combine(Directory, LabelsFile.FileName), taken), refused);
+        }
+        var records = LabelJournal.Read(Directory, out var validBytes);
+        var journaled = records.SelectMany(r => r).ToLookup(s => s.Id, StringComparer.Ordinal);
+        var file = LabelsFile.Read(Path.Combine(Directory, LabelsFile.FileName), taken.Select(u => u.SampleId).ToArray());
+        var before = new Dictionary<string, SampleLabels>(StringComparer.Ordinal);
+        var after = new Dictionary<string, SampleLabels>(StringComparer.Ordinal);
+        foreach (var u in taken)
+        {
+            if (!before.TryGetValue(u.SampleId, out var was))
+            {
+                was = before[u.SampleId] = LabelJournal.View(journaled[u.SampleId], file[u.SampleId]);
+            }
+            // A later update of a sample sees the earlier one's result.
+            if (u.Edit(after.GetValueOrDefault(u.SampleId) ?? was) is { } next)
+            {
+                after[u.SampleId] = next;
+            }
+        }
+        // Nothing to write for a sample left as it was: a redelivered result, or one already applied.
+        var changed = after.Where(a => !a.Value.SameAs(before[a.Key])).Select(a => new JournaledSample(a.Key, before[a.Key], a.Value)).ToArray();
+        if (changed.Length > 0)
+        {
+            LabelJournal.Append(Directory, changed, records.Count + 1, validBytes);
+            if (LabelJournal.Due(Directory, DateTime.UtcNow))
+            {
+                try
+                {
+                    LabelJournal.Fold(Directory);
+                }
+                catch (DatasetException)
+                {
+                    // The batch is written (journaled); a labels file made invalid meanwhile is named by the next fold,
+                    // at job end or when the dataset is next opened, and the journal waits for it.
+                }
+            }
+        }
+        return new LabelsWritten(changed.Select(c => SampleChange.Between(c.Id, c.Before, c.After)).ToArray(), refused);
+    }
+
+    /// <summary>Folds the journal into the labels file (a job's end, or its stop): the file other tools
+    /// read then holds every write made.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken)
+    {
+        RequireOwnFiles();
+        return LabelJournal.FoldPendingAsync(Directory, cancellationToken);
     }
 
     /// <summary>The lock every writer of a folder's labels file holds across its read, edit and rename: writer
@@ -88,7 +143,7 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
     private void RequireOwnFiles()
     {
         _access.RequireInside(Path.Combine(Directory, LabelsFile.FileName));
-        foreach (var own in new[] { ".owlbox", ".owlbox/labels.lock", ".owlbox/proposals" })
+        foreach (var own in new[] { ".owlbox", ".owlbox/labels.lock", ".owlbox/" + LabelJournal.FileName, ".owlbox/proposals" })
         {
             _access.RequireInside(Path.Combine(Directory, own));
         }

@@ -37,7 +37,7 @@ public static class ProposalApplier
             }));
         }
         // The write path refuses an image no longer in the folder: that sample is a conflict, the others are applied.
-        var written = await new LocalDatasetBackend(directory).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
+        var written = await new LocalDatasetBackend(directory, writeThrough: true).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
         conflicts.AddRange(written.Failed.Select(f => (f.SampleId, "the image is no longer in the dataset")));
         conflicts.AddRange(outcomes.Where(o => o.Value is not null).Select(o => (o.Key, o.Value!)));
         return new Result(outcomes.Count(o => o.Value is null), conflicts);

@@ -30,7 +30,7 @@ public sealed class DatasetReview(string directory)
 
     public ProposalStore Proposals => new(_directory);
 
-    private LocalDatasetBackend Labels => new(_directory);
+    private LocalDatasetBackend Labels => new(_directory, writeThrough: true); // one labels update per request
 
     public bool CanUndo(string session) => _undo.CanUndo(session);
 

@@ -28,6 +28,7 @@ public sealed class SampleFailedConsumer(IJobStore store, JobPlans plans, IDatas
                     [], [new FailedSample(m.SampleId, m.Reason)], ct).ConfigureAwait(false);
             }
         }
-        await JobCompletion.TryFinishAsync(store, context, m.JobId, ct).ConfigureAwait(false);
+        await JobCompletion.TryFinishAsync(store, context, m.JobId, ct,
+            async token => await (await plans.GetAsync(m.JobId, token).ConfigureAwait(false)).OpenDataset(datasets).FlushAsync(token).ConfigureAwait(false)).ConfigureAwait(false);
     }
 }

@@ -91,7 +91,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         {
             await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
         }
-        await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
+        await JobCompletion.TryFinishAsync(store, context, jobId, ct, job.OpenDataset(datasets).FlushAsync).ConfigureAwait(false);
     }
 
     private static SampleProposal Propose(SampleDetected r, SampleLabels current, SampleLabels final, Labeling.LabelingOptions options) => new(
