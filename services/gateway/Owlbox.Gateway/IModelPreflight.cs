@@ -7,7 +7,7 @@ namespace Owlbox.Gateway;
 /// </summary>
 public interface IModelPreflight
 {
-    /// <summary>Throws <see cref="Detection.Models.ModelException"/> when the job's model cannot run here. May start
+    /// <summary>Throws <see cref="Models.ModelException"/> when the job's model cannot run here. May start
     /// the job's own preparation (encoding its prompt) in the background.</summary>
     void Check(Contracts.V1.JobSpec spec);
 }
