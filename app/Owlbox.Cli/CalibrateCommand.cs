@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Owlbox.Contracts.V1;
-using Owlbox.Datasets;
-using Owlbox.Datasets.Local;
 using Owlbox.Detection.Evaluation;
 using Owlbox.Labeling.Evaluation;
 using Owlbox.Labeling.Prompts;
