@@ -24,17 +24,8 @@ public static class BrokerJobRunner
     public static async Task<JobSummary> RunAsync(Guid jobId, JobSpec spec, string? sealedProjectKey, OwlboxOptions options, string destination,
         IJobReporter reporter, CancellationToken cancellationToken)
     {
-        var events = new JobEvents();
-        var builder = CommandHost.CreateBuilder(cancellationToken);
-        builder.Services.AddSingleton(events);
-        builder.Services.AddOwlboxBus(options.Bus, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e =>
-        {
-            // Its own queue: two blocks running at once must each see every event, not share them.
-            e.InstanceId = NewId.NextGuid().ToString("N");
-            e.Temporary = true;
-            e.ConcurrentMessageLimit = 1;
-        }));
-        using var host = builder.Build();
+        var (built, events) = CommandHost.BuildFollowing((services, follow) => services.AddOwlboxBus(options.Bus, follow), ownQueue: true, cancellationToken);
+        using var host = built;
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -60,33 +51,13 @@ public static class BrokerJobRunner
         CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
-        var (total, boxes) = (0, 0);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var failed = new List<(string, string)>();
-        await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var follower = new JobFollower(jobId, reporter)
         {
-            switch (e)
-            {
-                case LabelingJobRejected r when r.JobId == jobId:
-                    throw new JobSetupException(string.Join(Environment.NewLine, r.Errors));
-                case LabelingJobAccepted a when a.JobId == jobId:
-                    total = a.Samples ?? 0;
-                    reporter.Started(new RunHeader(a.ModelId, a.ModelType, LabelingPrompt.Parse(spec.Prompt).Lines, total, destination, null));
-                    break;
-                case SampleWritten w when w.JobId == jobId && seen.Add(w.SampleId):
-                    boxes += w.Objects.Count;
-                    reporter.SampleDone(new SampleOutcome(seen.Count, Math.Max(total, seen.Count), w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
-                    break;
-                case SampleFailed f when f.JobId == jobId && seen.Add(f.SampleId):
-                    failed.Add((f.SampleId, f.Reason));
-                    reporter.SampleDone(new SampleOutcome(seen.Count, Math.Max(total, seen.Count), f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
-                    break;
-                case LabelingJobCompleted c when c.JobId == jobId:
-                    var summary = new JobSummary(c.Status, c.Total, c.Written, failed, boxes, started.Elapsed, destination);
-                    reporter.Finished(summary);
-                    return summary;
-            }
-        }
-        throw new OperationCanceledException(cancellationToken);
+            Accepted = a => reporter.Started(new RunHeader(a.ModelId, a.ModelType, LabelingPrompt.Parse(spec.Prompt).Lines, a.Samples ?? 0, destination, null)),
+        };
+        var c = await follower.FollowAsync(events.Reader, cancellationToken).ConfigureAwait(false);
+        var summary = new JobSummary(c.Status, c.Total, c.Written, follower.Failed, follower.BoxesAdded, started.Elapsed, destination);
+        reporter.Finished(summary);
+        return summary;
     }
 }

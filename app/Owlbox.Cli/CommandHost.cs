@@ -1,3 +1,4 @@
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,29 @@ public static class CommandHost
         // host's own "Hosting failed to start" record would repeat it with a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         return builder;
+    }
+
+    /// <summary>The host of a command that follows a job: what <paramref name="addBus"/> registers (it passes the
+    /// configurator to the registration it is given), plus a subscriber putting the job's events on the returned
+    /// <see cref="JobEvents"/>, one at a time so they arrive in publish order.</summary>
+    /// <param name="ownQueue">Subscribe on a temporary queue of this process's own: on a broker, two commands following
+    /// at once must each see every event, not share them.</param>
+    public static (IHost Host, JobEvents Events) BuildFollowing(Action<IServiceCollection, Action<IBusRegistrationConfigurator>> addBus, bool ownQueue,
+        CancellationToken stop)
+    {
+        var events = new JobEvents();
+        var builder = CreateBuilder(stop);
+        builder.Services.AddSingleton(events);
+        addBus(builder.Services, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e =>
+        {
+            if (ownQueue)
+            {
+                e.InstanceId = NewId.NextGuid().ToString("N");
+                e.Temporary = true;
+            }
+            e.ConcurrentMessageLimit = 1;
+        }));
+        return (builder.Build(), events);
     }
 
     /// <summary>Starts and stops when the command says; registers no signal handler.</summary>

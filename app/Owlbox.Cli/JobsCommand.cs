@@ -32,8 +32,8 @@ public static class JobsCommand
             .AddEnvironmentVariables()
             .AddCommandLine(rest)
             .Build();
-        var options = configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
-        if (!string.Equals(options.Transport, "rabbitmq", StringComparison.OrdinalIgnoreCase))
+        var options = OwlboxSettings.Bind(configuration, OwlboxConcerns.Transport);
+        if (!options.OnRabbitMq)
         {
             throw new UsageException("jobs redrive needs the deployment's broker: set Owlbox__Transport=rabbitmq and Owlbox__RabbitMq__*");
         }

@@ -60,6 +60,7 @@ public static class LabelCommand
                 EmbeddingCacheBytes = embeddings is null ? new OwlboxOptions().EmbeddingCacheBytes : 0,
                 Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = pixels } },
             };
+            OwlboxSettings.Check(options, OwlboxConcerns.All); // composed from its arguments (it reads no configuration): checked as serve's are
             var destination = spec.ProposeJobId is null
                 ? Path.Combine(folder, LabelsFile.FileName)
                 : Path.Combine(OwlboxFolder.PathOf(folder, "proposals"), spec.ProposeJobId + ".json");

@@ -39,15 +39,11 @@ public static class LocalJobRunner
         CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false, bool replaceProposals = false,
         IReadOnlyList<ExampleImage>? examples = null)
     {
-        var events = new JobEvents();
-        var builder = CommandHost.CreateBuilder(cancellationToken);
-        builder.Services.AddSingleton(events);
-        builder.Services.AddOwlbox(options, x =>
+        var (host, events) = CommandHost.BuildFollowing((services, follow) => services.AddOwlbox(options, x =>
         {
-            x.AddConsumer<JobEventsForwarder>().Endpoint(e => e.ConcurrentMessageLimit = 1);
+            follow(x);
             busTap?.Invoke(x);
-        });
-        var host = builder.Build();
+        }), ownQueue: false, cancellationToken);
         try
         {
             // The store first, before any part starts: a damaged one stops the command in one line (JobStoreException),
@@ -103,25 +99,10 @@ public static class LocalJobRunner
                         : $"single graph as published ({Path.GetFileName(model.OnnxPath)}): `owlbox models prepare {model.Directory}` writes the faster form",
             });
             var started = Stopwatch.StartNew();
-            var done = resumed?.Written ?? 0;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var follower = new JobFollower(jobId, reporter) { WrittenBefore = resumed?.Written ?? 0, Total = total };
             try
             {
-                await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (e is SampleWritten w && w.JobId == jobId && seen.Add(w.SampleId))
-                    {
-                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
-                    }
-                    else if (e is SampleFailed f && f.JobId == jobId && seen.Add(f.SampleId))
-                    {
-                        reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, f.SampleId, TimeSpan.Zero, [], 0, f.Reason));
-                    }
-                    else if (e is LabelingJobCompleted c && c.JobId == jobId)
-                    {
-                        break;
-                    }
-                }
+                await follower.FollowAsync(events.Reader, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

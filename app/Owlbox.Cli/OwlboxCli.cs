@@ -48,6 +48,12 @@ public static class OwlboxCli
             await stderr.WriteLineAsync($"error: {e.Message}{Environment.NewLine}('{CommandPath(parsed.CommandResult)} --help' lists its options)").ConfigureAwait(false);
             return SetupError;
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            // A setting that does not convert or would run wrong, named, one line each: never a stack trace.
+            await stderr.WriteLineAsync("error: the configuration would not run:" + string.Concat(e.Failures.Select(f => $"{Environment.NewLine}  - {f}"))).ConfigureAwait(false);
+            return SetupError;
+        }
         catch (Exception e) when (e is JobSetupException or DatasetException or Owlbox.Jobs.JobStoreException)
         {
             await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);

@@ -52,7 +52,9 @@ public static class RelabelBlockCommand
             }
             var endpoint = Environment.GetEnvironmentVariable("EI_API_ENDPOINT") is { Length: > 0 } e ? e : BlockCommand.DefaultEndpoint;
             var options = new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
-            var projectId = await BlockCommand.ProjectIdAsync(endpoint, key, options.Studio, cancellationToken).ConfigureAwait(false);
+            var projectId = Environment.GetEnvironmentVariable("EI_PROJECT_ID") is { Length: > 0 } pid && int.TryParse(pid, CultureInfo.InvariantCulture, out var p)
+                ? p
+                : await BlockRunner.FirstProjectAsync(endpoint, key, options.Studio, cancellationToken).ConfigureAwait(false);
             using var studio = new StudioClient(endpoint, key, options.Studio);
             // The block's container is thrown away: answers are not kept between runs (a local dataset keeps them).
             var result = await VerifyOptionGroup.RunAsync(new EdgeImpulseDatasetBackend(studio, projectId), run, llm, NoAnswerCache.Instance, maxCalls, cancellationToken)

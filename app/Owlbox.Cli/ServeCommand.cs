@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Owlbox.Gateway;
 using Owlbox.Hosting;
 
@@ -68,12 +69,11 @@ public static class ServeCommand
             o.UseUtcTimestamp = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
         });
-        var options = builder.Configuration.GetSection(OwlboxOptions.SectionName).Get<OwlboxOptions>() ?? new OwlboxOptions();
-        options.Roles = [.. roles];
+        var options = OwlboxSettings.Bind(builder.Configuration, OwlboxConcerns.All, o => o.Roles = [.. roles]);
         var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
-        if (options.Validate().Concat(options.Has(Role.Gateway) ? gateway.Validate() : []).ToArray() is { Length: > 0 } problems)
+        if (options.Has(Role.Gateway) && gateway.Validate().ToArray() is { Length: > 0 } problems)
         {
-            throw new JobSetupException("the configuration would not run:" + string.Concat(problems.Select(p => $"{Environment.NewLine}  - {p}")));
+            throw new OptionsValidationException(GatewayOptions.SectionName, typeof(GatewayOptions), problems);
         }
         builder.Services.AddOwlbox(options);
         builder.Services.AddOwlboxTelemetry("owlbox-" + string.Join('-', roles));

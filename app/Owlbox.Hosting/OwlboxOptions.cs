@@ -108,52 +108,64 @@ public sealed class OwlboxOptions
     public string? TransportProblem => TransportNames.Parse(Transport) is null ? $"Owlbox:Transport must be in-memory or rabbitmq, got '{Transport}'" : null;
 
     /// <summary>What would make this process run wrong rather than fail: a misspelt transport would silently run each
-    /// role on its own in-memory bus, a deployment that never moves a message. Each problem names its setting.</summary>
-    public IEnumerable<string> Validate()
+    /// role on its own in-memory bus, a deployment that never moves a message. Each problem names its setting; only the
+    /// <paramref name="concerns"/> a command relies on are checked (a block that only follows a job needs no job store).</summary>
+    public IEnumerable<string> Validate(OwlboxConcerns concerns = OwlboxConcerns.All)
     {
-        if (TransportProblem is { } transport)
+        if (concerns.HasFlag(OwlboxConcerns.Transport))
         {
-            yield return transport;
-        }
-        foreach (var role in Roles.Where(r => TransportNames.ParseRole(r) is null))
-        {
-            yield return $"unknown role '{role}' (Owlbox:Roles / --roles): use {string.Join(", ", AllRoles)}";
-        }
-        if (!OnRabbitMq && Enum.GetValues<Role>().Any(r => !Has(r)))
-        {
-            yield return $"Owlbox:Transport is in-memory, which connects only roles in one process, but this one runs {string.Join(", ", Roles)}: set Owlbox:Transport=rabbitmq";
-        }
-        if (OnRabbitMq)
-        {
-            if (string.IsNullOrWhiteSpace(RabbitMq.Host))
+            if (TransportProblem is { } transport)
+            {
+                yield return transport;
+            }
+            if (OnRabbitMq && string.IsNullOrWhiteSpace(RabbitMq.Host))
             {
                 yield return "Owlbox:RabbitMq:Host is empty";
             }
-            if (string.IsNullOrWhiteSpace(PostgresConnectionString))
+        }
+        if (concerns.HasFlag(OwlboxConcerns.Deployment))
+        {
+            foreach (var role in Roles.Where(r => TransportNames.ParseRole(r) is null))
+            {
+                yield return $"unknown role '{role}' (Owlbox:Roles / --roles): use {string.Join(", ", AllRoles)}";
+            }
+            if (TransportProblem is null && !OnRabbitMq && Enum.GetValues<Role>().Any(r => !Has(r)))
+            {
+                yield return $"Owlbox:Transport is in-memory, which connects only roles in one process, but this one runs {string.Join(", ", Roles)}: set Owlbox:Transport=rabbitmq";
+            }
+            if (OnRabbitMq && string.IsNullOrWhiteSpace(PostgresConnectionString))
             {
                 yield return "Owlbox:PostgresConnectionString is required with rabbitmq: every role must share one job store";
             }
-            if (Has(Role.Fetcher) != Has(Role.Detector) && string.IsNullOrWhiteSpace(MessageDataDirectory))
+            if (OnRabbitMq && Has(Role.Fetcher) != Has(Role.Detector) && string.IsNullOrWhiteSpace(MessageDataDirectory))
             {
                 yield return "Owlbox:MessageDataDirectory is required when fetcher and detector run apart (the shared claim-check folder)";
             }
         }
-        foreach (var (name, value, min) in new (string, long, long)[]
+        foreach (var (concern, name, value, min) in new (OwlboxConcerns, string, long, long)[]
         {
-            ("Owlbox:RetryLimit", RetryLimit, 0), ("Owlbox:InfrastructureRetryLimit", InfrastructureRetryLimit, 0),
-            ("Owlbox:InlineImageBytes", InlineImageBytes, 0), ("Owlbox:EmbeddingCacheBytes", EmbeddingCacheBytes, 0), ("Owlbox:EmbeddingCacheDiskBytes", EmbeddingCacheDiskBytes, 1),
-            ("Owlbox:Writer:BatchMessageLimit", Writer.BatchMessageLimit, 1), ("Owlbox:Detector:BatchMessageLimit", Detector.BatchMessageLimit, 1), ("Owlbox:Engine:Threads", Engine.Threads, 0),
-            ("Owlbox:Engine:ConcurrentRuns", Engine.ConcurrentRuns, 1), ("Owlbox:Fetcher:Concurrency", Fetcher.Concurrency, 1),
+            (OwlboxConcerns.Transport, "Owlbox:RetryLimit", RetryLimit, 0), (OwlboxConcerns.Transport, "Owlbox:InfrastructureRetryLimit", InfrastructureRetryLimit, 0),
+            (OwlboxConcerns.Transport, "Owlbox:InlineImageBytes", InlineImageBytes, 0), (OwlboxConcerns.Work, "Owlbox:EmbeddingCacheBytes", EmbeddingCacheBytes, 0),
+            (OwlboxConcerns.Work, "Owlbox:EmbeddingCacheDiskBytes", EmbeddingCacheDiskBytes, 1), (OwlboxConcerns.Work, "Owlbox:Writer:BatchMessageLimit", Writer.BatchMessageLimit, 1),
+            (OwlboxConcerns.Work, "Owlbox:Detector:BatchMessageLimit", Detector.BatchMessageLimit, 1), (OwlboxConcerns.Work, "Owlbox:Engine:Threads", Engine.Threads, 0),
+            (OwlboxConcerns.Work, "Owlbox:Engine:ConcurrentRuns", Engine.ConcurrentRuns, 1), (OwlboxConcerns.Work, "Owlbox:Fetcher:Concurrency", Fetcher.Concurrency, 1),
         })
         {
-            if (value < min)
+            if (concerns.HasFlag(concern) && value < min)
             {
                 yield return $"{name} must be at least {min}, got {value}";
             }
         }
-        if (Writer.BatchTimeLimit <= TimeSpan.Zero || Detector.BatchTimeLimit <= TimeSpan.Zero || InfrastructureRetryMaxInterval <= TimeSpan.Zero || StalledAfter <= TimeSpan.Zero)
+        foreach (var (concern, name, value) in new (OwlboxConcerns, string, TimeSpan)[]
         {
-            yield return "Owlbox:Writer:BatchTimeLimit, Owlbox:Detector:BatchTimeLimit, Owlbox:InfrastructureRetryMaxInterval and Owlbox:StalledAfter must be positive";
+            (OwlboxConcerns.Transport, "Owlbox:InfrastructureRetryMaxInterval", InfrastructureRetryMaxInterval), (OwlboxConcerns.Work, "Owlbox:Writer:BatchTimeLimit", Writer.BatchTimeLimit),
+            (OwlboxConcerns.Work, "Owlbox:Detector:BatchTimeLimit", Detector.BatchTimeLimit), (OwlboxConcerns.Work, "Owlbox:StalledAfter", StalledAfter),
+        })
+        {
+            if (concerns.HasFlag(concern) && value <= TimeSpan.Zero)
+            {
+                yield return $"{name} must be positive, got {value}";
+            }
         }
     }
 }

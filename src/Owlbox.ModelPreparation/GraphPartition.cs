@@ -9,14 +9,14 @@ public sealed record GraphPart(IReadOnlyList<NodeProto> Nodes, IReadOnlyList<str
 
 /// <summary>The three parts of an OWL graph: what depends on the image inputs only, what on the text inputs only, and
 /// the head that combines them.</summary>
-/// <param name="ImageBatch">Tensors holding the image batch size read off an image tensor's shape (name → rank: 0 for a
-/// scalar, 1 for a one-element vector). They count as constants in the split: a traced HF export reshapes the text
-/// side's queries and <c>input_ids</c> by the feature map's batch (<c>max_text_queries = input_ids.shape[0] //
-/// batch_size</c>), which would otherwise make every query tensor depend on the image. A part that reads one without
-/// computing it (the text part) takes it as an input, to be resolved to 1 (<see cref="PartModels.ResolveImageBatch"/>):
-/// the engine scores every image against all queries, as the export does at batch 1.</param>
 public sealed record Partition(GraphPart Image, GraphPart Text, GraphPart Head)
 {
+    /// <summary>Tensors holding the image batch size read off an image tensor's shape (name → rank: 0 for a
+    /// scalar, 1 for a one-element vector). They count as constants in the split: a traced HF export reshapes the text
+    /// side's queries and <c>input_ids</c> by the feature map's batch (<c>max_text_queries = input_ids.shape[0] //
+    /// batch_size</c>), which would otherwise make every query tensor depend on the image. A part that reads one without
+    /// computing it (the text part) takes it as an input, to be resolved to 1 (<see cref="PartModels.ResolveImageBatch"/>):
+    /// the engine scores every image against all queries, as the export does at batch 1.</summary>
     public IReadOnlyDictionary<string, int> ImageBatch { get; init; } = new Dictionary<string, int>();
 }
 

@@ -7,7 +7,7 @@ namespace Owlbox.ModelPreparation;
 /// A <see cref="GraphPart"/> as a model of its own: the part's nodes, the initializers they read (shared with the
 /// source, not copied: a published export's weights are hundreds of megabytes), the source's opsets and IR version.
 /// Inputs that are the source graph's keep their declared types; an input that was an inner tensor takes the type
-/// given for it (<paramref name="innerTypes"/>: what ONNX Runtime reports for the part that produces it). Outputs
+/// given for it (<c>innerTypes</c>: what ONNX Runtime reports for the part that produces it). Outputs
 /// the source declares keep their types; the others are left for ONNX Runtime to infer.
 /// </summary>
 public static class PartModels

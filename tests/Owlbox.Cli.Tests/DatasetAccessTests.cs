@@ -109,9 +109,14 @@ public sealed class DatasetAccessTests : IDisposable
         var factory = new DatasetBackendFactory([new LocalDatasetKind(new LocalDatasetAccess([_root])), edgeImpulse]);
 
         var e = Assert.Throws<DatasetException>(() => factory.Open(EdgeImpulseDatasetKind.Kind, $"http://127.0.0.1:{port}/v1#1"));
-        await Task.Delay(200);
+        // A probe connection of the test's own, made after the refusal: the listener accepts in arrival order, so the
+        // first connection it hands out is the probe's unless something reached the endpoint before it. No pause.
+        using var probe = new TcpClient(AddressFamily.InterNetwork);
+        await probe.ConnectAsync(IPAddress.Loopback, port);
+        using var first = await fakeStudio.AcceptTcpClientAsync();
 
         Assert.Contains("is not one this deployment calls", e.Message, StringComparison.Ordinal);
+        Assert.Equal(probe.Client.LocalEndPoint, first.Client.RemoteEndPoint); // nothing connected to the client-chosen endpoint
         Assert.False(fakeStudio.Pending(), "something connected to the client-chosen endpoint");
         Assert.DoesNotContain("ei_server_key", e.Message, StringComparison.Ordinal);
     }

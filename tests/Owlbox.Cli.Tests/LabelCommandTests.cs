@@ -1,4 +1,6 @@
+using MassTransit;
 using Owlbox.Cli;
+using Owlbox.Contracts.V1;
 using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Cli.Tests;
@@ -254,14 +256,16 @@ public sealed class LabelCommandTests : IDisposable
             File.WriteAllBytes(Path.Combine(_ws.Dataset, $"copy-{i:D3}.jpg"), [.. image, .. BitConverter.GetBytes(i)]);
         }
         using var cancel = new CancellationTokenSource();
-        var run = Workspace.RunAsync(cancel.Token, "label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red", "--execution-provider", "cpu");
-        var labels = _ws.LabelsPath;
-        var original = File.ReadAllText(labels);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (File.ReadAllText(labels) == original && !Owlbox.Datasets.Local.LabelJournal.HasPending(_ws.Dataset) && started.Elapsed < TimeSpan.FromSeconds(60))
+        var firstWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void SignalFirstWrite(MassTransit.IBusRegistrationConfigurator x) => x.AddHandler<SampleWritten>((SampleWritten _) =>
         {
-            await Task.Delay(20); // until the first batch is written (journaled): the job is under way
-        }
+            firstWritten.TrySetResult();
+            return Task.CompletedTask;
+        });
+        var run = Workspace.RunAsync(SignalFirstWrite, cancel.Token, "label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", "red", "--execution-provider", "cpu");
+        var labels = _ws.LabelsPath;
+        await Task.WhenAny(firstWritten.Task, run); // the first batch is written: the job is under way
+        Assert.False(run.IsCompleted, "the job ended before its first write");
         await cancel.CancelAsync();
         var stopping = System.Diagnostics.Stopwatch.StartNew();
 

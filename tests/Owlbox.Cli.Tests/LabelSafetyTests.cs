@@ -98,38 +98,33 @@ public sealed class LabelSafetyTests : IDisposable
         var (cleanExit, _, _) = await Workspace.RunAsync(Label(clean, "red\nblue\nyellow"));
         Assert.Equal(OwlboxCli.Ok, cleanExit);
 
-        var seed = Environment.TickCount;
-        var random = new Random(seed);
-        var killedMidJob = 0;
-        for (var kill = 0; kill < 3; kill++)
+        // Three kills, each on a signal of the job's progress rather than at a moment of the clock: as soon as the run
+        // prints its plan (nothing of its own written yet), then after this run's first written sample, then after its
+        // fifth. Each is mid-job: the job has 78 samples, so none of these can come after its last.
+        int[] killAfterSamples = [0, 1, 5];
+        foreach (var after in killAfterSamples)
         {
-            var started = new TaskCompletionSource();
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var written = 0;
             using var process = Start(Label(_ws, "red\nblue\nyellow"), line =>
             {
-                if (line.Contains("Labeling with", StringComparison.Ordinal))
+                var sample = line.Contains("... OK", StringComparison.Ordinal) || line.Contains("... FAILED", StringComparison.Ordinal);
+                if ((after == 0 && line.Contains("Labeling with", StringComparison.Ordinal)) || (sample && Interlocked.Increment(ref written) == after))
                 {
-                    started.TrySetResult();
+                    reached.TrySetResult();
                 }
             });
-            // A random moment of the job (it takes 2-4 s on two cores once started).
-            await Task.WhenAny(started.Task, process.WaitForExitAsync());
-            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(0, 2500)));
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true); // SIGKILL: no clean-up of any kind
-                killedMidJob++;
-            }
+            await Task.WhenAny(reached.Task, process.WaitForExitAsync());
+            Assert.False(process.HasExited, $"the run to be killed after {after} samples ended first (exit {(process.HasExited ? process.ExitCode : 0)})");
+            process.Kill(entireProcessTree: true); // SIGKILL: no clean-up of any kind
             await process.WaitForExitAsync();
         }
         var interrupted = await InterruptedJobsAsync(_ws);
         var (exit, output, _) = await Workspace.RunAsync(Label(_ws, "red\nblue\nyellow"));
 
-        Assert.True(killedMidJob > 0, $"no run was still going when killed (seed {seed})");
+        Assert.Equal(1, interrupted); // one job, resumed by each run and interrupted by each kill
         Assert.Equal(OwlboxCli.Ok, exit);
-        if (interrupted > 0) // else the last kill came after the job had completed
-        {
-            Assert.Contains("Resuming interrupted job", output, StringComparison.Ordinal);
-        }
+        Assert.Contains("Resuming interrupted job", output, StringComparison.Ordinal);
         Assert.Equal(clean.Snapshot(), _ws.Snapshot());
     }
 

@@ -14,12 +14,16 @@ public class ServeConfigurationTests
     [InlineData("a negative number", "Owlbox:RetryLimit must be at least 0, got -1", "--Owlbox:RetryLimit=-1", "--Owlbox:Gateway:AllowAnonymous=true")]
     [InlineData("a gateway without keys", "the gateway has no API keys", "--roles", "gateway,fetcher,detector,writer")]
     [InlineData("a guessable key", "at least 16 characters", "--Owlbox:Gateway:ApiKeys:0=change-me")]
+    [InlineData("a number that does not convert", "'Owlbox:RetryLimit'", "--Owlbox:RetryLimit=five")]
+    [InlineData("a duration that does not convert", "'Owlbox:StalledAfter'", "--Owlbox:StalledAfter=soon")]
+    [InlineData("a duration that is not positive", "Owlbox:StalledAfter must be positive", "--Owlbox:StalledAfter=00:00:00", "--Owlbox:Gateway:AllowAnonymous=true")]
     public async Task BadConfiguration_ExitsOne_NamingTheSetting(string because, string expected, params string[] args)
     {
         var (exit, output, err) = await Workspace.RunAsync(["serve", .. args]);
 
         Assert.True(exit == OwlboxCli.SetupError, because);
         Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", err, StringComparison.Ordinal); // the setting, never a type or a stack trace
         Assert.DoesNotContain("serving", output, StringComparison.Ordinal);
     }
 }

@@ -8,18 +8,26 @@ public sealed class InferenceWorkersTests
     public async Task Runs_AtMostCountItemsAtOnce_AndAllOfThem()
     {
         using var workers = new InferenceWorkers(2);
+        // Items meet in pairs: each waits inside its run for a second one to be running too, so two at once is
+        // certain, not a matter of how long an item takes (and a third at once would be counted).
+        using var pair = new Barrier(2);
         var running = 0;
         var most = 0;
+        var met = 0;
         var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => workers.RunAsync(() =>
         {
             var now = Interlocked.Increment(ref running);
             InterlockedMax(ref most, now);
-            Thread.Sleep(20);
+            if (pair.SignalAndWait(TimeSpan.FromMinutes(1))) // bounded: one worker alone fails the test, not hangs it
+            {
+                Interlocked.Increment(ref met);
+            }
             Interlocked.Decrement(ref running);
             return i * i;
         })));
 
         Assert.Equal(Enumerable.Range(0, 12).Select(i => i * i), results);
+        Assert.Equal(12, met);
         Assert.Equal(2, most);
     }
 

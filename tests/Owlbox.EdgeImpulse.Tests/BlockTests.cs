@@ -167,6 +167,29 @@ public sealed class BlockTests
     }
 
     [Theory]
+    [InlineData("a value that does not convert", "Owlbox__RetryLimit", "five", "'Owlbox:RetryLimit'")]
+    [InlineData("a duration that does not convert", "Owlbox__Studio__Timeout", "soon", "'Owlbox:Studio:Timeout'")]
+    [InlineData("a setting of the in-process run", "Owlbox__Engine__Threads", "-1", "Owlbox:Engine:Threads must be at least 0, got -1")]
+    [InlineData("a broker with no host", "Owlbox__RabbitMq__Host", " ", "Owlbox:RabbitMq:Host is empty")]
+    public async Task ABadSetting_ExitsOne_NamingIt_BeforeAnythingRuns(string because, string variable, string value, string expected)
+    {
+        await using var ei = await Emulator.StartAsync();
+        var env = new Dictionary<string, string?> { [variable] = value };
+        if (variable.StartsWith("Owlbox__RabbitMq", StringComparison.Ordinal))
+        {
+            env["Owlbox__Transport"] = "rabbitmq";
+        }
+
+        var (exit, output, err) = await ei.RunBlockAsync(["--prompt", "red"], environment: env);
+
+        Assert.True(exit == OwlboxCli.SetupError, because + ": " + err);
+        Assert.StartsWith("error: the configuration would not run:", err, StringComparison.Ordinal);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", err, StringComparison.Ordinal); // one line per setting, never a type or a stack trace
+        Assert.DoesNotContain("Labeling", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("a wrong key")]
     [InlineData("Studio down (503 on every call)")]
     public async Task AsStudioRunsIt_AWrongKeyOrAnOutageWhileListing_ExitsOneWithTheReason_NoStackTrace(string fault)

@@ -89,7 +89,10 @@ public abstract class JobStoreTests
         var older = Guid.NewGuid();
         var newer = Guid.NewGuid();
         Assert.True(await Store.TryCreateAsync(older, spec, default));
-        await Task.Delay(20);
+        // Newest first is by creation time: the newer job is created once the clock has moved on past the older's (to
+        // the next millisecond, coarser than either store keeps), not after a guessed pause.
+        var olderCreatedBy = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        SpinWait.SpinUntil(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() > olderCreatedBy);
         Assert.True(await Store.TryCreateAsync(newer, spec, default));
         await Store.RegisterSamplesAsync(newer, [new("a")], [], default);
         Assert.True(await Store.CancelAsync(newer, default));

@@ -12,12 +12,14 @@ public class InFlightGateTests
         await gate.EnterAsync(default);
         await gate.EnterAsync(default);
 
+        // A full gate hands back a waiting entry at once, and only a Leave completes it: nothing else can, so it is
+        // checked now rather than after a pause that would prove nothing more.
         var third = gate.EnterAsync(default);
-        await Task.Delay(50);
         Assert.False(third.IsCompleted);
+        Assert.Equal(2, gate.Count);
 
         gate.Leave(1);
-        await third.WaitAsync(TimeSpan.FromSeconds(5));
+        await third;
         Assert.Equal(2, gate.Count);
     }
 
@@ -33,8 +35,10 @@ public class InFlightGateTests
         await gate.EnterAsync(default);
         await gate.EnterAsync(default);
         var third = gate.EnterAsync(default);
-        await Task.Delay(50);
-        Assert.False(third.IsCompleted);
+        Assert.False(third.IsCompleted); // room for two, however many leaves were reported
+        Assert.Equal(2, gate.Count);
+        gate.Leave(1);
+        await third; // and the third gets in on the next real leave
     }
 
     [Fact]
@@ -42,8 +46,12 @@ public class InFlightGateTests
     {
         var gate = new InFlightGate(1);
         await gate.EnterAsync(default);
-        using var cts = new CancellationTokenSource(50);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gate.EnterAsync(cts.Token));
+        using var cts = new CancellationTokenSource();
+        var waiting = gate.EnterAsync(cts.Token);
+        Assert.False(waiting.IsCompleted);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.Equal(1, gate.Count); // the cancelled entry took no room
     }
 
     [Fact]

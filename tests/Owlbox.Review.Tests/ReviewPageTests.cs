@@ -78,14 +78,14 @@ public sealed class ReviewPageTests : IAsyncLifetime
 
     private ProposalSet Set(string jobId) => new ProposalStore(_dataset).Load(jobId);
 
-    /// <summary>Waits for what a click wrote to reach the disk (the page writes, then redraws).</summary>
-    private static async Task Eventually(Func<bool> condition, string what)
+    /// <summary>Does what the reviewer does, then waits for the write it makes: the page's POST to
+    /// <paramref name="endpoint"/> answered (the server answers once the labels file and the proposal set are on disk)
+    /// and the page redrawn from the new state, so what the test reads next is what that action wrote.</summary>
+    private static async Task WrittenAsync(IPage page, Func<Task> act, string endpoint)
     {
-        for (var i = 0; i < 100 && !condition(); i++)
-        {
-            await Task.Delay(50);
-        }
-        Assert.True(condition(), what);
+        var response = await page.RunAndWaitForResponseAsync(act, r => r.Request.Method == "POST" && new Uri(r.Url).AbsolutePath == endpoint);
+        Assert.True(response.Ok, $"{endpoint} answered {response.Status}");
+        await Assertions.Expect(page.Locator("body")).Not.ToHaveAttributeAsync("data-busy", "true");
     }
 
     [SkippableFact]
@@ -108,7 +108,7 @@ public sealed class ReviewPageTests : IAsyncLifetime
             var id = await card.GetAttributeAsync("data-image");
             var expected = set.Samples.FirstOrDefault(s => s.SampleId == id)?.Detections.Count ?? 0;
             await Assertions.Expect(card.Locator("rect.proposal")).ToHaveCountAsync(expected);
-            Assert.Equal(Labels(id!).Count, await card.Locator("rect.label").CountAsync());
+            await Assertions.Expect(card.Locator("rect.label")).ToHaveCountAsync(Labels(id!).Count);
         }
         // The EXIF-rotated sample is drawn upright: its overlay is portrait like the image the browser shows.
         var rotated = page.Locator("[data-image='rotated-exif6.jpg'] svg");
@@ -136,10 +136,10 @@ public sealed class ReviewPageTests : IAsyncLifetime
         await page.Locator($"[data-image='{image}']").ClickAsync();
         await Assertions.Expect(page.GetByTestId("viewer-title")).ToContainTextAsync(image);
         var first = await SelectedProposalAsync(page);
-        await page.Keyboard.PressAsync("a");
+        await WrittenAsync(page, () => page.Keyboard.PressAsync("a"), "/api/decide");
         // The box is written first, then the decision (a crash between leaves it pending, never accepted and absent).
-        await Eventually(() => Labels(image).Count == before.Count + 1, "one box added to the labels file");
-        await Eventually(() => Set("preview").Samples.Single(s => s.SampleId == image).Detections[first].Decision == ReviewDecision.Accepted, "acceptance recorded");
+        Assert.Equal(before.Count + 1, Labels(image).Count);
+        Assert.Equal(ReviewDecision.Accepted, Set("preview").Samples.Single(s => s.SampleId == image).Detections[first].Decision);
         var added = Labels(image)[^1];
         Assert.Equal(proposals[first].ToLabeledBox(), added);
         Assert.Equal(proposals[first].Provenance.Score, added.Score); // the score is kept with the box
@@ -148,14 +148,14 @@ public sealed class ReviewPageTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("#boxList li[data-kind=p]")).ToHaveCountAsync(proposals.Count - 1);
         var second = await SelectedProposalAsync(page);
         Assert.NotEqual(first, second);
-        await page.Keyboard.PressAsync("r");
-        await Eventually(() => Set("preview").Samples.Single(s => s.SampleId == image).Detections[second].Decision == ReviewDecision.Rejected, "rejection recorded");
+        await WrittenAsync(page, () => page.Keyboard.PressAsync("r"), "/api/decide");
+        Assert.Equal(ReviewDecision.Rejected, Set("preview").Samples.Single(s => s.SampleId == image).Detections[second].Decision);
         Assert.Equal(before.Count + 1, Labels(image).Count); // a rejected box never reaches the labels
 
-        await page.Keyboard.PressAsync("u");
-        await Eventually(() => Set("preview").Samples.Single(s => s.SampleId == image).Detections[second].Decision is null, "rejection undone");
-        await page.Keyboard.PressAsync("u");
-        await Eventually(() => Labels(image).Count == before.Count, "accept undone: the box left the labels file");
+        await WrittenAsync(page, () => page.Keyboard.PressAsync("u"), "/api/undo");
+        Assert.Null(Set("preview").Samples.Single(s => s.SampleId == image).Detections[second].Decision); // the rejection undone
+        await WrittenAsync(page, () => page.Keyboard.PressAsync("u"), "/api/undo");
+        Assert.Equal(before.Count, Labels(image).Count); // the acceptance undone: the box left the labels file
         Assert.Equal(before, Labels(image));
         Assert.All(Set("preview").Samples.Single(s => s.SampleId == image).Detections, d => Assert.Null(d.Decision));
     }
@@ -185,12 +185,12 @@ public sealed class ReviewPageTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("rect.proposal")).ToHaveCountAsync(4);
         Assert.False(File.Exists(Path.Combine(_dataset, LabelsFile.FileName)) && images.Any(i => Labels(i).Count > 0));
 
-        await page.GetByTestId("accept-shown").ClickAsync();
-        await Eventually(() => images.All(i => Labels(i).Count == 2), "two cats accepted on each image");
+        await WrittenAsync(page, () => page.GetByTestId("accept-shown").ClickAsync(), "/api/decide");
+        Assert.All(images, i => Assert.Equal(2, Labels(i).Count)); // two cats accepted on each image
         Assert.All(images, i => Assert.Equal(["cat@10 0.92", "cat@120 0.61"], Labels(i).Select(b => $"{b.Label}@{b.X} {b.Score}")));
 
-        await page.GetByTestId("reject-below").ClickAsync();
-        await Eventually(() => Set("spread").Samples.All(s => s.Detections.Count(d => d.Decision == ReviewDecision.Rejected) == 1), "the cat below 0.5 rejected on each image");
+        await WrittenAsync(page, () => page.GetByTestId("reject-below").ClickAsync(), "/api/decide");
+        Assert.All(Set("spread").Samples, s => Assert.Single(s.Detections, d => d.Decision == ReviewDecision.Rejected)); // the cat below 0.5, on each image
         var set = Set("spread");
         Assert.All(set.Samples, s => Assert.Equal(
             ["Accepted", "Accepted", "Rejected", "pending", "pending"],
@@ -221,11 +221,11 @@ public sealed class ReviewPageTests : IAsyncLifetime
         await page.Locator("[data-image='labeled-600x400.jpg']").ClickAsync();
         await page.Locator("#boxList li[data-kind=l]").First.ClickAsync();
         var before = Labels("labeled-600x400.jpg");
-        await page.Keyboard.PressAsync("Delete");
-        await Eventually(() => Labels("labeled-600x400.jpg").Count == before.Count - 1, "the label removed");
+        await WrittenAsync(page, () => page.Keyboard.PressAsync("Delete"), "/api/remove-labels");
+        Assert.Equal(before.Count - 1, Labels("labeled-600x400.jpg").Count); // the label removed
         Assert.Equal(before.Skip(1), Labels("labeled-600x400.jpg"));
-        await page.Keyboard.PressAsync("u");
-        await Eventually(() => Labels("labeled-600x400.jpg").SequenceEqual(before), "the label back in its place");
+        await WrittenAsync(page, () => page.Keyboard.PressAsync("u"), "/api/undo");
+        Assert.Equal(before, Labels("labeled-600x400.jpg")); // the label back in its place
     }
 
     [SkippableFact]
@@ -245,7 +245,7 @@ public sealed class ReviewPageTests : IAsyncLifetime
         await Assertions.Expect(row).ToContainTextAsync(red.GetProperty("threshold").GetDouble().ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
         await row.GetByRole(AriaRole.Button, new() { Name = "use" }).ClickAsync();
 
-        Assert.Equal("red", await page.GetByTestId("label").InputValueAsync());
+        await Assertions.Expect(page.GetByTestId("label")).ToHaveValueAsync("red"); // waits for the page to apply it
         Assert.Equal(red.GetProperty("threshold").GetDouble(), double.Parse(await page.GetByTestId("score").InputValueAsync(), System.Globalization.CultureInfo.InvariantCulture));
     }
 

@@ -132,7 +132,7 @@ internal sealed class CocoReader
         }
     }
 
-    /// <summary>A top-level array (absent or null: empty), each entry handed to <paramref name="entry"/> (then the
+    /// <summary>A top-level array (absent or null: empty), each entry handed to the entry reader (then the
     /// token after it is the next one to read) until the first structural error, after which the rest is only checked
     /// as JSON.</summary>
     private delegate string? Entry(StrictJsonTokens tokens, int index);

@@ -66,6 +66,10 @@ public static class ThresholdCalibration
         return lowestKept;
     }
 
+    /// <summary>The prompt to calibrate with: every line's threshold at the score floor, so one run ranks every box a
+    /// threshold could keep.</summary>
+    public static LabelingPrompt AtScoreFloor(LabelingPrompt prompt) => new(prompt.Text, [.. prompt.Lines.Select(l => l with { MinConfidence = 0 })]);
+
     /// <summary>The prompt with each calibrated label's lines carrying its threshold; every other line, blank line and
     /// line order as written.</summary>
     public static string WriteBack(string promptText, IReadOnlyList<LabelThreshold> thresholds)

@@ -65,4 +65,16 @@ public class ThresholdCalibrationTests
         Assert.Equal("coffee cup (coffee, 0.42)\n\nmug (coffee, 0.42)\nspoon (spoon, 0.3)\nperson (person, 0.07)",
             ThresholdCalibration.WriteBack(prompt, thresholds));
     }
+
+    [Fact]
+    public void AtScoreFloor_EveryLineAtZero_TextAndLinesOtherwiseAsWritten()
+    {
+        var prompt = Owlbox.Labeling.Prompts.LabelingPrompt.Parse("a red square (square, 0.4)\n\nblue circle (circle, 0.25)");
+
+        var floor = ThresholdCalibration.AtScoreFloor(prompt);
+
+        Assert.Equal(prompt.Text, floor.Text);
+        Assert.Equal([(1, "a red square", "square", 0.0), (3, "blue circle", "circle", 0.0)],
+            floor.Lines.Select(l => (l.LineNumber, l.SearchText, l.Label, l.MinConfidence)));
+    }
 }
