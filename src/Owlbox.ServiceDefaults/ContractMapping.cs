@@ -3,6 +3,7 @@ using Owlbox.Labeling;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Policies;
+using Owlbox.Labeling.Provenance;
 
 namespace Owlbox.ServiceDefaults;
 
@@ -13,6 +14,10 @@ public static class ContractMapping
     /// <summary>A kept detection as it travels from the detector to the writer: integer pixels and its provenance.</summary>
     public static DetectedObject ToContract(this DetectedBox d) => new(d.Label, d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height,
         Math.Round(d.Score, 6), d.Line.LineNumber, d.Line.SearchText, d.Line.MinConfidence);
+
+    public static BoxVerdict ToContract(this BoxVerification v) => new(v.Decision, v.From, v.Model, v.RawAnswer, v.Reason, v.Cached);
+
+    public static BoxVerification ToVerification(this BoxVerdict v) => new(v.Decision, v.From, v.Model, v.RawAnswer, v.Reason, v.Cached);
 
     public static LabeledBox ToLabeledBox(this DetectedObject o) => new(o.Label, o.X, o.Y, o.Width, o.Height) { Score = o.Score };
 

@@ -33,6 +33,10 @@ public sealed record SampleProposal(
     /// <summary>The sample's metadata when the job read it: apply refuses a sample whose metadata changed since
     /// (null in sets written before it was recorded: only boxes are compared then).</summary>
     public IReadOnlyDictionary<string, string>? ExistingMetadata { get; init; }
+
+    /// <summary>Detections the vision model removed (verification stage), with its verdicts; never written.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ProposedBox>? Removed { get; init; }
 }
 
 /// <summary>A new box, with why it exists and, once a person judged it on the review page, their decision.</summary>
@@ -40,6 +44,10 @@ public sealed record ProposedBox(string Label, int X, int Y, int Width, int Heig
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ReviewDecision? Decision { get; init; }
+
+    /// <summary>The vision model's verdict on this box, when the job's verification stage asked about it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BoxVerification? Verification { get; init; }
 
     public LabeledBox ToLabeledBox() => new(Label, X, Y, Width, Height) { Score = Provenance.Score };
 }

@@ -46,7 +46,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
             var backend = job.OpenDataset(datasets);
             // The one merge every job write makes (the write path's), applied to what the sample holds at that moment.
             LabelUpdate Merge(SampleDetected r) => LabelUpdate.MergeBoxes(r.SampleId, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels,
-                options.DeleteExisting, metadata => LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt));
+                options.DeleteExisting, metadata => BoxVerification.MergeMetadata(LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt), Verified(r)));
             if (spec.ProposeJobId is { } proposeId)
             {
                 var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), proposeId, ct).ConfigureAwait(false);
@@ -89,21 +89,32 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         // died between recording the write and publishing it.
         foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId) && !failedIds.Contains(r.SampleId)))
         {
-            await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
+            await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds, r.Verification), ct).ConfigureAwait(false);
         }
         await JobCompletion.TryFinishAsync(store, context, jobId, ct).ConfigureAwait(false);
     }
+
+    /// <summary>The boxes the verifier asked about, kept or removed, with its verdicts (none for an unverified job).</summary>
+    private static (string Label, BoxVerification Verification)[] Verified(SampleDetected r) =>
+        r.Objects.Concat(r.Removed ?? []).Where(o => o.Verification is not null).Select(o => (o.Label, o.Verification!.ToVerification())).ToArray();
 
     private static SampleProposal Propose(SampleDetected r, SampleLabels current, SampleLabels final, Labeling.LabelingOptions options) => new(
         r.SampleId,
         current.Boxes,
         final.Boxes,
         final.Metadata,
-        r.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
-            r.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
-            options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
-            options.Filter.IgnoreLargerThanPercent))).ToArray())
+        r.Objects.Select(o => Proposed(r, o, options)).ToArray())
     {
         ExistingMetadata = current.Metadata,
+        Removed = r.Removed is { Count: > 0 } removed ? removed.Select(o => Proposed(r, o, options)).ToArray() : null,
     };
+
+    private static ProposedBox Proposed(SampleDetected r, DetectedObject o, Labeling.LabelingOptions options) =>
+        new(o.Label, o.X, o.Y, o.Width, o.Height, new BoxProvenance(
+            r.ModelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options.ScoreFloor, options.Filter.Nms,
+            options.Filter.NmsIouThreshold, options.Filter.ClassAgnosticNms, options.Filter.IgnoreSmallerThanPercent,
+            options.Filter.IgnoreLargerThanPercent))
+        {
+            Verification = o.Verification?.ToVerification(),
+        };
 }
