@@ -13,17 +13,17 @@ public sealed record BoxVerification(string Decision, string From, string? Model
     public const string VerifiedByKey = "verified_by_model";
     public const string VerificationKey = "verification";
 
-    /// <summary>"relabelled from cat (answer: dog)", "removed (answer: remove)", "kept".</summary>
+    /// <summary>"dog: relabelled from cat", "cat: removed", "cat: kept" (the raw answer stays with the box's provenance).</summary>
     public string Describe(string label) => Decision switch
     {
-        Relabelled => $"{label}: relabelled from {From} (answer: {RawAnswer?.Trim()})",
-        Removed => $"{From}: removed (answer: {RawAnswer?.Trim()})",
+        Relabelled => $"{label}: relabelled from {From}",
+        Removed => $"{From}: removed",
         Kept => $"{label}: kept",
         _ => $"{label}: {Decision}{(Reason is null ? "" : $" ({Reason})")}",
     };
 
     /// <summary>The sample's metadata with the verification recorded: the model and one line per verified box
-    /// ("dog: relabelled from cat (answer: dog); circle: removed (answer: remove)"). Nothing verified: unchanged.</summary>
+    /// ("dog: relabelled from cat; circle: removed"). Nothing verified: unchanged.</summary>
     public static IReadOnlyDictionary<string, string> MergeMetadata(IReadOnlyDictionary<string, string> metadata,
         IReadOnlyList<(string Label, BoxVerification Verification)> verified)
     {
