@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MassTransit;
+using Fault = Owlbox.LlmEmulator.Fault;
 using Owlbox.Cli;
 using Owlbox.Datasets.Local;
 using Owlbox.LlmEmulator;
@@ -150,6 +152,33 @@ public sealed class VerifyStageTests : IDisposable
             Assert.DoesNotContain(s_key, System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(file)), StringComparison.Ordinal);
         }
         Assert.DoesNotContain(s_key, output + error + output2 + error2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Only_samples_with_a_box_below_verify_below_take_the_extra_hop()
+    {
+        await using var llm = await LlmEmulatorHost.StartAsync(s_key, FollowsTheQuestion());
+        var sent = new System.Collections.Concurrent.ConcurrentBag<string>();
+        void Tap(IBusRegistrationConfigurator x) => x.AddHandler<Contracts.V1.VerifySample>(c =>
+        {
+            sent.Add(c.Message.Detected.SampleId);
+            return Task.CompletedTask;
+        });
+        string[] label = ["label", _ws.Dataset, "--model", Workspace.Owlv2Model, "--prompt", Prompt.Replace("\n", "\\n", StringComparison.Ordinal),
+            "--execution-provider", "cpu", "--fresh"];
+
+        var (plain, _, _) = await Workspace.RunAsync(Tap, CancellationToken.None, label);
+        // Every detection here scores 0.55 or 0.9: none is below 0.5.
+        var (trusted, _, _) = await Workspace.RunAsync(Tap, CancellationToken.None, [.. label, "--verify-below", "0.5", "--llm-endpoint", llm.Endpoint]);
+
+        Assert.Equal((OwlboxCli.Ok, OwlboxCli.Ok), (plain, trusted));
+        Assert.Empty(sent);
+        Assert.Empty(llm.Calls);
+
+        var (verified, _, _) = await Workspace.RunAsync(Tap, CancellationToken.None, [.. label, "--verify-below", "0.6", "--llm-endpoint", llm.Endpoint]);
+
+        Assert.Equal(OwlboxCli.Ok, verified);
+        Assert.Equal(["faint.png", "mixed.png"], sent.Order(StringComparer.Ordinal));
     }
 
     [Fact]
