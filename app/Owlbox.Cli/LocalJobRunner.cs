@@ -104,12 +104,14 @@ public static class LocalJobRunner
             var started = Stopwatch.StartNew();
             var done = resumed?.Written ?? 0;
             var seen = new HashSet<string>(StringComparer.Ordinal);
+            var verification = VerificationUsage.None;
             try
             {
                 await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                 {
                     if (e is SampleWritten w && w.JobId == jobId && seen.Add(w.SampleId))
                     {
+                        verification = verification.Add(w.Verification ?? VerificationUsage.None);
                         reporter.SampleDone(new SampleOutcome(Math.Min(done + seen.Count, total), total, w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
                     }
                     else if (e is SampleFailed f && f.JobId == jobId && seen.Add(f.SampleId))
@@ -150,6 +152,7 @@ public static class LocalJobRunner
             {
                 WrittenBefore = resumed?.Written ?? 0,
                 NotDone = notDone,
+                Verification = spec.Verification is { } verify ? (verify.Model, verification) : null,
             };
             reporter.Finished(summary);
             return summary;
