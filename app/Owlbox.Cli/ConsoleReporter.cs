@@ -73,6 +73,15 @@ public sealed class ConsoleReporter(TextWriter output) : IJobReporter
         {
             output.WriteLine($"    ({summary.WrittenBefore} of them were written before this run resumed the job; the {summary.BoxesAdded} boxes are this run's)");
         }
+        if (summary.Verification is var (model, usage))
+        {
+            // As the relabel block ends its run ("OpenAI usage info: Model = ..., Input tokens = ..., Output tokens = ...").
+            output.WriteLine($"Vision model usage: Model = {model}, Calls = {usage.Calls}, Answers from cache = {usage.CacheHits}, Input tokens = {usage.InputTokens}, Output tokens = {usage.OutputTokens}");
+            if (usage.LeftByBudget > 0)
+            {
+                output.WriteLine($"    {usage.LeftByBudget} box{(usage.LeftByBudget == 1 ? " was" : "es were")} left unverified: --max-llm-calls was spent");
+            }
+        }
         if (summary.Status == Owlbox.Contracts.V1.JobStatus.Cancelled)
         {
             var left = summary.Total - summary.Succeeded - summary.Failed.Count;

@@ -22,6 +22,9 @@ public sealed class JobFollower(Guid jobId, IJobReporter reporter)
     /// <summary>Boxes the samples reported so far added.</summary>
     public int BoxesAdded { get; private set; }
 
+    /// <summary>What the vision-model verifier spent on the samples reported so far (calls, cache hits, tokens).</summary>
+    public VerificationUsage Verification { get; private set; } = VerificationUsage.None;
+
     /// <summary>Samples reported failed so far, in arrival order.</summary>
     public IReadOnlyList<(string SampleId, string Reason)> Failed => _failed;
 
@@ -46,6 +49,7 @@ public sealed class JobFollower(Guid jobId, IJobReporter reporter)
                     break;
                 case SampleWritten w when w.JobId == jobId && _seen.Add(w.SampleId):
                     BoxesAdded += w.Objects.Count;
+                    Verification = Verification.Add(w.Verification ?? VerificationUsage.None);
                     reporter.SampleDone(Outcome(w.SampleId, TimeSpan.FromMilliseconds(w.Milliseconds), w.Objects, w.Rejected, null));
                     break;
                 case SampleFailed f when f.JobId == jobId && _seen.Add(f.SampleId):

@@ -30,11 +30,24 @@ public sealed class JobOptionGroup
     public Option<double> ScoreFloor { get; } = CliOptions.Number("--score-floor", "scores at or below never count (the HF pipeline's threshold)", s_defaults.ScoreFloor);
     public Option<string> ProposeActions { get; } = CliOptions.Text("--propose-actions", "preview: write a proposal set of this id, leave labels untouched", "job-id");
     public Option<string> DataIdsFile { get; } = CliOptions.Text("--data-ids-file", "JSON array of ids (file names or stems), or {\"ids\": [...]}: label only these", "file");
+    public Option<double?> VerifyBelow { get; } = new("--verify-below")
+    {
+        Description = "show detections scored below this to a vision language model, which keeps, relabels or removes each (key: OPENAI_API_KEY)",
+        HelpName = "score",
+    };
+    public Option<string> LlmEndpoint { get; } = CliOptions.Text("--llm-endpoint", "OpenAI-compatible base URL of the vision model (OpenAI, Azure OpenAI v1, Ollama, vLLM, ...)", "url", "https://api.openai.com/v1");
+    public Option<string> LlmModel { get; } = CliOptions.Text("--llm-model", "the vision model's name", "name", "gpt-4o-2024-08-06");
+    public Option<string> PromptVerify { get; } = CliOptions.Text("--prompt-verify", "the question sent with each crop (default: which of the prompt's labels it shows, or 'remove')", "text");
+    public Option<int?> MaxLlmCalls { get; } = new("--max-llm-calls")
+    {
+        Description = "at most this many vision model calls; the boxes left are written as detected, and counted",
+        HelpName = "n",
+    };
 
     public IReadOnlyList<Option> All =>
     [
         Model, ModelVariant, Prompt, PromptFile, DeleteExisting, Nms, NoNms, NmsIouThreshold, ClassAgnosticNms, IgnoreSmaller, IgnoreLarger,
-        ScoreFloor, ProposeActions, DataIdsFile,
+        ScoreFloor, ProposeActions, DataIdsFile, VerifyBelow, LlmEndpoint, LlmModel, PromptVerify, MaxLlmCalls,
     ];
 
     /// <summary><c>--model-variant</c>, for every verb that loads a model.</summary>
@@ -93,6 +106,39 @@ public sealed class JobOptionGroup
             prompt,
             labeling.ToContract(),
             string.IsNullOrWhiteSpace(propose) ? null : propose,
-            parsed.GetValue(DataIdsFile) is { } idsFile ? SampleIds.ReadFile(idsFile) : null);
+            parsed.GetValue(DataIdsFile) is { } idsFile ? SampleIds.ReadFile(idsFile) : null,
+            ReadVerification(parsed));
+    }
+
+    /// <summary>The verification stage, when <c>--verify-below</c> asks for one; its other options alone are an error
+    /// (they would silently do nothing).</summary>
+    private VerificationSpec? ReadVerification(ParseResult parsed)
+    {
+        if (parsed.GetValue(VerifyBelow) is not { } below)
+        {
+            var stray = new Option[] { LlmEndpoint, LlmModel, PromptVerify, MaxLlmCalls }.FirstOrDefault(parsed.IsGiven);
+            return stray is null ? null : throw new UsageException($"{stray.Name} needs --verify-below (the score under which detections are verified)");
+        }
+        if (!(below > 0 && below <= 1))
+        {
+            throw new UsageException($"--verify-below must be above 0 and at most 1, got {below}");
+        }
+        var endpoint = parsed.GetValue(LlmEndpoint)!;
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new UsageException($"--llm-endpoint must be an http or https URL, got '{endpoint}'");
+        }
+        var model = parsed.GetValue(LlmModel)!;
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            throw new UsageException("--llm-model is empty");
+        }
+        var max = parsed.GetValue(MaxLlmCalls);
+        if (max is < 0)
+        {
+            throw new UsageException($"--max-llm-calls must be 0 or more, got {max}");
+        }
+        var question = parsed.GetValue(PromptVerify);
+        return new VerificationSpec(below, endpoint, model, string.IsNullOrWhiteSpace(question) ? null : PromptGrammar.DecodeEscapedNewlines(question), max);
     }
 }

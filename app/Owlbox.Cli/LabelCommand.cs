@@ -6,6 +6,7 @@ using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Detector;
 using Owlbox.Hosting;
+using Owlbox.Verifier;
 
 namespace Owlbox.Cli;
 
@@ -36,6 +37,11 @@ public static class LabelCommand
             var directory = Path.GetFullPath(folder);
             LocalDataset.CheckFolder(directory); // before anything (the job store under .owlbox/) touches it
             var spec = job.Read(p, new DatasetReference("local", directory), model => Path.GetFullPath(model));
+            if (spec.Verification is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(new VerifierServiceOptions().ApiKeyVariable)))
+            {
+                // Here, not per sample: every call would be refused alike.
+                throw new UsageException($"--verify-below needs the vision model's key in {new VerifierServiceOptions().ApiKeyVariable} (any non-empty value for a local server that checks none)");
+            }
             var engine = Engine(p.GetValue(provider)!, p.GetValue(threads), p.GetValue(runs), p.GetValue(imageBatch));
             var pixels = (long)p.GetValue(maxPixels);
             if (pixels < 1)

@@ -137,6 +137,7 @@ public static class LocalJobRunner
             {
                 WrittenBefore = resumed?.Written ?? 0,
                 NotDone = notDone,
+                Verification = spec.Verification is { } verify ? (verify.Model, follower.Verification) : null,
             };
             reporter.Finished(summary);
             return summary;

@@ -34,6 +34,9 @@ public sealed record JobSummary(Owlbox.Contracts.V1.JobStatus Status, int Total,
 
     /// <summary>Samples a stopped job did not get to (pending), as far as the job had listed them.</summary>
     public IReadOnlyList<string> NotDone { get; init; } = [];
+
+    /// <summary>The verification stage's model and its calls and tokens in this run (null: the job verifies nothing).</summary>
+    public (string Model, Owlbox.Contracts.V1.VerificationUsage Usage)? Verification { get; init; }
 }
 
 /// <summary>Receives progress; <see cref="ConsoleReporter"/> prints it in the original Edge Impulse block's style.</summary>

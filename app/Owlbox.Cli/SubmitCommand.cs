@@ -42,7 +42,7 @@ public static class SubmitCommand
         {
             http.DefaultRequestHeaders.Add("x-api-key", key);
         }
-        var request = new JobApi.SubmitRequest(jobId, spec.Dataset, spec.Model, spec.ModelVariant, spec.Prompt, spec.Options, spec.ProposeJobId, spec.SampleIds);
+        var request = new JobApi.SubmitRequest(jobId, spec.Dataset, spec.Model, spec.ModelVariant, spec.Prompt, spec.Options, spec.ProposeJobId, spec.SampleIds, spec.Verification);
         using var response = await http.PostAsJsonAsync("/v1/jobs", request, s_json, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {

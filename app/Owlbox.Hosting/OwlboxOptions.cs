@@ -13,7 +13,7 @@ public sealed class OwlboxOptions
 
     public static readonly IReadOnlyList<string> AllRoles = Enum.GetValues<Role>().Select(r => r.ToName()).ToArray();
 
-    /// <summary>Services hosted by this process (default all four: the one-process shape).</summary>
+    /// <summary>Services hosted by this process (default all of them: the one-process shape).</summary>
     public List<string> Roles { get; set; } = [.. AllRoles];
 
     /// <summary>"in-memory" (default: one process, not durable) or "rabbitmq".</summary>
@@ -42,6 +42,9 @@ public sealed class OwlboxOptions
     public DetectorOptions Engine { get; set; } = new();
     public DetectorServiceOptions Detector { get; set; } = new();
     public FetcherOptions Fetcher { get; set; } = new();
+
+    /// <summary>The verifier's key variable, answer cache and rate (<c>Owlbox:Verifier</c>).</summary>
+    public Verifier.VerifierServiceOptions Verifier { get; set; } = new();
 
     /// <summary>Environment variable holding the Edge Impulse project API key, read by each process that talks to
     /// Studio (fetcher, writer, gateway); jobs only name the project, never the key.</summary>
@@ -100,7 +103,7 @@ public sealed class OwlboxOptions
     {
         var imageSlots = 2 * Detector.BatchMessageLimit;
         return !OnRabbitMq && Has(Role.Fetcher) && Has(Role.Detector)
-            ? new OneProcessGates(imageSlots + Math.Max(imageSlots, Fetcher.Concurrency), imageSlots, stopping)
+            ? new OneProcessGates(imageSlots + Math.Max(imageSlots, Fetcher.Concurrency), imageSlots, Has(Role.Verifier) ? imageSlots : 0, stopping)
             : Pipeline.OneProcessGates.Unbounded;
     }
 
@@ -149,6 +152,7 @@ public sealed class OwlboxOptions
             (OwlboxConcerns.Work, "Owlbox:EmbeddingCacheDiskBytes", EmbeddingCacheDiskBytes, 1), (OwlboxConcerns.Work, "Owlbox:Writer:BatchMessageLimit", Writer.BatchMessageLimit, 1),
             (OwlboxConcerns.Work, "Owlbox:Detector:BatchMessageLimit", Detector.BatchMessageLimit, 1), (OwlboxConcerns.Work, "Owlbox:Engine:Threads", Engine.Threads, 0),
             (OwlboxConcerns.Work, "Owlbox:Engine:ConcurrentRuns", Engine.ConcurrentRuns, 1), (OwlboxConcerns.Work, "Owlbox:Fetcher:Concurrency", Fetcher.Concurrency, 1),
+            (OwlboxConcerns.Work, "Owlbox:Verifier:Concurrency", Verifier.Concurrency, 1), (OwlboxConcerns.Work, "Owlbox:Verifier:MaxRetries", Verifier.MaxRetries, 0),
         })
         {
             if (concerns.HasFlag(concern) && value < min)

@@ -10,6 +10,7 @@ using Owlbox.Jobs;
 using Owlbox.Models;
 using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
+using Owlbox.Verifier;
 using Owlbox.Writer;
 
 namespace Owlbox.Hosting;
@@ -60,6 +61,10 @@ public static class OwlboxServiceCollectionExtensions
                 services.AddDetector(bus, options.Detector, options.Engine, sp => new ImageEmbeddingCache(options.EmbeddingCacheBytes,
                     string.IsNullOrWhiteSpace(options.EmbeddingCacheDirectory) ? null : new EmbeddingStore(options.EmbeddingCacheDirectory, options.EmbeddingCacheDiskBytes,
                         EmbeddingCacheWarnings(sp))));
+            }
+            if (options.Has(Role.Verifier))
+            {
+                services.AddVerifier(bus, options.Verifier);
             }
             if (options.Has(Role.Writer))
             {

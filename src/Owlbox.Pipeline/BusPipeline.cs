@@ -76,6 +76,7 @@ public static class BusPipeline
             {
                 p.AddPipeSpecification(new FilterPipeSpecification<PublishContext<FetchSample>>(new BackPressurePublishFilter<FetchSample>(gates)));
                 p.AddPipeSpecification(new FilterPipeSpecification<PublishContext<ImageFetched>>(new BackPressurePublishFilter<ImageFetched>(gates)));
+                p.AddPipeSpecification(new FilterPipeSpecification<PublishContext<VerifySample>>(new BackPressurePublishFilter<VerifySample>(gates)));
             });
             cfg.UseConsumeFilter(typeof(BackPressureConsumeFilter<>), context);
         }

@@ -1,4 +1,5 @@
 using Owlbox.Contracts.V1;
+using Owlbox.Datasets.Proposals;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Filtering;
 using Owlbox.Labeling.Policies;
@@ -18,6 +19,15 @@ public static class ContractMapping
     /// <summary>Why the box exists, from what it carried on the wire and the job's thresholds.</summary>
     public static BoxProvenance Provenance(this DetectedObject o, string modelId, LabelingOptions options) =>
         BoxProvenance.For(modelId, o.PromptLine, o.SearchText, o.Score, o.MinConfidence, options);
+
+    /// <summary>A proposal set's verdict on the wire, from the verifier to the writer.</summary>
+    public static DetectionVerdict ToContract(this BoxVerdict v) => new(v.Box, v.Verdict, v.From, v.Model, v.Answer, v.Reason, v.Text);
+
+    /// <summary>The verdict on a judged detection as proposal sets and metadata keep it, with the detection as the
+    /// detector found it (label before); null when the verifier did not judge it.</summary>
+    public static BoxVerdict? Verdict(this DetectedObject o) => o.Verification is { } v
+        ? new BoxVerdict(v.Box, v.Verdict, v.From, o.Label, v.Model, v.Answer, v.Reason, v.Text) { Detection = o.ToLabeledBox() with { Label = v.From } }
+        : null;
 
     public static LabeledBox ToLabeledBox(this DetectedObject o) => new(o.Label, o.X, o.Y, o.Width, o.Height) { Score = o.Score };
 

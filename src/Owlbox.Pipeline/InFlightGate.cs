@@ -13,7 +13,7 @@ namespace Owlbox.Pipeline;
 /// </summary>
 /// <param name="stopping">Ends every wait for room: when the process stops, the stages that would make room are
 /// stopping too.</param>
-public sealed class OneProcessGates(int samples, int images, CancellationToken stopping = default)
+public sealed class OneProcessGates(int samples, int images, int verifications = 0, CancellationToken stopping = default)
 {
     public CancellationToken Stopping => stopping;
 
@@ -25,12 +25,17 @@ public sealed class OneProcessGates(int samples, int images, CancellationToken s
     /// queued, holding the fetcher's slot, so the fetchers read ahead of the detector by at most this many.</summary>
     public InFlightGate Images { get; } = new(images);
 
+    /// <summary>Detected samples on their way to the verifier, each with its image: a slow model makes the detector
+    /// wait rather than the process hold every image of the job (0: unbounded).</summary>
+    public InFlightGate Verifications { get; } = new(verifications);
+
     public static OneProcessGates Unbounded { get; } = new(0, 0);
 
     public bool IsBounded => Samples.Capacity > 0 || Images.Capacity > 0;
 
     /// <summary>The gate a message of type <typeparamref name="T"/> passes through, if any.</summary>
-    public InFlightGate? For<T>() => typeof(T) == typeof(FetchSample) ? Samples : typeof(T) == typeof(ImageFetched) ? Images : null;
+    public InFlightGate? For<T>() =>
+        typeof(T) == typeof(FetchSample) ? Samples : typeof(T) == typeof(ImageFetched) ? Images : typeof(T) == typeof(VerifySample) ? Verifications : null;
 }
 
 /// <summary>Publishing a gated message waits for room in its gate.</summary>

@@ -31,6 +31,10 @@ public static class OwlboxTelemetry
 
     public static readonly Counter<long> EmbeddingCacheHits = s_meter.CreateCounter<long>("owlbox.embedding_cache.hits", "{image}", "Images re-prompted from cached encodings");
 
+    public static readonly Counter<long> LlmCalls = s_meter.CreateCounter<long>("owlbox.llm.calls", "{call}", "Vision model calls made by the verifier");
+
+    public static readonly Counter<long> LlmCacheHits = s_meter.CreateCounter<long>("owlbox.llm.cache_hits", "{box}", "Boxes the verifier answered from its answer cache");
+
     /// <summary>The <c>owlbox.jobs</c> gauge (unfinished jobs, tagged <c>state</c> running or stalled), observed from the
     /// job store at each export by the process that hosts the gateway; disposing it removes the gauge.</summary>
     public static IDisposable ObserveJobs(IJobStore store, TimeSpan stalledAfter)

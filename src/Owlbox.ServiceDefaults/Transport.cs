@@ -7,12 +7,14 @@ public enum Transport
     RabbitMq,
 }
 
-/// <summary>The four services; a process runs one or more (<c>owlbox serve --roles</c>).</summary>
+/// <summary>The services; a process runs one or more (<c>owlbox serve --roles</c>). The verifier serves only jobs that
+/// ask for verification.</summary>
 public enum Role
 {
     Gateway,
     Fetcher,
     Detector,
+    Verifier,
     Writer,
 }
 
@@ -28,7 +30,7 @@ public static class TransportNames
 
     public static string ToName(this Transport transport) => transport == Transport.RabbitMq ? "rabbitmq" : "in-memory";
 
-    /// <summary>"gateway", "fetcher", "detector" or "writer" (any case); null for anything else.</summary>
+    /// <summary>"gateway", "fetcher", "detector", "verifier" or "writer" (any case); null for anything else.</summary>
     public static Role? ParseRole(string text) => Enum.TryParse<Role>(text, ignoreCase: true, out var r) && Enum.IsDefined(r) && !char.IsAsciiDigit(text.TrimStart()[0]) ? r : null;
 
     public static string ToName(this Role role) => role.ToString().ToLowerInvariant();

@@ -33,13 +33,8 @@ public static class VerificationProvenance
     };
 
     /// <summary>The verdict of a decision that judged the box (an answer, asked or cached); null for one that did not.</summary>
-    public static string? VerdictWord(BoxDecision decision) => decision.Kind switch
-    {
-        DecisionKind.Kept => "kept",
-        DecisionKind.Relabelled => "relabelled",
-        DecisionKind.Removed => "removed",
-        _ => null,
-    };
+    public static string? VerdictWord(BoxDecision decision) =>
+        decision.Kind is DecisionKind.Kept or DecisionKind.Relabelled or DecisionKind.Removed ? Word(decision.Kind) : null;
 
     /// <summary>The verdict in words, as shown beside the (not yet changed) box.</summary>
     public static string Text(BoxDecision decision) => decision.Kind switch
@@ -81,23 +76,35 @@ public static class VerificationProvenance
     }
 
     /// <summary><paramref name="existing"/> with the verification's keys set (others kept as they are).</summary>
-    public static IReadOnlyDictionary<string, string> Metadata(IReadOnlyDictionary<string, string> existing, IReadOnlyList<BoxDecision> decisions, string prompt)
+    public static IReadOnlyDictionary<string, string> Metadata(IReadOnlyDictionary<string, string> existing, IReadOnlyList<BoxDecision> decisions, string prompt) =>
+        Metadata(existing, Verdicts(decisions), prompt);
+
+    /// <summary><paramref name="existing"/> with the keys for <paramref name="verdicts"/> set (others kept as they are):
+    /// the one metadata form of <c>owlbox verify</c> and of a labeling job's verification stage.</summary>
+    public static IReadOnlyDictionary<string, string> Metadata(IReadOnlyDictionary<string, string> existing, IReadOnlyList<BoxVerdict> verdicts, string prompt)
     {
-        var judged = decisions.Where(d => VerdictWord(d) is not null).ToArray();
         var merged = new Dictionary<string, string>(existing, StringComparer.Ordinal);
-        if (judged.Length == 0)
+        if (verdicts.Count == 0)
         {
             return merged;
         }
-        merged[VerifiedBy] = string.Join(", ", judged.Select(d => d.Model).Distinct(StringComparer.Ordinal));
+        merged[VerifiedBy] = string.Join(", ", verdicts.Select(v => v.Model).Distinct(StringComparer.Ordinal));
         merged[VerifyPrompt] = prompt;
         merged[VerifySummary] = string.Join(", ", new[] { DecisionKind.Kept, DecisionKind.Relabelled, DecisionKind.Removed }
-            .Select(k => (Kind: k, Count: judged.Count(d => d.Kind == k))).Where(x => x.Count > 0)
-            .Select(x => $"{VerdictWord(judged.First(d => d.Kind == x.Kind))} {x.Count}"));
-        merged[VerifyDecisions] = JsonSerializer.Serialize(judged.Select(d => new MetadataDecision(
-            d.Index, VerdictWord(d)!, d.Label, d.Kind == DecisionKind.Relabelled ? d.From : null, d.RawAnswer, d.Reason)), s_json);
+            .Select(k => Word(k)).Select(w => (Word: w, Count: verdicts.Count(v => v.Verdict == w))).Where(x => x.Count > 0)
+            .Select(x => $"{x.Word} {x.Count}"));
+        merged[VerifyDecisions] = JsonSerializer.Serialize(verdicts.Select(v => new MetadataDecision(
+            v.Box, v.Verdict, v.Label, v.Verdict == Word(DecisionKind.Relabelled) ? v.From : null, v.Answer, v.Reason)), s_json);
         return merged;
     }
+
+    private static string Word(DecisionKind kind) => kind switch
+    {
+        DecisionKind.Kept => "kept",
+        DecisionKind.Relabelled => "relabelled",
+        DecisionKind.Removed => "removed",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
 
     /// <summary>
     /// The write of one verified sample through the one label-write path. The decisions were made on

@@ -9,7 +9,7 @@ namespace Owlbox.Cli.Tests;
 /// the documented commands; the compose file ships no credentials.</summary>
 public partial class DeploymentManifestTests
 {
-    private static readonly string[] s_roles = ["gateway", "fetcher", "detector", "writer"];
+    private static readonly string[] s_roles = ["gateway", "fetcher", "detector", "verifier", "writer"];
 
     private static string K8s(string file) => File.ReadAllText(Path.Combine(Workspace.RepoRoot, "k8s", file));
 
@@ -23,6 +23,7 @@ public partial class DeploymentManifestTests
     [InlineData("gateway")]
     [InlineData("fetcher")]
     [InlineData("detector")]
+    [InlineData("verifier")]
     [InlineData("writer")]
     public void Deployment_RunsItsRole_Hardened_WithProbes(string role)
     {
@@ -50,6 +51,7 @@ public partial class DeploymentManifestTests
 
         Assert.Equal(["fetcher", "writer"], s_roles.Where(r => roles[r].Contains("owlbox-edge-impulse")));
         Assert.Equal(["gateway"], s_roles.Where(r => roles[r].Contains("owlbox-gateway")));
+        Assert.Equal(["verifier"], s_roles.Where(r => roles[r].Contains("owlbox-llm")));
         // The key that opens the project keys jobs bring: whoever opens a project for a job, never the detector.
         Assert.Equal(["gateway", "fetcher", "writer"], s_roles.Where(r => roles[r].Contains("owlbox-key-sealing")));
         Assert.All(s_roles, r => Assert.Contains("owlbox-rabbitmq", roles[r]));
@@ -80,6 +82,10 @@ public partial class DeploymentManifestTests
         var outside = Assert.Single(policies, p => p.Spec.PodSelector.MatchExpressions?.Any() == true);
         Assert.Equal(["fetcher", "writer"], outside.Spec.PodSelector.MatchExpressions.Single().Values);
         Assert.All(outside.Spec.Egress, e => Assert.Equal([443], e.Ports.Select(p => int.Parse(p.Port.Value, System.Globalization.CultureInfo.InvariantCulture))));
+        // The vision model's endpoint: the verifier alone.
+        var llm = Assert.Single(policies, p => p.Metadata.Name == "owlbox-llm");
+        Assert.Equal("verifier", llm.Spec.PodSelector.MatchLabels["role"]);
+        Assert.All(llm.Spec.Egress, e => Assert.Equal([443], e.Ports.Select(p => int.Parse(p.Port.Value, System.Globalization.CultureInfo.InvariantCulture))));
         Assert.Contains("networkpolicy.yaml", K8s("kustomization.yaml"), StringComparison.Ordinal);
     }
 
@@ -111,6 +117,9 @@ public partial class DeploymentManifestTests
         var text = K8s("scaledobject.yaml");
         Assert.Contains("name: owlbox-detector", text, StringComparison.Ordinal);
         Assert.Contains("queueName: detect-images", text, StringComparison.Ordinal);
+        // The verifier on its own queue (the kebab-case endpoint of VerifySampleConsumer), apart from the GPUs.
+        Assert.Contains("name: owlbox-verifier", text, StringComparison.Ordinal);
+        Assert.Contains("queueName: verify-sample", text, StringComparison.Ordinal);
         Assert.Contains("type: rabbitmq", text, StringComparison.Ordinal);
     }
 

@@ -12,7 +12,7 @@ public class ServeConfigurationTests
     [InlineData("rabbitmq without a shared store", "Owlbox:PostgresConnectionString is required", "--Owlbox:Transport=rabbitmq", "--roles", "writer")]
     [InlineData("split fetcher without claim checks", "Owlbox:MessageDataDirectory is required", "--Owlbox:Transport=rabbitmq", "--Owlbox:PostgresConnectionString=Host=db", "--roles", "fetcher")]
     [InlineData("a negative number", "Owlbox:RetryLimit must be at least 0, got -1", "--Owlbox:RetryLimit=-1", "--Owlbox:Gateway:AllowAnonymous=true")]
-    [InlineData("a gateway without keys", "the gateway has no API keys", "--roles", "gateway,fetcher,detector,writer")]
+    [InlineData("a gateway without keys", "the gateway has no API keys", "--roles", "gateway,fetcher,detector,verifier,writer")]
     [InlineData("a guessable key", "at least 16 characters", "--Owlbox:Gateway:ApiKeys:0=change-me")]
     [InlineData("a number that does not convert", "'Owlbox:RetryLimit'", "--Owlbox:RetryLimit=five")]
     [InlineData("a duration that does not convert", "'Owlbox:StalledAfter'", "--Owlbox:StalledAfter=soon")]

@@ -85,7 +85,8 @@ public sealed class Deployment : IAsyncDisposable
         return http;
     }
 
-    public async Task<Guid> SubmitAsync(string dataset, string prompt, string deleteExisting = "matching-prompt")
+    /// <param name="verification">The job's verification stage, as the API takes it (null: none).</param>
+    public async Task<Guid> SubmitAsync(string dataset, string prompt, string deleteExisting = "matching-prompt", object? verification = null)
     {
         using var http = Gateway();
         var response = await http.PostAsJsonAsync("/v1/jobs", new
@@ -94,6 +95,7 @@ public sealed class Deployment : IAsyncDisposable
             model = ModelId,
             prompt,
             options = new { scoreFloor = 0.1, nms = true, nmsIouThreshold = 0.2, classAgnosticNms = false, ignoreSmallerThanPercent = 0.0, ignoreLargerThanPercent = 0.0, deleteExisting },
+            verification,
         });
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);

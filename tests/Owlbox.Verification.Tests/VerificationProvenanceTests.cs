@@ -79,6 +79,24 @@ public sealed class VerificationProvenanceTests
     }
 
     [Fact]
+    public void A_labeling_job_s_verdicts_after_the_wire_give_the_same_metadata_as_owlbox_verify_s()
+    {
+        // The job stage: the verifier sends each judged detection's verdict with it; the writer reads them back.
+        var detections = new[] { A, B, C, D }.Select(b => new Contracts.V1.DetectedObject(b.Label, b.X, b.Y, b.Width, b.Height, b.Score ?? 0.5, 1, b.Label, 0.1))
+            .ToArray();
+        var sent = VerificationProvenance.Verdicts(Mixed).ToDictionary(v => v.Box);
+        var received = detections.Select((o, i) => sent.TryGetValue(i, out var v) ? o with { Label = v.Label, Verification = Pipeline.ContractMapping.ToContract(v) } : o)
+            .Select(o => Pipeline.ContractMapping.Verdict(o)).OfType<Datasets.Proposals.BoxVerdict>().ToArray();
+
+        Assert.Equal(VerificationProvenance.Metadata(new Dictionary<string, string>(), Mixed, Prompt),
+            VerificationProvenance.Metadata(new Dictionary<string, string>(), received, Prompt));
+        // Each holds the detection as the detector found it: the removed blue box is in no other list.
+        Assert.Equal(new[] { A, B, C }.Select(b => (b.Label, b.X, b.Y, b.Width, b.Height)),
+            received.Select(v => (v.Detection!.Label, v.Detection.X, v.Detection.Y, v.Detection.Width, v.Detection.Height)));
+        Assert.Equal(["red", "green", "blue"], received.Select(v => v.Label));
+    }
+
+    [Fact]
     public void Metadata_is_untouched_when_no_box_was_judged()
     {
         var existing = new Dictionary<string, string> { ["site"] = "north" };

@@ -47,8 +47,47 @@ public sealed class EmulatorFaults
     /// <summary>Refuse <c>response_format</c> with a 400, as servers without structured output do.</summary>
     public bool RejectResponseFormat { get; init; }
 
+    /// <summary>When set, holds calls past its count until released (see <see cref="EmulatorGate"/>).</summary>
+    public EmulatorGate? Gate { get; set; }
+
     public Fault? For(int call, string colour) =>
         ByCall.TryGetValue(call, out var f) ? f : ByColour.TryGetValue(colour, out var c) ? c : null;
+}
+
+/// <summary>
+/// Lets the first <paramref name="pass"/> calls that arrive after it is set through and holds every later one until
+/// <see cref="Release"/> (or until the client gives up): a test waits on <see cref="Holding"/>, acts while the work
+/// behind those calls is certainly unfinished (kills the caller, say), then releases. A signal, not a delay.
+/// </summary>
+public sealed class EmulatorGate(int pass)
+{
+    private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _arrived;
+
+    /// <summary>Completes when a call past the first <c>pass</c> arrives and is held.</summary>
+    public Task Holding => _holding.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    /// <returns>False when the client gave up while the call was held.</returns>
+    internal async Task<bool> PassAsync(CancellationToken aborted)
+    {
+        if (Interlocked.Increment(ref _arrived) <= pass)
+        {
+            return true;
+        }
+        _holding.TrySetResult();
+        try
+        {
+            await _released.Task.WaitAsync(aborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>The reply shapes of the servers people run behind an OpenAI-compatible endpoint.</summary>

@@ -91,6 +91,10 @@ public static class LlmEmulatorApp
                 colour = ColourNamer.Name(bitmap);
                 imageTokens = ImageTokens.Count(bitmap.Width, bitmap.Height, detail);
             }
+            if (faults.Gate is { } gate && !await gate.PassAsync(http.RequestAborted))
+            {
+                return Record(Results.Empty, 0, colour, detail); // held until the client gave up
+            }
             var answer = colour;
             switch (faults.For(n, colour))
             {

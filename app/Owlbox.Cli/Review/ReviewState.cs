@@ -154,7 +154,7 @@ public static class ReviewState
             return result;
         }
         var taken = new bool[labels.Count];
-        foreach (var v in verdicts.Where(v => v.Box >= 0 && v.Box < proposal.ExistingBoxes.Count))
+        foreach (var v in verdicts.Where(v => v.Detection is null && v.Box >= 0 && v.Box < proposal.ExistingBoxes.Count)) // a job's verdicts are on its detections
         {
             var at = Enumerable.Range(0, labels.Count).FirstOrDefault(k => !taken[k] && labels[k] == proposal.ExistingBoxes[v.Box], -1);
             if (at >= 0)

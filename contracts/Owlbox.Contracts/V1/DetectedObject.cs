@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace Owlbox.Contracts.V1;
 
-/// <summary>A kept detection in integer image pixels, with the provenance a reviewer needs.</summary>
+/// <summary>A kept detection in integer image pixels, with the provenance a reviewer needs (and the
+/// verifier's verdict, when it asked about it).</summary>
 public sealed record DetectedObject(
     string Label,
     int X,
@@ -10,4 +13,5 @@ public sealed record DetectedObject(
     double Score,
     int PromptLine,
     string SearchText,
-    double MinConfidence);
+    double MinConfidence,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DetectionVerdict? Verification = null);

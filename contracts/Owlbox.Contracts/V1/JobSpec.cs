@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Owlbox.Contracts.V1;
 
 /// <summary>Everything that defines a labeling job. Stored with the job; services read it by job id.</summary>
@@ -6,6 +8,8 @@ namespace Owlbox.Contracts.V1;
 /// <param name="Prompt">Prompt text, one query per line, newlines already decoded.</param>
 /// <param name="ProposeJobId">Preview mode when set: proposals are written under this id, labels are untouched.</param>
 /// <param name="SampleIds">The samples to label; null means every sample of the dataset.</param>
+/// <param name="Verification">Low-score detections checked by a vision language model before the writer; null (left out
+/// of the stored spec, so a job without it keeps its identity) for none.</param>
 public sealed record JobSpec(
     DatasetReference Dataset,
     string Model,
@@ -13,4 +17,5 @@ public sealed record JobSpec(
     string Prompt,
     JobOptions Options,
     string? ProposeJobId,
-    IReadOnlyList<string>? SampleIds);
+    IReadOnlyList<string>? SampleIds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] VerificationSpec? Verification = null);

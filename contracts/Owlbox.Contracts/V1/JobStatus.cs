@@ -24,6 +24,7 @@ public enum Stage
     [JsonStringEnumMemberName("expand")] Expand,
     [JsonStringEnumMemberName("fetch")] Fetch,
     [JsonStringEnumMemberName("detect")] Detect,
+    [JsonStringEnumMemberName("verify")] Verify,
     [JsonStringEnumMemberName("write")] Write,
 }
 

@@ -16,4 +16,7 @@ public sealed class DetectorServiceOptions
     public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(20);
 
     public DecodeLimits DecodeLimits { get; set; } = new();
+
+    /// <summary>How long an image sent on to the verifier stays in the claim-check store (default 24 h, as the fetcher's).</summary>
+    public TimeSpan ImageTimeToLive { get; set; } = TimeSpan.FromHours(24);
 }

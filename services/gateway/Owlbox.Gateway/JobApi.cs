@@ -18,7 +18,7 @@ public static class JobApi
 {
     public sealed record SubmitRequest(
         Guid? JobId, DatasetReference Dataset, string Model, string? ModelVariant, string Prompt,
-        JobOptions? Options, string? ProposeJobId, IReadOnlyList<string>? SampleIds);
+        JobOptions? Options, string? ProposeJobId, IReadOnlyList<string>? SampleIds, VerificationSpec? Verification = null);
 
     public sealed record SubmitResponse(Guid JobId, bool Resumed, int? Samples, string StatusUrl);
 
@@ -170,7 +170,7 @@ public static class JobApi
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["request"] = tooLarge });
         }
         var spec = new JobSpec(request.Dataset, request.Model, request.ModelVariant ?? "model", request.Prompt,
-            request.Options ?? DefaultOptions, request.ProposeJobId, request.SampleIds);
+            request.Options ?? DefaultOptions, request.ProposeJobId, request.SampleIds, request.Verification);
         try
         {
             var accepted = await submitter.SubmitAsync(request.JobId ?? Guid.NewGuid(), spec, cancellationToken).ConfigureAwait(false);

@@ -79,6 +79,27 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         return new Accepted(jobId, !created, samples, plan, model);
     }
 
+    /// <summary>A verification stage that could not run: each problem names its field.</summary>
+    public static IEnumerable<string> VerificationProblems(VerificationSpec v)
+    {
+        if (!(v.VerifyBelow > 0 && v.VerifyBelow <= 1))
+        {
+            yield return $"verification.verifyBelow must be above 0 and at most 1, got {v.VerifyBelow}";
+        }
+        if (!Uri.TryCreate(v.Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            yield return $"verification.endpoint must be an http or https URL, got '{v.Endpoint}'";
+        }
+        if (string.IsNullOrWhiteSpace(v.Model))
+        {
+            yield return "verification.model is empty";
+        }
+        if (v.MaxCalls is < 0)
+        {
+            yield return $"verification.maxCalls must be 0 or more, got {v.MaxCalls}";
+        }
+    }
+
     /// <returns>The job's plan, its model and how many samples it names (null: not listable from this process).</returns>
     private async Task<(JobPlan Plan, OwlModel Model, int? Samples)> CheckAsync(Guid jobId, JobSpec spec, JobCredential? credential,
         CancellationToken cancellationToken)
@@ -96,6 +117,10 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
         catch (ArgumentException e)
         {
             errors.Add(e.Message);
+        }
+        if (spec.Verification is { } verify)
+        {
+            errors.AddRange(VerificationProblems(verify));
         }
         try
         {

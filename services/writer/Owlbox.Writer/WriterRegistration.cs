@@ -16,6 +16,7 @@ public static class WriterRegistration
         bus.AddConsumer<SampleFailedConsumer>();
         bus.AddConsumer<FetchFaultConsumer>();
         bus.AddConsumer<DetectFaultConsumer>();
+        bus.AddConsumer<VerifyFaultConsumer>();
         bus.AddConsumer<WriteFaultConsumer>();
         bus.AddConsumer<ExpandFaultConsumer>();
         return services;

@@ -34,16 +34,26 @@ public sealed record SampleProposal(
     /// (null in sets written before it was recorded: only boxes are compared then).</summary>
     public IReadOnlyDictionary<string, string>? ExistingMetadata { get; init; }
 
-    /// <summary>A verification's verdict on each of <see cref="ExistingBoxes"/> it judged (<c>owlbox verify
-    /// --propose-actions</c>); null in a detection job's set. The review page shows each beside its box.</summary>
+    /// <summary>A vision model's verdict on each box it judged: of <see cref="ExistingBoxes"/> (<c>owlbox verify
+    /// --propose-actions</c>; the review page shows each beside its box), or of the job's detections (a labeling job
+    /// with <c>--verify-below</c>: each verdict holds its <see cref="BoxVerdict.Detection"/>, removed ones included);
+    /// null where nothing was verified.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<BoxVerdict>? Verdicts { get; init; }
 }
 
-/// <summary>What a vision model said of one existing box: its position in <see cref="SampleProposal.ExistingBoxes"/>,
-/// the verdict (<c>kept</c>, <c>relabelled</c>, <c>removed</c>), the label before and after, the model, its raw answer,
-/// its stated reason when it gave one, and the verdict in words.</summary>
-public sealed record BoxVerdict(int Box, string Verdict, string From, string Label, string Model, string? Answer, string? Reason, string Text);
+/// <summary>What a vision model said of one box: its position in the boxes verified (<see cref="SampleProposal.ExistingBoxes"/>
+/// for <c>owlbox verify</c>, the sample's detections for a labeling job), the verdict (<c>kept</c>, <c>relabelled</c>,
+/// <c>removed</c>), the label before and after, the model, its raw answer, its stated reason when it gave one, and the
+/// verdict in words.</summary>
+public sealed record BoxVerdict(int Box, string Verdict, string From, string Label, string Model, string? Answer, string? Reason, string Text)
+{
+    /// <summary>The detection judged, as the detector found it (label before, score), when the boxes verified were a
+    /// labeling job's detections: they are in no other list of the set (a removed one is nowhere else); null for
+    /// <c>owlbox verify</c>, whose boxes are the existing ones.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LabeledBox? Detection { get; init; }
+}
 
 /// <summary>A new box, with why it exists and, once a person judged it on the review page, their decision.</summary>
 public sealed record ProposedBox(string Label, int X, int Y, int Width, int Height, BoxProvenance Provenance)

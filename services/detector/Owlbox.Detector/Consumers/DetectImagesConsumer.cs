@@ -14,7 +14,8 @@ namespace Owlbox.Detector.Consumers;
 /// <see cref="DetectionEngine"/>'s; this adapts it to the bus. Retries and batch sizes:
 /// <see cref="DetectImagesConsumerDefinition"/>.
 /// </summary>
-public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, DetectionEngine engine) : IConsumer<Batch<ImageFetched>>
+public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, DetectionEngine engine, IMessageDataRepository images, DetectorServiceOptions options)
+    : IConsumer<Batch<ImageFetched>>
 {
     public Task Consume(ConsumeContext<Batch<ImageFetched>> context)
     {
@@ -24,24 +25,24 @@ public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, Detect
             var plan = engine.Plan(job.Spec.Model, job.Spec.ModelVariant, job.Prompt, job.Options);
             if (plan.Detector.Model.IsSplit && plan.Detector.ImageBatchSize > 1)
             {
-                return DetectInRunsAsync(context, plan, images); // a device: several images per session run
+                return DetectInRunsAsync(context, job, plan, images); // a device: several images per session run
             }
             // All of the batch's images are queued at once; the engine's workers take them in order.
-            return Task.WhenAll(images.Select(m => DetectAsync(context, plan, m)));
+            return Task.WhenAll(images.Select(m => DetectAsync(context, job, plan, m)));
         }, context.CancellationToken);
     }
 
-    private async Task DetectInRunsAsync(ConsumeContext context, DetectionPlan plan, IReadOnlyList<ImageFetched> images)
+    private async Task DetectInRunsAsync(ConsumeContext context, JobPlan job, DetectionPlan plan, IReadOnlyList<ImageFetched> images)
     {
         var bytes = await Task.WhenAll(images.Select(m => m.Image.Value)).ConfigureAwait(false);
         var outcomes = await engine.DetectBatchAsync(plan, bytes, context.CancellationToken).ConfigureAwait(false);
         for (var i = 0; i < images.Count; i++)
         {
-            await PublishAsync(context, plan, images[i], outcomes[i]).ConfigureAwait(false);
+            await PublishAsync(context, job, plan, images[i], bytes[i], outcomes[i]).ConfigureAwait(false);
         }
     }
 
-    private async Task DetectAsync(ConsumeContext context, DetectionPlan plan, ImageFetched message)
+    private async Task DetectAsync(ConsumeContext context, JobPlan job, DetectionPlan plan, ImageFetched message)
     {
         var bytes = await message.Image.Value.ConfigureAwait(false);
         ImageOutcome outcome;
@@ -53,10 +54,10 @@ public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, Detect
         {
             outcome = new ImageOutcome(null, e);
         }
-        await PublishAsync(context, plan, message, outcome).ConfigureAwait(false);
+        await PublishAsync(context, job, plan, message, bytes, outcome).ConfigureAwait(false);
     }
 
-    private static async Task PublishAsync(ConsumeContext context, DetectionPlan plan, ImageFetched message, ImageOutcome outcome)
+    private async Task PublishAsync(ConsumeContext context, JobPlan job, DetectionPlan plan, ImageFetched message, byte[] bytes, ImageOutcome outcome)
     {
         var ct = context.CancellationToken;
         if (outcome.Detections is not { } detected)
@@ -70,7 +71,16 @@ public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, Detect
         {
             OwlboxTelemetry.EmbeddingCacheHits.Add(1);
         }
-        await context.Publish(new SampleDetected(message.JobId, message.SampleId, model.ModelId, model.TypeName, detected.Width, detected.Height,
-            detected.Result.Kept.Select(d => d.ToContract()).ToArray(), detected.Result.Rejected.Count, detected.Milliseconds), ct).ConfigureAwait(false);
+        var result = new SampleDetected(message.JobId, message.SampleId, model.ModelId, model.TypeName, detected.Width, detected.Height,
+            detected.Result.Kept.Select(d => d.ToContract()).ToArray(), detected.Result.Rejected.Count, detected.Milliseconds);
+        if (job.Spec.Verification is { } verify && result.Objects.Any(o => o.Score < verify.VerifyBelow))
+        {
+            // To the verifier with its image (for the crops); every other result goes straight to the writer, so a job
+            // without verification, or a sample whose boxes are all trusted, costs no extra hop.
+            var image = await images.PutBytes(bytes, options.ImageTimeToLive, ct).ConfigureAwait(false);
+            await context.Publish(new VerifySample(message.JobId, result, image), ct).ConfigureAwait(false);
+            return;
+        }
+        await context.Publish(result, ct).ConfigureAwait(false);
     }
 }

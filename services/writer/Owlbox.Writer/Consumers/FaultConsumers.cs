@@ -23,6 +23,12 @@ public sealed class DetectFaultConsumer : IConsumer<Fault<ImageFetched>>
         FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.SampleId, Stage.Detect);
 }
 
+public sealed class VerifyFaultConsumer : IConsumer<Fault<VerifySample>>
+{
+    public Task Consume(ConsumeContext<Fault<VerifySample>> context) =>
+        FaultReason.FailSampleAsync(context, context.Message.Message.JobId, context.Message.Message.Detected.SampleId, Stage.Verify);
+}
+
 public sealed class WriteFaultConsumer : IConsumer<Fault<SampleDetected>>
 {
     public Task Consume(ConsumeContext<Fault<SampleDetected>> context) =>

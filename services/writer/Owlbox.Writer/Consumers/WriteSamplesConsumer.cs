@@ -6,6 +6,7 @@ using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
 using Owlbox.Jobs;
 using Owlbox.Labeling.Policies;
+using Owlbox.Verification;
 
 namespace Owlbox.Writer.Consumers;
 
@@ -46,7 +47,7 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
             var backend = job.OpenDataset(datasets);
             // The one merge every job write makes (the write path's), applied to what the sample holds at that moment.
             LabelUpdate Merge(SampleDetected r) => LabelUpdate.MergeBoxes(r.SampleId, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels,
-                options.DeleteExisting, metadata => LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt));
+                options.DeleteExisting, metadata => Verified(LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt), r, job));
             if (spec.ProposeJobId is { } proposeId)
             {
                 var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), proposeId, ct).ConfigureAwait(false);
@@ -89,10 +90,21 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         // died between recording the write and publishing it.
         foreach (var r in latest.Where(r => states.ContainsKey(r.SampleId) && !failedIds.Contains(r.SampleId)))
         {
-            await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds), ct).ConfigureAwait(false);
+            await context.Publish(new SampleWritten(jobId, r.SampleId, r.Objects, r.Rejected, r.Milliseconds, r.Verification), ct).ConfigureAwait(false);
         }
         await JobCompletion.TryFinishAsync(store, context, jobId, ct, job.OpenDataset(datasets).FlushAsync).ConfigureAwait(false);
     }
+
+    /// <summary>The verifier's verdicts on the sample's detections, kept or removed, in the order it judged them
+    /// (none for an unverified job or sample).</summary>
+    private static BoxVerdict[] Verdicts(SampleDetected r) =>
+        r.Objects.Concat(r.Removed ?? []).Select(o => o.Verdict()).OfType<BoxVerdict>().OrderBy(v => v.Box).ToArray();
+
+    /// <summary>The metadata with the verification recorded as <c>owlbox verify</c> records it; unchanged when nothing was judged.</summary>
+    private static IReadOnlyDictionary<string, string> Verified(IReadOnlyDictionary<string, string> metadata, SampleDetected r, JobPlan job) =>
+        job.Spec.Verification is { } v && Verdicts(r) is { Length: > 0 } verdicts
+            ? VerificationProvenance.Metadata(metadata, verdicts, LabelQuestion.Ask(v.Prompt, job.Prompt.Labels))
+            : metadata;
 
     private static SampleProposal Propose(SampleDetected r, SampleLabels current, SampleLabels final, Labeling.LabelingOptions options) => new(
         r.SampleId,
@@ -102,5 +114,6 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
         r.Objects.Select(o => new ProposedBox(o.Label, o.X, o.Y, o.Width, o.Height, o.Provenance(r.ModelId, options))).ToArray())
     {
         ExistingMetadata = current.Metadata,
+        Verdicts = Verdicts(r) is { Length: > 0 } verdicts ? verdicts : null,
     };
 }
