@@ -73,18 +73,22 @@ public sealed class FormatsStreamingTests : IDisposable
         Assert.Contains("\"image_id\": 6", System.Text.Encoding.UTF8.GetString(outOfOrder), StringComparison.Ordinal); // wide, the last image
     }
 
+    // The same stem crashed the export (ArgumentException from a dictionary); stems differing in case wrote two files
+    // that are one on a case-insensitive file system (macOS, Windows, and a copy of the export onto one).
     [Theory]
-    [InlineData("yolo", "txt")]
-    [InlineData("voc", "xml")]
-    public async Task FolderExport_OfTwoImagesWithOneStem_NamesBoth_AndWritesNothing(string format, string extension)
+    [InlineData("yolo", "txt", "wide-640x360.png", "wide-640x360.jpg and wide-640x360.png")]
+    [InlineData("voc", "xml", "wide-640x360.png", "wide-640x360.jpg and wide-640x360.png")]
+    [InlineData("yolo", "txt", "WIDE-640x360.png", "WIDE-640x360.png and wide-640x360.jpg")]
+    [InlineData("voc", "xml", "WIDE-640x360.png", "WIDE-640x360.png and wide-640x360.jpg")]
+    public async Task FolderExport_OfTwoImagesWithOneStem_NamesBoth_AndWritesNothing(string format, string extension, string copy, string named)
     {
-        File.Copy(Path.Combine(_ws.Dataset, "wide-640x360.jpg"), Path.Combine(_ws.Dataset, "WIDE-640x360.png"));
+        File.Copy(Path.Combine(_ws.Dataset, "wide-640x360.jpg"), Path.Combine(_ws.Dataset, copy));
         var output = Path.Combine(_ws.Root, "out");
 
         var export = await Workspace.RunAsync("export", _ws.Dataset, "--format", format, "--out", output);
 
         Assert.Equal(OwlboxCli.SetupError, export.Exit);
-        Assert.Contains($"WIDE-640x360.png and wide-640x360.jpg would both be exported to wide-640x360.{extension}", export.Err, StringComparison.Ordinal);
+        Assert.Contains($"{named} would both be exported to wide-640x360.{extension}", export.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", export.Err, StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
     }
