@@ -58,32 +58,36 @@ public static class FormatsCommand
     private static async Task<int> ExportAsync(string source, string format, string output, bool force, TextWriter stdout, CancellationToken cancellationToken)
     {
         var dataset = LocalDataset.List(source);
-        var labels = dataset.ReadLabels();
-        var images = dataset.Samples.Select(s =>
+        var samples = dataset.Samples;
+        var indexOf = new Dictionary<string, int>(samples.Count, StringComparer.Ordinal);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            indexOf.Add(samples[i].Id, i);
+        }
+        // Two streamed passes over the labels file (LabelsExport): this one checks it and counts; the write reads it again.
+        var labels = LabelsExport.Scan(dataset.LabelsPath, indexOf);
+        var images = new ExportedImage[samples.Count];
+        for (var i = 0; i < samples.Count; i++)
         {
             StopIfAsked(Unexported, cancellationToken);
-            var (w, h) = SizeOf(s.FullPath, s.Id);
-            var boxes = labels.GetBoxes(s.Id);
+            var (w, h) = SizeOf(samples[i].FullPath, samples[i].Id);
             // The one label rule (LabelRules): a line break would add a line to classes.txt and shift every class id;
             // a NUL cannot be written as XML. Such a label can only be in the file if written by hand or an old import.
-            foreach (var b in boxes)
+            if (labels.BadLabel is { } bad && bad.Image == i)
             {
-                if (LabelRules.Problem(b.Label) is { } problem)
-                {
-                    throw new DatasetException($"{LabelRules.Escape(s.Id)}: {problem}; nothing was exported (fix the label in {LabelsFile.FileName} or remove the box)");
-                }
+                throw new DatasetException($"{LabelRules.Escape(samples[i].Id)}: {bad.Problem}; nothing was exported (fix the label in {LabelsFile.FileName} or remove the box)");
             }
-            return new AnnotatedImage(s.Id, w, h, boxes);
-        }).ToArray();
-        var classes = images.SelectMany(m => m.Boxes).Select(b => b.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        Dictionary<string, string> files;
+            images[i] = new ExportedImage(samples[i].Id, w, h);
+        }
+        var classes = labels.Classes;
+        string[] paths;
         if (format == "coco")
         {
             if (Directory.Exists(output))
             {
                 throw new DatasetException($"--out '{output}' is a folder; a COCO export is one file: name it (for example {Path.Combine(output, "labels.coco.json")})");
             }
-            files = new(StringComparer.Ordinal) { [output] = CocoFormat.Write(images, classes) };
+            paths = [output];
         }
         else
         {
@@ -91,18 +95,43 @@ public static class FormatsCommand
             {
                 throw new DatasetException($"--out '{output}' is a file; a {format.ToUpperInvariant()} export is a folder of files");
             }
-            var (written, classesText) = format == "yolo" ? YoloFormat.Write(images, classes) : (VocFormat.Write(images), string.Concat(classes.Select(c => c + "\n")));
-            files = written.ToDictionary(f => Path.Combine(output, f.Key), f => f.Value, StringComparer.Ordinal);
-            files[Path.Combine(output, YoloFormat.ClassesFile)] = classesText;
+            Func<string, string> fileNameOf = format == "yolo" ? YoloFormat.FileNameOf : VocFormat.FileNameOf;
+            if (YoloFormat.Collision(samples.Select(s => s.Id), fileNameOf) is { } c)
+            {
+                throw new DatasetException($"{LabelRules.Escape(c.First)} and {LabelRules.Escape(c.Second)} would both be exported to {LabelRules.Escape(c.File)} "
+                    + $"({format.ToUpperInvariant()} names a label file by its image's name without the extension, ignoring case); rename one of the images; nothing was exported");
+            }
+            paths = [.. samples.Select(s => Path.Combine(output, fileNameOf(s.Id))), Path.Combine(output, YoloFormat.ClassesFile)];
         }
-        ExportTargets.Check(files.Keys, force, output, source);
+        ExportTargets.Check(paths, force, output, source);
         // The last moment a stop leaves nothing written; after it every file is written whole (each renamed into place).
         StopIfAsked(Unexported, cancellationToken);
-        foreach (var (path, text) in files)
+        if (format == "coco")
         {
-            AtomicFile.WriteAllText(path, text);
+            AtomicFile.Write(output, stream => CocoFormat.Write(stream, images, classes, labels.BoxesInImageOrder()));
         }
-        await stdout.WriteLineAsync($"Exported {images.Length} images, {images.Sum(m => m.Boxes.Count)} boxes, {classes.Length} classes to {output}").ConfigureAwait(false);
+        else
+        {
+            // A file per image as its boxes are read, then one for each image without boxes: nothing held but a flag an image.
+            var classIds = YoloFormat.ClassIndex(classes);
+            string Text(int image, IReadOnlyList<LabeledBox> boxes) =>
+                format == "yolo" ? YoloFormat.Write(images[image], boxes, classIds) : VocFormat.Write(images[image], boxes);
+            var written = new bool[images.Length];
+            foreach (var (image, boxes) in labels.BoxesAsListed())
+            {
+                AtomicFile.WriteAllText(paths[image], Text(image, boxes));
+                written[image] = true;
+            }
+            for (var i = 0; i < images.Length; i++)
+            {
+                if (!written[i])
+                {
+                    AtomicFile.WriteAllText(paths[i], Text(i, []));
+                }
+            }
+            AtomicFile.WriteAllText(paths[^1], YoloFormat.WriteClasses(classes));
+        }
+        await stdout.WriteLineAsync($"Exported {images.Length} images, {labels.BoxCount} boxes, {classes.Count} classes to {output}").ConfigureAwait(false);
         return OwlboxCli.Ok;
     }
 
@@ -174,8 +203,9 @@ public static class FormatsCommand
     {
         try
         {
-            using var image = ImageDecoder.Decode(File.ReadAllBytes(path));
-            return (image.Width, image.Height);
+            // The header only (a few KB): decoding every image's pixels just for its size made big imports slow.
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
+            return ImageDecoder.ReadSize(file);
         }
         catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException)
         {

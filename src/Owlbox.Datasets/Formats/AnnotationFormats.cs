@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Xml;
 using System.Xml.Linq;
 using Owlbox.Labeling.Boxes;
 
 namespace Owlbox.Datasets.Formats;
+
+/// <summary>An image an export names, with its size in display orientation (EXIF applied, as the labels file's pixels are).</summary>
+public readonly record struct ExportedImage(string FileName, int Width, int Height);
 
 /// <summary>An image with its size in display orientation (EXIF applied, as the labels file's pixels are) and its boxes.</summary>
 public sealed record AnnotatedImage(string FileName, int Width, int Height, IReadOnlyList<LabeledBox> Boxes);
@@ -71,37 +73,70 @@ internal static class Duplicates
 /// <c>bbox</c> = [x, y, width, height] in pixels. Category ids follow the class list from 1.</summary>
 public static class CocoFormat
 {
-    public static string Write(IReadOnlyList<AnnotatedImage> images, IReadOnlyList<string> classes)
+    /// <summary>Writes the COCO file as it comes, through <see cref="Utf8JsonWriter"/>: nothing of it is held. Indented,
+    /// with the default encoder, as <c>JsonNode.ToJsonString(WriteIndented)</c> wrote it (the same bytes).</summary>
+    /// <param name="images">The dataset's images, in its order: image ids are their positions from 1.</param>
+    /// <param name="classes">The class list: category ids are positions from 1.</param>
+    /// <param name="boxesInImageOrder">The boxes of each image with any, by image position, in the images' order
+    /// (annotation ids count from 1 in it).</param>
+    public static void Write(Stream stream, IReadOnlyList<ExportedImage> images, IReadOnlyList<string> classes,
+        IEnumerable<(int Image, IReadOnlyList<LabeledBox> Boxes)> boxesInImageOrder)
     {
-        var categories = classes.Select((c, i) => new JsonObject { ["id"] = i + 1, ["name"] = c, ["supercategory"] = "" });
-        var annotations = new JsonArray();
-        var id = 0;
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteStartArray("images");
         for (var i = 0; i < images.Count; i++)
         {
-            foreach (var b in images[i].Boxes)
+            json.WriteStartObject();
+            json.WriteNumber("id", i + 1);
+            json.WriteString("file_name", images[i].FileName);
+            json.WriteNumber("width", images[i].Width);
+            json.WriteNumber("height", images[i].Height);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("categories");
+        for (var i = 0; i < classes.Count; i++)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("id", i + 1);
+            json.WriteString("name", classes[i]);
+            json.WriteString("supercategory", "");
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("annotations");
+        var categoryOf = ClassIndex(classes);
+        var id = 0;
+        foreach (var (image, boxes) in boxesInImageOrder)
+        {
+            foreach (var b in boxes)
             {
-                var annotation = new JsonObject
-                {
-                    ["id"] = ++id,
-                    ["image_id"] = i + 1,
-                    ["category_id"] = IndexOf(classes, b.Label) + 1,
-                    ["bbox"] = new JsonArray(b.X, b.Y, b.Width, b.Height),
-                    ["area"] = (long)b.Width * b.Height,
-                    ["iscrowd"] = 0,
-                };
+                json.WriteStartObject();
+                json.WriteNumber("id", ++id);
+                json.WriteNumber("image_id", image + 1);
+                json.WriteNumber("category_id", IndexOf(categoryOf, b.Label) + 1);
+                json.WriteStartArray("bbox");
+                json.WriteNumberValue(b.X);
+                json.WriteNumberValue(b.Y);
+                json.WriteNumberValue(b.Width);
+                json.WriteNumberValue(b.Height);
+                json.WriteEndArray();
+                json.WriteNumber("area", (long)b.Width * b.Height);
+                json.WriteNumber("iscrowd", 0);
                 if (b.Score is { } score)
                 {
-                    annotation["score"] = score; // as COCO detection results carry it: eval tools read it
+                    json.WriteNumber("score", score); // as COCO detection results carry it: eval tools read it
                 }
-                annotations.Add(annotation);
+                json.WriteEndObject();
+                if (json.BytesPending > 64 * 1024)
+                {
+                    json.Flush();
+                }
             }
         }
-        return new JsonObject
-        {
-            ["images"] = new JsonArray([.. images.Select((m, i) => (JsonNode)new JsonObject { ["id"] = i + 1, ["file_name"] = m.FileName, ["width"] = m.Width, ["height"] = m.Height })]),
-            ["categories"] = new JsonArray([.. categories]),
-            ["annotations"] = annotations,
-        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     /// <summary>Reads a COCO file (the CLI's and the importer corpus's way in), streamed (<see cref="CocoReader"/>).</summary>
@@ -135,17 +170,11 @@ public static class CocoFormat
         return CocoReader.Read(stream, source);
     }
 
-    internal static int IndexOf(IReadOnlyList<string> classes, string label)
-    {
-        for (var i = 0; i < classes.Count; i++)
-        {
-            if (classes[i] == label)
-            {
-                return i;
-            }
-        }
-        throw new DatasetException($"label '{label}' is not in the class list");
-    }
+    internal static Dictionary<string, int> ClassIndex(IReadOnlyList<string> classes) =>
+        classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+
+    internal static int IndexOf(Dictionary<string, int> classes, string label) =>
+        classes.TryGetValue(label, out var i) ? i : throw new DatasetException($"label '{label}' is not in the class list");
 }
 
 /// <summary>YOLO text labels: one <c>&lt;stem&gt;.txt</c> per image, lines <c>class cx cy w h</c> normalised to the image
@@ -154,19 +183,45 @@ public static class YoloFormat
 {
     public const string ClassesFile = "classes.txt";
 
-    public static (IReadOnlyDictionary<string, string> Files, string Classes) Write(IReadOnlyList<AnnotatedImage> images, IReadOnlyList<string> classes)
+    /// <summary>The label file an image's boxes go to: its stem, as YOLO tools match them.</summary>
+    public static string FileNameOf(string image) => Path.GetFileNameWithoutExtension(image) + ".txt";
+
+    /// <summary>One image's label file.</summary>
+    /// <param name="classes">Class id of each label (<see cref="ClassIndex"/>).</param>
+    public static string Write(ExportedImage image, IReadOnlyList<LabeledBox> boxes, IReadOnlyDictionary<string, int> classes)
     {
         static string F(double v) => v.ToString("0.0000000", CultureInfo.InvariantCulture);
-        var files = images.ToDictionary(m => Path.GetFileNameWithoutExtension(m.FileName) + ".txt", m =>
+        var text = new StringBuilder();
+        foreach (var b in boxes)
         {
-            var text = new StringBuilder();
-            foreach (var b in m.Boxes)
+            var id = classes.TryGetValue(b.Label, out var i) ? i : throw new DatasetException($"label '{b.Label}' is not in the class list");
+            text.Append(CultureInfo.InvariantCulture, $"{id} {F((b.X + b.Width / 2.0) / image.Width)} {F((b.Y + b.Height / 2.0) / image.Height)} {F((double)b.Width / image.Width)} {F((double)b.Height / image.Height)}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The class file: a name per line, the line number its class id.</summary>
+    public static string WriteClasses(IReadOnlyList<string> classes) => string.Concat(classes.Select(c => c + "\n"));
+
+    public static Dictionary<string, int> ClassIndex(IReadOnlyList<string> classes) => CocoFormat.ClassIndex(classes);
+
+    /// <summary>Two images whose label files would have one name (<c>a.jpg</c>, <c>a.png</c>: <c>a.txt</c>): the first such
+    /// pair, or null. Names are compared ignoring case, as a case-insensitive file system (and a copy of the export onto
+    /// one) would. Refused rather than renamed: YOLO tools find an image's labels by its stem, so another name would
+    /// silently leave the image unlabeled.</summary>
+    /// <param name="fileNameOf">The label file of an image.</param>
+    public static (string First, string Second, string File)? Collision(IEnumerable<string> images, Func<string, string> fileNameOf)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var image in images)
+        {
+            var file = fileNameOf(image);
+            if (!seen.TryAdd(file, image))
             {
-                text.Append(CultureInfo.InvariantCulture, $"{CocoFormat.IndexOf(classes, b.Label)} {F((b.X + b.Width / 2.0) / m.Width)} {F((b.Y + b.Height / 2.0) / m.Height)} {F((double)b.Width / m.Width)} {F((double)b.Height / m.Height)}\n");
+                return (seen[file], image, file);
             }
-            return text.ToString();
-        }, StringComparer.Ordinal);
-        return (files, string.Concat(classes.Select(c => c + "\n")));
+        }
+        return null;
     }
 
     /// <summary>Reads a folder of <c>&lt;stem&gt;.txt</c> files and its <c>classes.txt</c>.</summary>
@@ -176,8 +231,9 @@ public static class YoloFormat
         var classes = Path.Combine(folder, ClassesFile);
         var labelFiles = Directory.GetFiles(folder, "*.txt").Where(f => Path.GetFileName(f) != ClassesFile).ToArray();
         RequireFiles(folder, labelFiles, ".txt label", "labels", "for a YOLO dataset root, point at its labels folder");
-        return Read(labelFiles.ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText, StringComparer.Ordinal),
-            File.Exists(classes) ? File.ReadAllText(classes) : null, imageNames, sizeOf, folder);
+        // Each file is read when it is parsed, not all first: the memory is one file's text, whatever the folder holds.
+        var byStem = labelFiles.ToDictionary(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
+        return Read(byStem.Keys, stem => File.ReadAllText(byStem[stem]), File.Exists(classes) ? File.ReadAllText(classes) : null, imageNames, sizeOf, folder);
     }
 
     internal static void RequireFolder(string folder, string format, string extension)
@@ -211,17 +267,26 @@ public static class YoloFormat
     /// <param name="sizeOf">An image's size as shown (the boxes are fractions of it); asked only for images a label file names.</param>
     /// <param name="source">The folder as the user named it, for messages about it as a whole.</param>
     public static ImportResult Read(IReadOnlyDictionary<string, string> labelFiles, string? classesText, IReadOnlyList<string> imageNames,
+        Func<string, (int Width, int Height)> sizeOf, string source) =>
+        Read(labelFiles.Keys, stem => labelFiles[stem], classesText, imageNames, sizeOf, source);
+
+    /// <param name="stems">The label files, by stem.</param>
+    /// <param name="textOf">A label file's text, by stem: read once each, when it is parsed.</param>
+    /// <inheritdoc cref="Read(IReadOnlyDictionary{string, string}, string?, IReadOnlyList{string}, Func{string, ValueTuple{int, int}}, string)"/>
+    public static ImportResult Read(IEnumerable<string> stems, Func<string, string> textOf, string? classesText, IReadOnlyList<string> imageNames,
         Func<string, (int Width, int Height)> sizeOf, string source)
     {
         var classes = Classes(classesText, source);
-        if (classesText is null && labelFiles.Values.Any(t => !string.IsNullOrWhiteSpace(t)))
+        var ordered = stems.Order(StringComparer.Ordinal).ToArray();
+        // Without classes.txt the import stops before any image is read (a rare, failing case: read twice then).
+        if (classesText is null && ordered.Any(stem => !string.IsNullOrWhiteSpace(textOf(stem))))
         {
             throw new DatasetException($"{source} has no {ClassesFile}: a YOLO class id is a line number of {ClassesFile}, so without it no box can be named");
         }
         var problems = new List<string>();
         var byStem = imageNames.ToLookup(Path.GetFileNameWithoutExtension, StringComparer.Ordinal);
         var result = new List<ImportedImage>();
-        foreach (var (stem, text) in labelFiles.OrderBy(f => f.Key, StringComparer.Ordinal))
+        foreach (var stem in ordered)
         {
             var file = stem + ".txt";
             var matches = byStem[stem].ToArray();
@@ -235,7 +300,7 @@ public static class YoloFormat
             var (width, height) = sizeOf(matches[0]);
             var boxes = new List<ImportedBox>();
             var refused = 0;
-            var lines = text.Split('\n');
+            var lines = textOf(stem).Split('\n');
             for (var n = 0; n < lines.Length; n++)
             {
                 var where = $"{file} line {(n + 1).ToString(CultureInfo.InvariantCulture)}";
@@ -296,21 +361,24 @@ public static class YoloFormat
 /// </summary>
 public static class VocFormat
 {
-    public static IReadOnlyDictionary<string, string> Write(IReadOnlyList<AnnotatedImage> images) =>
-        images.ToDictionary(m => Path.GetFileNameWithoutExtension(m.FileName) + ".xml", m =>
-            new XDocument(new XElement("annotation",
-                new XElement("filename", m.FileName),
-                new XElement("size",
-                    new XElement("width", m.Width), new XElement("height", m.Height), new XElement("depth", 3)),
-                m.Boxes.Select(b => new XElement("object",
-                    new XElement("name", b.Label),
-                    new XElement("pose", "Unspecified"),
-                    new XElement("truncated", 0),
-                    new XElement("difficult", 0),
-                    new XElement("bndbox",
-                        new XElement("xmin", b.X + 1), new XElement("ymin", b.Y + 1),
-                        new XElement("xmax", b.X + b.Width), new XElement("ymax", b.Y + b.Height))))))
-            .ToString() + "\n", StringComparer.Ordinal);
+    /// <summary>The annotation file an image's boxes go to: its stem, as VOC's layout names them.</summary>
+    public static string FileNameOf(string image) => Path.GetFileNameWithoutExtension(image) + ".xml";
+
+    /// <summary>One image's annotation file.</summary>
+    public static string Write(ExportedImage m, IReadOnlyList<LabeledBox> boxes) =>
+        new XDocument(new XElement("annotation",
+            new XElement("filename", m.FileName),
+            new XElement("size",
+                new XElement("width", m.Width), new XElement("height", m.Height), new XElement("depth", 3)),
+            boxes.Select(b => new XElement("object",
+                new XElement("name", b.Label),
+                new XElement("pose", "Unspecified"),
+                new XElement("truncated", 0),
+                new XElement("difficult", 0),
+                new XElement("bndbox",
+                    new XElement("xmin", b.X + 1), new XElement("ymin", b.Y + 1),
+                    new XElement("xmax", b.X + b.Width), new XElement("ymax", b.Y + b.Height))))))
+        .ToString() + "\n";
 
     /// <summary>Reads a folder of <c>.xml</c> files and its <c>classes.txt</c> when there is one.</summary>
     public static ImportResult ReadFolder(string folder)
@@ -319,21 +387,29 @@ public static class VocFormat
         var classes = Path.Combine(folder, YoloFormat.ClassesFile);
         var xmlFiles = Directory.GetFiles(folder, "*.xml");
         YoloFormat.RequireFiles(folder, xmlFiles, ".xml annotation", "Annotations", "for a VOC dataset root, point at its annotations folder");
-        return Read(xmlFiles.ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal),
-            File.Exists(classes) ? File.ReadAllText(classes) : null);
+        // Each file is read when it is parsed, not all first: the memory is one file's text, whatever the folder holds.
+        var byName = xmlFiles.ToDictionary(f => Path.GetFileName(f), StringComparer.Ordinal);
+        return Read(byName.Keys, name => File.ReadAllText(byName[name]), File.Exists(classes) ? File.ReadAllText(classes) : null);
     }
 
     /// <param name="files">Text of each <c>.xml</c> file, by file name.</param>
     /// <param name="classesText"><c>classes.txt</c> when present: its order is kept; names not in it are added after, and listed.</param>
-    public static ImportResult Read(IReadOnlyDictionary<string, string> files, string? classesText)
+    public static ImportResult Read(IReadOnlyDictionary<string, string> files, string? classesText) =>
+        Read(files.Keys, name => files[name], classesText);
+
+    /// <param name="names">The <c>.xml</c> files, by file name.</param>
+    /// <param name="textOf">A file's text, by name: read once each, when it is parsed.</param>
+    /// <inheritdoc cref="Read(IReadOnlyDictionary{string, string}, string?)"/>
+    public static ImportResult Read(IEnumerable<string> names, Func<string, string> textOf, string? classesText)
     {
         var classes = (classesText ?? "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         var declared = classes.Count > 0;
         var problems = new List<string>();
         var images = new List<ImportedImage>();
         var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
-        foreach (var (name, text) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
+        foreach (var name in names.Order(StringComparer.Ordinal))
         {
+            var text = textOf(name);
             XElement root;
             try
             {
