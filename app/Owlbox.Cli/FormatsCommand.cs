@@ -58,6 +58,7 @@ public static class FormatsCommand
     private static async Task<int> ExportAsync(string source, string format, string output, bool force, TextWriter stdout, CancellationToken cancellationToken)
     {
         var dataset = LocalDataset.List(source);
+        LabelJournal.FoldPending(dataset.Directory); // a job's writes still journaled are exported too
         var samples = dataset.Samples;
         var indexOf = new Dictionary<string, int>(samples.Count, StringComparer.Ordinal);
         for (var i = 0; i < samples.Count; i++)

@@ -18,6 +18,25 @@ public sealed class FormatsCommandTests : IDisposable
         _target.Dispose();
     }
 
+    /// <summary>A job's batches are journaled under .owlbox/ and folded later (a running or killed job leaves them
+    /// there): an export reads them as labels too, and so does eval.</summary>
+    [Fact]
+    public async Task Export_IncludesWhatAJobJournaledButDidNotFoldYet()
+    {
+        var image = Path.GetFileName(_source.Images[0]);
+        var box = new Owlbox.Labeling.Boxes.LabeledBox("journaled-only", 3, 4, 20, 10);
+        await new LocalDatasetBackend(_source.Dataset).UpdateLabelsAsync([Owlbox.Datasets.LabelUpdate.ReplaceBoxes(image, [box])], CancellationToken.None);
+        Assert.True(LabelJournal.HasPending(_source.Dataset)); // the box is in the journal, not yet in the labels file
+        Assert.DoesNotContain("journaled-only", File.ReadAllText(_source.LabelsPath), StringComparison.Ordinal);
+
+        var path = Path.Combine(_target.Root, "export.json");
+        var export = await Workspace.RunAsync(CancellationToken.None, "export", _source.Dataset, "--format", "coco", "--out", path);
+
+        Assert.Equal(0, export.Exit);
+        var coco = JsonNode.Parse(File.ReadAllText(path))!;
+        Assert.Contains(coco["categories"]!.AsArray(), c => (string?)c!["name"] == "journaled-only");
+    }
+
     [Theory]
     [InlineData("coco", "export.json")]
     [InlineData("yolo", "yolo-labels")]

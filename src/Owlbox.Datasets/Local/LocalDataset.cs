@@ -48,7 +48,11 @@ public sealed class LocalDataset
 
     /// <summary>Every sample's labels as the file holds them now, read and checked whole (<see cref="LabelsFile.Load"/>):
     /// for the commands that need them all at once (eval, calibrate, export, the review page).</summary>
-    public LabelsFile ReadLabels() => LabelsFile.Load(LabelsPath);
+    public LabelsFile ReadLabels()
+    {
+        LabelJournal.FoldPending(Directory); // a job's writes still journaled (running, or killed) are the labels too
+        return LabelsFile.Load(LabelsPath);
+    }
 
     /// <summary>Whether <paramref name="sampleId"/> names an image of the folder as <see cref="Open"/> lists them: a file
     /// name (no folder part), an image extension, a file there. Writers refuse anything else, so the labels file never
