@@ -4,6 +4,7 @@ using System.Text.Json;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
+using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Labeling.Evaluation;
 using Owlbox.Labeling.Prompts;
@@ -33,12 +34,14 @@ public static class CalibrateCommand
         var targetPrecision = CliOptions.Number("--target-precision", "the precision each label's threshold must reach (IoU 0.5)", 0.9, "fraction");
         var output = CliOptions.Text("--out", "write the calibrated prompt here (a new file, or the --prompt-file itself)", "file");
         var json = CliOptions.Flag("--json", "print the result as JSON");
+        var examplesFrom = CliOptions.Text("--examples-from", "the local dataset whose boxes [label] prompt lines use as examples (default: this dataset)", "folder");
         var command = new Command("calibrate", "per-label thresholds from a few labeled images; the labels are never touched") { dataset };
-        return command.WithOptions([.. job.All, provider, targetPrecision, output, json]).WithAction((p, cancellationToken) =>
-            RunAsync(new Request(p.GetValue(dataset)!, job, p, p.GetValue(provider)!, p.GetValue(targetPrecision), p.GetValue(output), p.GetValue(json)), io.Out, cancellationToken));
+        return command.WithOptions([.. job.All, provider, targetPrecision, output, json, examplesFrom]).WithAction((p, cancellationToken) =>
+            RunAsync(new Request(p.GetValue(dataset)!, job, p, p.GetValue(provider)!, p.GetValue(targetPrecision), p.GetValue(output), p.GetValue(json),
+                p.GetValue(examplesFrom)), io.Out, cancellationToken));
     }
 
-    private sealed record Request(string Dataset, JobOptionGroup Job, ParseResult Parsed, string ExecutionProvider, double TargetPrecision, string? Output, bool Json);
+    private sealed record Request(string Dataset, JobOptionGroup Job, ParseResult Parsed, string ExecutionProvider, double TargetPrecision, string? Output, bool Json, string? ExamplesFrom);
 
     private static async Task<int> RunAsync(Request request, TextWriter stdout, CancellationToken cancellationToken)
     {
@@ -80,9 +83,22 @@ public static class CalibrateCommand
         {
             throw new JobSetupException(e.Message, e);
         }
+        // Example lines: the boxes of their labels (in this labeled set unless --examples-from), each image encoded once.
+        ExampleQueries? examples = null;
+        if (ExampleBoxes.Gather(spec.Prompt, request.ExamplesFrom is { } from ? Path.GetFullPath(from) : directory) is { } boxes)
+        {
+            try
+            {
+                examples = ExampleQueries.Embed(detector, ExampleBoxes.ReadImages(boxes), null, new DecodeLimits());
+            }
+            catch (ExampleException e)
+            {
+                throw new JobSetupException(e.Message, e);
+            }
+        }
         // Every threshold at the floor: one run ranks every box a threshold could keep.
         var open = DetectionPlan.Create(detector, new LabelingPrompt(prompt.Text, [.. prompt.Lines.Select(l => l with { MinConfidence = 0 })]),
-            spec.Options.ToLabelingOptions());
+            spec.Options.ToLabelingOptions(), examples);
         var labels = prompt.Labels.ToHashSet(StringComparer.Ordinal);
         if (!dataset.Samples.Any(s => datasetLabels.GetBoxes(s.Id).Any(b => labels.Contains(b.Label))))
         {

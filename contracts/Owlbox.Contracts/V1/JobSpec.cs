@@ -6,6 +6,8 @@ namespace Owlbox.Contracts.V1;
 /// <param name="Prompt">Prompt text, one query per line, newlines already decoded.</param>
 /// <param name="ProposeJobId">Preview mode when set: proposals are written under this id, labels are untouched.</param>
 /// <param name="SampleIds">The samples to label; null means every sample of the dataset.</param>
+/// <param name="Examples">The example boxes of the prompt's <c>[label]</c> lines; null when it has none, or when the
+/// gateway is to gather them from the job's dataset at submission.</param>
 public sealed record JobSpec(
     DatasetReference Dataset,
     string Model,
@@ -13,4 +15,5 @@ public sealed record JobSpec(
     string Prompt,
     JobOptions Options,
     string? ProposeJobId,
-    IReadOnlyList<string>? SampleIds);
+    IReadOnlyList<string>? SampleIds,
+    JobExamples? Examples = null);
