@@ -243,4 +243,74 @@ public sealed class ExampleQueryCommandTests(PreparedOwlv2Fixture model) : IClas
         Assert.Equal(OwlboxCli.SetupError, exit);
         Assert.Contains("prompt line 2 \"[widget]\": no box labelled 'widget'", error, StringComparison.Ordinal);
     }
+
+    /// <summary><c>owlbox serve</c>'s composition (in-memory bus, SQLite store) with the prepared model as
+    /// <c>prepared</c>, and <c>owlbox submit</c> following the job to its end.</summary>
+    private async Task<(int Exit, string Out, string Err)> SubmitToServe(string folder, string prompt)
+    {
+        const string key = "examples-gateway-key-0123456789";
+        var app = Owlbox.Cli.ServeCommand.Build([
+            "--urls", "http://127.0.0.1:0",
+            $"--Owlbox:Gateway:ApiKeys:0={key}",
+            $"--Owlbox:SqlitePath={Path.Combine(_root, "jobs.db")}",
+            $"--Owlbox:Models:prepared={model.Model}",
+            $"--Owlbox:Datasets:LocalRoots:0={_root}",
+        ]);
+        await app.StartAsync();
+        try
+        {
+            Environment.SetEnvironmentVariable("OWLBOX_EXAMPLES_KEY", key);
+            return await Workspace.RunAsync("submit", "--gateway", app.Urls.First(), "--api-key-env", "OWLBOX_EXAMPLES_KEY", folder,
+                "--model", "prepared", "--prompt", prompt, "--poll-seconds", "0.1");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Serve_AJobWithAnExampleLine_GathersItsExamplesAtSubmission_AndFindsTheRedSquares()
+    {
+        var (folder, truth) = Dataset("shapes", "thing");
+
+        var (exit, output, error) = await SubmitToServe(folder, "[thing] (thing, 0.5)");
+
+        Assert.True(exit == OwlboxCli.Ok, output + error);
+        Assert.Contains("completed", output, StringComparison.Ordinal);
+        foreach (var (file, (red, _)) in truth)
+        {
+            Assert.Equal([red], Boxes(folder, file).Where(b => b.Label == "thing").Select(b => b.Box));
+        }
+    }
+
+    [Fact]
+    public async Task Serve_AnExampleLineWithNoBox_IsRefusedAtSubmission_NamingTheLine()
+    {
+        var (folder, _) = Dataset("shapes", "widget");
+        var before = File.ReadAllBytes(Path.Combine(folder, LabelsFile.FileName));
+
+        var (exit, output, error) = await SubmitToServe(folder, "red (red, 0.5)\n[thing]");
+
+        Assert.Equal(OwlboxCli.SetupError, exit);
+        Assert.Contains("prompt line 2 \"[thing]\": no box labelled 'thing'", output + error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder, LabelsFile.FileName)));
+    }
+
+    [Fact]
+    public async Task DeletingThePromptsLabels_KeepsTheExampleBoxes_TheUsersOwn()
+    {
+        // Hand boxes a little inside the red squares: the model's box for the square is not the same box.
+        var (folder, truth) = Dataset("shapes", "thing", b => new PixelBox(b.X + 3, b.Y + 3, b.Width - 6, b.Height - 6));
+        var hand = truth.Take(3).ToDictionary(kv => kv.Key, kv => Boxes(folder, kv.Key).Single());
+
+        var (exit, output, error) = await Label(folder, model.Model, "[thing] (thing, 0.5)", "--delete_existing_bounding_boxes", "matching-prompt");
+
+        Assert.True(exit == OwlboxCli.Ok, output + error);
+        foreach (var (file, box) in hand)
+        {
+            Assert.Contains(box, Boxes(folder, file));
+        }
+    }
 }
