@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Owlbox.Contracts.V1;
 using Owlbox.Detection.Evaluation;
+using Owlbox.Detection.Inference;
 using Owlbox.Labeling.Evaluation;
 using Owlbox.Labeling.Prompts;
 using Owlbox.Models;
@@ -28,12 +29,14 @@ public static class CalibrateCommand
         var targetPrecision = CliOptions.Number("--target-precision", "the precision each label's threshold must reach (IoU 0.5)", 0.9, "fraction");
         var output = CliOptions.Text("--out", "write the calibrated prompt here (a new file, or the --prompt-file itself)", "file");
         var json = CliOptions.Flag("--json", "print the result as JSON");
+        var examplesFrom = CliOptions.Text("--examples-from", "the local dataset whose boxes [label] prompt lines use as examples (default: this dataset)", "folder");
         var command = new Command("calibrate", "per-label thresholds from a few labeled images; the labels are never touched") { dataset };
-        return command.WithOptions([.. job.All, provider, targetPrecision, output, json]).WithAction((p, cancellationToken) =>
-            RunAsync(new Request(p.GetValue(dataset)!, job, p, p.GetValue(provider)!, p.GetValue(targetPrecision), p.GetValue(output), p.GetValue(json)), io.Out, cancellationToken));
+        return command.WithOptions([.. job.All, provider, targetPrecision, output, json, examplesFrom]).WithAction((p, cancellationToken) =>
+            RunAsync(new Request(p.GetValue(dataset)!, job, p, p.GetValue(provider)!, p.GetValue(targetPrecision), p.GetValue(output), p.GetValue(json),
+                p.GetValue(examplesFrom)), io.Out, cancellationToken));
     }
 
-    private sealed record Request(string Dataset, JobOptionGroup Job, ParseResult Parsed, string ExecutionProvider, double TargetPrecision, string? Output, bool Json);
+    private sealed record Request(string Dataset, JobOptionGroup Job, ParseResult Parsed, string ExecutionProvider, double TargetPrecision, string? Output, bool Json, string? ExamplesFrom);
 
     private static async Task<int> RunAsync(Request request, TextWriter stdout, CancellationToken cancellationToken)
     {
@@ -51,10 +54,14 @@ public static class CalibrateCommand
         CalibrationResult result;
         try
         {
+            // Example lines: the boxes of their labels (in this labeled set unless --examples-from), each image read once.
+            var examples = ExampleBoxes.Gather(spec.Prompt, request.ExamplesFrom is { } from ? Path.GetFullPath(from) : Path.GetFullPath(request.Dataset)) is { } boxes
+                ? ExampleBoxes.ReadImages(boxes)
+                : null;
             result = await CalibrationRunner.RunAsync(new CalibrationRequest(request.Dataset, spec.Model, spec.ModelVariant, spec.Prompt, spec.Options.ToLabelingOptions(),
-                request.ExecutionProvider, target, output), cancellationToken).ConfigureAwait(false);
+                request.ExecutionProvider, target, output) { Examples = examples }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is ModelException or InvalidPromptException)
+        catch (Exception e) when (e is ModelException or InvalidPromptException or ExampleException)
         {
             throw new JobSetupException(e.Message, e);
         }

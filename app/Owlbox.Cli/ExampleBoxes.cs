@@ -1,18 +1,21 @@
+using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
 using Owlbox.Detection.Inference;
+using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Prompts;
 
 namespace Owlbox.Cli;
 
 /// <summary>The boxes an example prompt line (<c>[label]</c>) stands for: every box of that label in a local
-/// dataset's labels file, with its image's bytes, gathered at setup before anything is written.</summary>
+/// dataset's labels file, gathered at setup before anything is written and carried in the job's spec (the detector
+/// reads their images, once).</summary>
 public static class ExampleBoxes
 {
     /// <summary>Null when the prompt has no example lines (or does not parse: the submission reports that in full).
     /// Throws <see cref="JobSetupException"/> naming the prompt line of a label with no box, or the file that cannot
     /// be read.</summary>
-    public static IReadOnlyList<ExampleImage>? Gather(string prompt, string folder)
+    public static JobExamples? Gather(string prompt, string folder)
     {
         var (lines, errors) = PromptGrammar.Parse(prompt);
         var exampleLines = lines.Where(l => l.IsExample).ToArray();
@@ -26,7 +29,7 @@ public static class ExampleBoxes
             throw new JobSetupException($"examples folder '{folder}' does not exist");
         }
         var labels = LabelsFile.Load(Path.Combine(folder, LabelsFile.FileName));
-        var images = new List<ExampleImage>();
+        var boxesFound = new List<ExampleBox>();
         var found = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in labels.FileNames)
         {
@@ -39,17 +42,7 @@ public static class ExampleBoxes
             {
                 throw new JobSetupException($"example boxes labelled '{boxes[0].Label}' are on '{file}', which is not an image in {folder}");
             }
-            var path = Path.Combine(folder, file);
-            byte[] bytes;
-            try
-            {
-                bytes = File.ReadAllBytes(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new JobSetupException($"example image '{path}' cannot be read: {e.Message}", e);
-            }
-            images.Add(new ExampleImage(path, bytes, boxes));
+            boxesFound.AddRange(boxes.Select(b => new ExampleBox(file, b.Label, b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height)));
             found.UnionWith(boxes.Select(b => b.Label));
         }
         var missing = exampleLines.Where(l => !found.Contains(l.SearchText)).ToArray();
@@ -58,6 +51,25 @@ public static class ExampleBoxes
             throw new JobSetupException(string.Join(Environment.NewLine, missing.Select(l =>
                 $"prompt line {l.LineNumber} \"[{l.SearchText}]\": no box labelled '{l.SearchText}' in {Path.Combine(folder, LabelsFile.FileName)} to use as an example; draw one, or take examples from another dataset with --examples-from")));
         }
-        return images;
+        return new JobExamples(new DatasetReference("local", folder), boxesFound);
+    }
+
+    /// <summary>The example images of a local dataset's examples, read here (commands that run the model themselves:
+    /// <c>calibrate</c>).</summary>
+    public static IReadOnlyList<ExampleImage> ReadImages(JobExamples examples)
+    {
+        var folder = examples.Dataset.Location;
+        return [.. examples.Boxes.GroupBy(b => b.SampleId, StringComparer.Ordinal).Select(g =>
+        {
+            var path = Path.Combine(folder, g.Key);
+            try
+            {
+                return new ExampleImage(g.Key, File.ReadAllBytes(path), [.. g.Select(b => (b.Label, new PixelBox(b.X, b.Y, b.Width, b.Height)))]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new JobSetupException($"example image '{path}' cannot be read: {e.Message}", e);
+            }
+        })];
     }
 }

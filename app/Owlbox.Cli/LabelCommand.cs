@@ -49,7 +49,7 @@ public static class LabelCommand
                 throw new UsageException("--max-image-pixels must be positive");
             }
             // Example lines' boxes, before anything is written: a label with no box stops the job here, naming its line.
-            var examples = ExampleBoxes.Gather(spec.Prompt, p.GetValue(examplesFrom) is { } from ? Path.GetFullPath(from) : directory);
+            spec = spec with { Examples = ExampleBoxes.Gather(spec.Prompt, p.GetValue(examplesFrom) is { } from ? Path.GetFullPath(from) : directory) };
             var store = OwlboxFolder.PathOf(directory, "jobs.db"); // first: a .owlbox that cannot hold it stops the job here
             var embeddings = EmbeddingCacheFolder(directory, p.GetValue(noCache), io.Error);
             var options = new OwlboxOptions
@@ -71,7 +71,7 @@ public static class LabelCommand
                 ? Path.Combine(folder, LabelsFile.FileName)
                 : Path.Combine(OwlboxFolder.PathOf(folder, "proposals"), spec.ProposeJobId + ".json");
             var summary = await LocalJobRunner.RunAsync(spec, options, destination, new ConsoleReporter(io.Out), cancellationToken,
-                io.BusTap, fresh: p.GetValue(fresh), replaceProposals: p.GetValue(replace), examples: examples).ConfigureAwait(false);
+                io.BusTap, fresh: p.GetValue(fresh), replaceProposals: p.GetValue(replace)).ConfigureAwait(false);
             return OwlboxCli.ExitCode(summary.Status);
         });
     }

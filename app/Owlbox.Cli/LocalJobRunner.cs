@@ -33,11 +33,8 @@ public static class LocalJobRunner
     /// <param name="replaceProposals">A new preview job may replace a local proposal set of the same id; without it
     /// the set (someone's unreviewed proposals) stops the job at setup.</param>
     /// <param name="busTap">Extra bus registrations (tests use it to see every message).</param>
-    /// <param name="examples">The example boxes of the prompt's <c>[label]</c> lines (<see cref="ExampleBoxes"/>):
-    /// encoded and turned into queries once, before the job is submitted.</param>
     public static async Task<JobSummary> RunAsync(JobSpec spec, OwlboxOptions options, string destination, IJobReporter reporter,
-        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false, bool replaceProposals = false,
-        IReadOnlyList<ExampleImage>? examples = null)
+        CancellationToken cancellationToken, Action<IBusRegistrationConfigurator>? busTap = null, bool fresh = false, bool replaceProposals = false)
     {
         var (host, events) = CommandHost.BuildFollowing((services, follow) => services.AddOwlbox(options, x =>
         {
@@ -70,10 +67,6 @@ public static class LocalJobRunner
             if (interrupted is null && spec.ProposeJobId is { } proposeId && spec.Dataset.Kind == "local")
             {
                 ClaimProposalSet(new ProposalStore(spec.Dataset.Location), proposeId, replaceProposals);
-            }
-            if (examples is not null)
-            {
-                UseExamples(host.Services.GetRequiredService<DetectionEngine>(), spec, examples);
             }
             JobSubmitter.Accepted accepted;
             using (var scope = host.Services.CreateScope())
@@ -152,20 +145,6 @@ public static class LocalJobRunner
             {
                 host.Dispose();
             }
-        }
-    }
-
-    /// <summary>The examples' queries, once per job, for every plan of this model and prompt in this process: the
-    /// detector then scores text and example queries together with the class head.</summary>
-    private static void UseExamples(DetectionEngine engine, JobSpec spec, IReadOnlyList<ExampleImage> examples)
-    {
-        try
-        {
-            engine.UseExamples(spec.Model, spec.ModelVariant, spec.Prompt, engine.EmbedExamples(spec.Model, spec.ModelVariant, examples));
-        }
-        catch (Exception e) when (e is ExampleException or ModelException)
-        {
-            throw new JobSetupException(e.Message, e);
         }
     }
 

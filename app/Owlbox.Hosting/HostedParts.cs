@@ -8,19 +8,30 @@ using Owlbox.Jobs;
 
 namespace Owlbox.Hosting;
 
-internal sealed class DetectorPoolPreflight(DetectionEngine engine) : IModelPreflight
+internal sealed class DetectorPoolPreflight(DetectionEngine engine, Detector.JobExampleQueries examples) : IModelPreflight
 {
     public void Check(JobPlan plan)
     {
         var spec = plan.Spec;
         engine.Load(spec.Model, spec.ModelVariant);
+        ExampleQueries? queries;
+        try
+        {
+            // With the detector in this process, an example that cannot serve stops the job at submission, named;
+            // the queries are made once here and the detector uses them as they are.
+            queries = examples.GetAsync(plan, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (ExampleException e)
+        {
+            throw new Models.ModelException(e.Message, e);
+        }
         // The prompt's text encoding starts now, beside the dataset's expansion and first fetches, not when the
         // first images reach the detector (on a re-prompt from cached encodings it was a fifth of the job).
         _ = Task.Run(() =>
         {
             try
             {
-                engine.Plan(spec.Model, spec.ModelVariant, plan.Prompt, plan.Options);
+                engine.Plan(spec.Model, spec.ModelVariant, plan.Prompt, plan.Options, queries);
             }
             catch (Exception e) when (e is Models.ModelException or ArgumentException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {

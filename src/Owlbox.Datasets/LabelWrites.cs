@@ -23,11 +23,13 @@ public sealed record LabelUpdate(string SampleId, LabelEdit Edit)
 
     /// <summary>A job's result (or accepted proposals): the existing boxes the policy keeps, then the new boxes, never
     /// one identical to a box the sample has (<see cref="LabelMerge"/>); metadata changed by
-    /// <paramref name="metadata"/> when given.</summary>
+    /// <paramref name="metadata"/> when given; <paramref name="kept"/> (the job's example boxes on this sample) are
+    /// never deleted.</summary>
     public static LabelUpdate MergeBoxes(string sampleId, IReadOnlyList<LabeledBox> boxes, IReadOnlyCollection<string> promptLabels,
-        DeleteExistingPolicy policy, Func<IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, string>>? metadata = null) =>
+        DeleteExistingPolicy policy, Func<IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, string>>? metadata = null,
+        IReadOnlyCollection<LabeledBox>? kept = null) =>
         new(sampleId, current => new SampleLabels(
-            LabelMerge.Merge(current.Boxes, boxes, promptLabels, policy),
+            LabelMerge.Merge(current.Boxes, boxes, promptLabels, policy, kept),
             metadata is null ? current.Metadata : metadata(current.Metadata)));
 
     /// <summary>An import: the sample's boxes become exactly <paramref name="boxes"/>; its metadata stays.</summary>

@@ -63,8 +63,8 @@ public sealed class Emulator : IAsyncDisposable
 
     /// <summary>Runs <c>owlbox block</c> as Studio would: key and endpoint in the environment, ids in a file.</summary>
     public Task<(int Exit, string Out, string Err)> RunBlockAsync(string[] extra, IEnumerable<long>? ids = null,
-        Dictionary<string, string?>? environment = null, Action<MassTransit.IBusRegistrationConfigurator>? busTap = null) =>
-        RunAsync(idsFile => ["block", "--data-ids-file", idsFile, "--model", Path.Combine(RepoRoot, "models", "owlv2-test"), .. extra], ids, environment, busTap);
+        Dictionary<string, string?>? environment = null, Action<MassTransit.IBusRegistrationConfigurator>? busTap = null, string? model = null) =>
+        RunAsync(idsFile => ["block", "--data-ids-file", idsFile, "--model", model ?? Path.Combine(RepoRoot, "models", "owlv2-test"), .. extra], ids, environment, busTap);
 
     /// <summary>Runs <c>owlbox relabel-block</c> (blocks/relabel) as Studio would.</summary>
     public Task<(int Exit, string Out, string Err)> RunRelabelBlockAsync(string[] extra, IEnumerable<long>? ids = null,

@@ -10,6 +10,8 @@ namespace Owlbox.Contracts.V1;
 /// <param name="SampleIds">The samples to label; null means every sample of the dataset.</param>
 /// <param name="Verification">Low-score detections checked by a vision language model before the writer; null (left out
 /// of the stored spec, so a job without it keeps its identity) for none.</param>
+/// <param name="Examples">The example boxes of the prompt's <c>[label]</c> lines; null when it has none, or when the
+/// gateway is to gather them from the job's dataset at submission.</param>
 public sealed record JobSpec(
     DatasetReference Dataset,
     string Model,
@@ -18,4 +20,5 @@ public sealed record JobSpec(
     JobOptions Options,
     string? ProposeJobId,
     IReadOnlyList<string>? SampleIds,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] VerificationSpec? Verification = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] VerificationSpec? Verification = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JobExamples? Examples = null);

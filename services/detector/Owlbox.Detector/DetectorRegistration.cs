@@ -29,6 +29,7 @@ public static class DetectorRegistration
         services.AddSingleton(_ => new InferenceWorkers(engine.EffectiveConcurrentRuns(Environment.ProcessorCount)));
         services.AddSingleton(sp => new DetectionEngine(sp.GetRequiredService<DetectorPool>(), sp.GetRequiredService<InferenceWorkers>(),
             sp.GetRequiredService<ImageEmbeddingCache>(), options.DecodeLimits));
+        services.AddSingleton<JobExampleQueries>();
         bus.AddConsumer<DetectImagesConsumer, DetectImagesConsumerDefinition>();
         return services;
     }

@@ -37,6 +37,7 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
     {
         var credential = sealedCredential is null ? null : new JobCredential(jobId, sealedCredential);
         var (plan, model, samples) = await CheckAsync(jobId, spec, credential, cancellationToken).ConfigureAwait(false);
+        spec = plan.Spec; // with the example boxes gathered
         if (spec.ProposeJobId is { } proposeId && spec.Dataset.Kind == "local"
             && await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false) is null)
         {
@@ -155,6 +156,10 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
             {
                 errors.Add($"no images to label in {spec.Dataset.Kind} dataset '{spec.Dataset.Location}'");
             }
+            if (prompt is not null)
+            {
+                spec = await WithExamplesAsync(jobId, spec, prompt, dataset, errors, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (CredentialNotHeldException)
         {
@@ -184,6 +189,33 @@ public sealed class JobSubmitter(IJobStore store, IPublishEndpoint publish, Mode
             throw new JobValidationException(errors);
         }
         return (plan!, model!, samples);
+    }
+
+    /// <summary>
+    /// The spec with its example boxes: those it brought (checked to serve every example line), those the job had when
+    /// it was first submitted (a resumed job keeps its queries, though its own boxes have joined the dataset since), or
+    /// every box of an example line's label in the job's dataset, read once here.
+    /// </summary>
+    private async Task<JobSpec> WithExamplesAsync(Guid jobId, JobSpec spec, LabelingPrompt prompt, IDatasetBackend dataset, List<string> errors,
+        CancellationToken cancellationToken)
+    {
+        if (!prompt.Lines.Any(l => l.IsExample))
+        {
+            return spec;
+        }
+        if (spec.Examples is { } given)
+        {
+            errors.AddRange(ExampleGathering.Missing(prompt.Lines, given.Boxes, $"the examples from {given.Dataset.Kind} dataset '{given.Dataset.Location}'"));
+            return spec;
+        }
+        if (await store.FindAsync(jobId, cancellationToken).ConfigureAwait(false) is { Spec.Examples: { } kept } existing
+            && JsonSerializer.Serialize(existing.Spec with { Examples = null }, s_json) == JsonSerializer.Serialize(spec, s_json))
+        {
+            return spec with { Examples = kept };
+        }
+        var (examples, missing) = await ExampleGathering.GatherAsync(prompt.Lines, spec.Dataset, dataset, cancellationToken).ConfigureAwait(false);
+        errors.AddRange(missing);
+        return spec with { Examples = examples };
     }
 
     /// <summary>The prompt, parsed once; its errors (every bad line) join the job's.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Local;
+using Owlbox.Detection.Imaging;
 using Owlbox.Detection.Inference;
 using Owlbox.Labeling;
 using Owlbox.Labeling.Evaluation;
@@ -12,7 +13,11 @@ namespace Owlbox.Detection.Evaluation;
 /// <summary>What to calibrate: a labeled local dataset, the model and the job's prompt and filters.</summary>
 /// <param name="Output">Where to write the calibrated prompt too (the caller has checked it may be written).</param>
 public sealed record CalibrationRequest(string Dataset, string Model, string ModelVariant, string Prompt, LabelingOptions Options,
-    string ExecutionProvider, double TargetPrecision, string? Output);
+    string ExecutionProvider, double TargetPrecision, string? Output)
+{
+    /// <summary>The images of the prompt's <c>[label]</c> lines with their example boxes; null when it has none.</summary>
+    public IReadOnlyList<ExampleImage>? Examples { get; init; }
+}
 
 /// <summary>The report, and the images left out (<c>id: reason</c>), each a corrupt image rather than a failed calibration.</summary>
 public sealed record CalibrationResult(CalibrationReport Report, IReadOnlyList<string> Failed);
@@ -31,6 +36,7 @@ public static class CalibrationRunner
     /// <exception cref="DatasetException">The dataset holds no images, or none of the prompt's labels.</exception>
     /// <exception cref="ModelException">The model cannot be loaded.</exception>
     /// <exception cref="InvalidPromptException">The prompt does not parse for this model.</exception>
+    /// <exception cref="ExampleException">An example box or image cannot serve as a query.</exception>
     public static async Task<CalibrationResult> RunAsync(CalibrationRequest request, CancellationToken cancellationToken)
     {
         var directory = Path.GetFullPath(request.Dataset);
@@ -43,7 +49,8 @@ public static class CalibrationRunner
         }
         using var detector = new OwlDetector(ModelDirectory.Load(request.Model, request.ModelVariant), new DetectorOptions { ExecutionProvider = request.ExecutionProvider });
         var prompt = LabelingPrompt.Parse(request.Prompt, detector.CountTokens, detector.Model.MaxTextTokens);
-        var open = DetectionPlan.Create(detector, ThresholdCalibration.AtScoreFloor(prompt), request.Options);
+        var examples = request.Examples is { } images ? ExampleQueries.Embed(detector, images, null, new DecodeLimits()) : null;
+        var open = DetectionPlan.Create(detector, ThresholdCalibration.AtScoreFloor(prompt), request.Options, examples);
         var labels = prompt.Labels.ToHashSet(StringComparer.Ordinal);
         if (!dataset.Samples.Any(s => datasetLabels.GetBoxes(s.Id).Any(b => labels.Contains(b.Label))))
         {

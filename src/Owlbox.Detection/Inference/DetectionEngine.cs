@@ -58,8 +58,7 @@ public sealed record ImageOutcome(ImageDetections? Detections, ImageDecodeExcept
 /// </summary>
 public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers, ImageEmbeddingCache cache, DecodeLimits limits)
 {
-    private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt, LabelingOptions Options), Lazy<DetectionPlan>> _plans = new();
-    private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt), ExampleQueries> _examples = new();
+    private readonly ConcurrentDictionary<(string Model, string Variant, string Prompt, LabelingOptions Options, ExampleQueries? Examples), Lazy<DetectionPlan>> _plans = new();
 
     /// <summary>Encodes the example images (through this engine's cache: each image once, and kept for the job that
     /// labels it) and chooses each example box's query. Throws <see cref="ExampleException"/> or
@@ -67,32 +66,22 @@ public sealed class DetectionEngine(DetectorPool pool, InferenceWorkers workers,
     public ExampleQueries EmbedExamples(string model, string variant, IReadOnlyList<ExampleImage> images) =>
         ExampleQueries.Embed(pool.Get(model, variant), images, cache, limits);
 
-    /// <summary>The example queries that plans of this model and prompt score with, from now on (a plan made with
-    /// earlier examples is dropped).</summary>
-    public void UseExamples(string model, string variant, string prompt, ExampleQueries examples)
-    {
-        _examples[(model, variant, prompt)] = examples;
-        foreach (var key in _plans.Keys.Where(k => k.Model == model && k.Variant == variant && k.Prompt == prompt))
-        {
-            _plans.TryRemove(key, out _);
-        }
-    }
-
     /// <summary>Loads the model's session (the pool keeps it): throws <see cref="Models.ModelException"/> when it
     /// cannot run here.</summary>
     public OwlDetector Load(string model, string variant) => pool.Get(model, variant);
 
     /// <summary>The plan for a model and prompt, built once while the pool keeps that model's session; callers asking
     /// at the same time (a warm-up at submission and the first images) wait for the one encoding of the prompt.</summary>
-    public DetectionPlan Plan(string model, string variant, LabelingPrompt prompt, LabelingOptions options)
+    /// <param name="examples">The job's example queries (<see cref="EmbedExamples"/>), when its prompt has example
+    /// lines; a plan is kept per set of examples, so two jobs with one prompt and different examples do not mix.</param>
+    public DetectionPlan Plan(string model, string variant, LabelingPrompt prompt, LabelingOptions options, ExampleQueries? examples = null)
     {
         var detector = pool.Get(model, variant);
-        var key = (model, variant, prompt.Text, options);
+        var key = (model, variant, prompt.Text, options, examples);
         if (_plans.Count > 256)
         {
             _plans.Clear(); // plans are cheap to rebuild; this only bounds a long-running process
         }
-        var examples = _examples.GetValueOrDefault((model, variant, prompt.Text));
         var lazy = _plans.GetOrAdd(key, _ => new Lazy<DetectionPlan>(() => DetectionPlan.Create(detector, prompt, options, examples)));
         try
         {

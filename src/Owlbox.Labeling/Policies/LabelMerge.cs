@@ -7,7 +7,8 @@ namespace Owlbox.Labeling.Policies;
 /// policy, in their order, then the new boxes. A new box identical (label and integer geometry) to one the sample
 /// already has, or to one added just before it, is not added again, under every policy; so writing the same result
 /// twice (a redelivery, a crash before the write was recorded, a re-run) leaves the sample as the first write did,
-/// and two jobs writing one sample compose instead of erasing each other.
+/// and two jobs writing one sample compose instead of erasing each other. A box in <c>kept</c> (the job's example
+/// boxes: the user's own, the queries it searched with) survives every policy.
 /// </summary>
 public static class LabelMerge
 {
@@ -15,13 +16,14 @@ public static class LabelMerge
         IReadOnlyList<LabeledBox> current,
         IReadOnlyList<LabeledBox> newBoxes,
         IReadOnlyCollection<string> promptLabels,
-        DeleteExistingPolicy policy)
+        DeleteExistingPolicy policy,
+        IReadOnlyCollection<LabeledBox>? kept = null)
     {
         var result = new List<LabeledBox>(current.Count + newBoxes.Count);
         var toAdd = new HashSet<LabeledBox>(newBoxes);
         foreach (var box in current)
         {
-            var keep = policy switch
+            var keep = kept?.Contains(box) == true || policy switch
             {
                 DeleteExistingPolicy.No => true,
                 DeleteExistingPolicy.MatchingPrompt => !promptLabels.Contains(box.Label),

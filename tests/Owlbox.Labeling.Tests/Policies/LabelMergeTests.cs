@@ -32,6 +32,18 @@ public class LabelMergeTests
     }
 
     [Theory]
+    [InlineData(DeleteExistingPolicy.MatchingPrompt)]
+    [InlineData(DeleteExistingPolicy.Yes)]
+    public void AnExampleBox_SurvivesEveryPolicy_OtherBoxesOfItsLabelDoNot(DeleteExistingPolicy policy)
+    {
+        var example = s_oldCup with { X = 30 };
+
+        var merged = LabelMerge.Merge([s_oldCup, example], [s_newCup], s_promptLabels, policy, kept: [example]);
+
+        Assert.Equal([example, s_newCup], merged);
+    }
+
+    [Theory]
     [InlineData(DeleteExistingPolicy.No)]
     [InlineData(DeleteExistingPolicy.MatchingPrompt)]
     [InlineData(DeleteExistingPolicy.Yes)]

@@ -14,21 +14,33 @@ namespace Owlbox.Detector.Consumers;
 /// <see cref="DetectionEngine"/>'s; this adapts it to the bus. Retries and batch sizes:
 /// <see cref="DetectImagesConsumerDefinition"/>.
 /// </summary>
-public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, DetectionEngine engine, IMessageDataRepository images, DetectorServiceOptions options)
-    : IConsumer<Batch<ImageFetched>>
+public sealed class DetectImagesConsumer(IJobStore store, JobPlans plans, DetectionEngine engine, IMessageDataRepository images, DetectorServiceOptions options,
+    JobExampleQueries examples) : IConsumer<Batch<ImageFetched>>
 {
     public Task Consume(ConsumeContext<Batch<ImageFetched>> context)
     {
         OwlboxTelemetry.BatchSize.Record(context.Message.Length, new KeyValuePair<string, object?>("stage", Stage.Detect.ToName()));
-        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, plans, (job, images) =>
+        return JobBatches.ForEachLiveJobAsync(context.Message, m => m.JobId, store, plans, async (job, images) =>
         {
-            var plan = engine.Plan(job.Spec.Model, job.Spec.ModelVariant, job.Prompt, job.Options);
+            ExampleQueries? queries;
+            try
+            {
+                queries = await examples.GetAsync(job, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (ExampleException e)
+            {
+                // The job's examples cannot serve (an example image gone since submission): no image can be scored.
+                await Task.WhenAll(images.Select(m => context.Publish(new SampleFailed(m.JobId, m.SampleId, Stage.Detect, e.Message), context.CancellationToken))).ConfigureAwait(false);
+                return;
+            }
+            var plan = engine.Plan(job.Spec.Model, job.Spec.ModelVariant, job.Prompt, job.Options, queries);
             if (plan.Detector.Model.IsSplit && plan.Detector.ImageBatchSize > 1)
             {
-                return DetectInRunsAsync(context, job, plan, images); // a device: several images per session run
+                await DetectInRunsAsync(context, job, plan, images).ConfigureAwait(false); // a device: several images per session run
+                return;
             }
             // All of the batch's images are queued at once; the engine's workers take them in order.
-            return Task.WhenAll(images.Select(m => DetectAsync(context, job, plan, m)));
+            await Task.WhenAll(images.Select(m => DetectAsync(context, job, plan, m))).ConfigureAwait(false);
         }, context.CancellationToken);
     }
 

@@ -1,6 +1,7 @@
 using Owlbox.Pipeline;
 using Owlbox.ServiceDefaults;
 using MassTransit;
+using Owlbox.Labeling.Boxes;
 using Owlbox.Contracts.V1;
 using Owlbox.Datasets;
 using Owlbox.Datasets.Proposals;
@@ -46,8 +47,13 @@ public sealed class WriteSamplesConsumer(IJobStore store, JobPlans plans, IDatas
             var promptLabels = job.Prompt.Labels.ToHashSet(StringComparer.Ordinal);
             var backend = job.OpenDataset(datasets);
             // The one merge every job write makes (the write path's), applied to what the sample holds at that moment.
+            // The job's example boxes are the user's own: a policy that deletes the prompt's labels keeps them.
+            var examples = spec.Examples is { } ex && ex.Dataset == spec.Dataset
+                ? ex.Boxes.ToLookup(b => b.SampleId, b => new LabeledBox(b.Label, b.X, b.Y, b.Width, b.Height), StringComparer.Ordinal)
+                : null;
             LabelUpdate Merge(SampleDetected r) => LabelUpdate.MergeBoxes(r.SampleId, r.Objects.Select(o => o.ToLabeledBox()).ToArray(), promptLabels,
-                options.DeleteExisting, metadata => Verified(LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt), r, job));
+                options.DeleteExisting, metadata => Verified(LabelingMetadata.Merge(metadata, r.ModelType, r.ModelId, spec.Prompt), r, job),
+                examples?[r.SampleId].ToArray());
             if (spec.ProposeJobId is { } proposeId)
             {
                 var current = await backend.ReadLabelsAsync(results.Select(r => r.SampleId).ToArray(), proposeId, ct).ConfigureAwait(false);
