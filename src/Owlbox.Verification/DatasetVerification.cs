@@ -116,6 +116,8 @@ public sealed class DatasetVerification(IDatasetBackend dataset, IChatClient cli
                 changed += written.Changes.Count(c => c.ChangedBoxes);
             }
         }
+        // Batches a local dataset journaled are folded into its labels file before the run says it is done.
+        await dataset.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new VerifyRunResult(samples, failed, changed, verifier.Calls, verifier.CacheHits, budget.Left, verifier.Usage,
             verifierOptions.Model, verifierOptions.AllowedAnswers);
     }
