@@ -838,6 +838,7 @@ internal sealed class OneProcessOwlbox : IAsyncDisposable
         {
             SqlitePath = Path.Combine(work, "jobs.db"),
             AllowModelDirectories = true,
+            Datasets = new Owlbox.Hosting.LocalDatasetOptions { AllowAnyFolder = true }, // as `owlbox label` runs: the folder given
             Engine = engine ?? new DetectorOptions { ExecutionProvider = "cpu", Threads = threads },
             // Runs of up to 64 images never span two consumer batches (the detector raises it to a configured batch).
             Detector = new Owlbox.Detector.DetectorServiceOptions { BatchMessageLimit = Math.Max(16, engine?.ImageBatchSize ?? 0) },
