@@ -33,6 +33,7 @@ public sealed class LabelsReader : IDisposable
     private readonly Func<string, bool>? _wanted;
     private readonly bool _checkAll;
     private readonly bool _keepJson;
+    private readonly LabelsIndex.Builder? _index;
     private readonly HashSet<UInt128> _boxIds = [];
     private readonly HashSet<UInt128> _metadataIds = [];
     private ArrayBufferWriter<byte>? _json;
@@ -47,7 +48,14 @@ public sealed class LabelsReader : IDisposable
     /// (a writer's read of a few samples, in a file checked when the job started).</param>
     /// <param name="keepJson">Whether to keep each box's own JSON (<see cref="LabelsEntry.BoxJson"/>).</param>
     public LabelsReader(Stream stream, string path, Func<string, bool>? wanted = null, bool checkAll = true, bool keepJson = false)
+        : this(stream, path, wanted, checkAll, keepJson, null)
     {
+    }
+
+    /// <param name="index">Given each entry's name and where it starts, as read (<see cref="LabelsIndex"/>).</param>
+    internal LabelsReader(Stream stream, string path, Func<string, bool>? wanted, bool checkAll, bool keepJson, LabelsIndex.Builder? index)
+    {
+        _index = index;
         _stream = stream;
         _tokens = new JsonTokenStream(stream);
         _path = path;
@@ -62,7 +70,8 @@ public sealed class LabelsReader : IDisposable
     public static IEnumerable<LabelsEntry> ReadFile(string path, Func<string, bool>? wanted = null, bool checkAll = true) =>
         ReadFile(LabelsFile.ResolvePath(path), path, wanted, checkAll, keepJson: false);
 
-    internal static IEnumerable<LabelsEntry> ReadFile(string file, string path, Func<string, bool>? wanted, bool checkAll, bool keepJson)
+    internal static IEnumerable<LabelsEntry> ReadFile(string file, string path, Func<string, bool>? wanted, bool checkAll, bool keepJson,
+        LabelsIndex.Builder? index = null)
     {
         if (!File.Exists(file))
         {
@@ -70,7 +79,7 @@ public sealed class LabelsReader : IDisposable
         }
         // No FileStream buffer: the token stream reads 64 KB at a time into its own.
         using var reader = new LabelsReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan),
-            path, wanted, checkAll, keepJson);
+            path, wanted, checkAll, keepJson, index);
         while (reader.Read() is { } entry)
         {
             yield return entry;
@@ -109,6 +118,7 @@ public sealed class LabelsReader : IDisposable
                     continue;
                 }
                 var hash = XxHash128.HashToUInt128(_tokens.Value);
+                _index?.Add(_section, hash, _tokens.TokenStart);
                 var id = Encoding.UTF8.GetString(_tokens.Value);
                 _tokens.Next();
                 var keep = _wanted?.Invoke(id) ?? true;
