@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Owlbox.Datasets.Local;
@@ -152,13 +153,13 @@ public sealed class LabelsIndex
     }
 
     /// <summary>One section's names: hash keys sorted, the offsets beside them.</summary>
-    private sealed class Section(ulong[] keys, long[] offsets)
+    private sealed class Section(List<ulong> keys, List<long> offsets)
     {
-        public int Count => keys.Length;
+        public int Count => keys.Count;
 
         public IEnumerable<long> Find(ulong key)
         {
-            var i = Array.BinarySearch(keys, key);
+            var i = keys.BinarySearch(key);
             if (i < 0)
             {
                 yield break;
@@ -167,7 +168,7 @@ public sealed class LabelsIndex
             {
                 i--;
             }
-            for (; i < keys.Length && keys[i] == key; i++)
+            for (; i < keys.Count && keys[i] == key; i++)
             {
                 yield return offsets[i];
             }
@@ -195,12 +196,11 @@ public sealed class LabelsIndex
                 ? new LabelsIndex(file, stamp, Sorted(_boxKeys, _boxOffsets), Sorted(_metadataKeys, _metadataOffsets))
                 : null;
 
+        /// <summary>Sorted in place: no copy of 16 bytes a sample at the setup's peak.</summary>
         private static Section Sorted(List<ulong> keys, List<long> offsets)
         {
-            var k = keys.ToArray();
-            var o = offsets.ToArray();
-            Array.Sort(k, o);
-            return new Section(k, o);
+            CollectionsMarshal.AsSpan(keys).Sort(CollectionsMarshal.AsSpan(offsets));
+            return new Section(keys, offsets);
         }
     }
 
