@@ -13,11 +13,16 @@ internal sealed class JsonTokenStream(Stream stream) : IDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
     private byte[] _value = ArrayPool<byte>.Shared.Rent(256);
     private int _start, _end, _valueLength;
+    private long _base; // the stream offset of _buffer[0]
     private bool _final;
     private bool _bomChecked;
     private JsonReaderState _state;
 
     public JsonTokenType TokenType { get; private set; }
+
+    /// <summary>Where the current token starts, in bytes from the stream's start (a string's or property name's opening
+    /// quote): what <see cref="LabelsIndex"/> keeps to come back to an entry.</summary>
+    public long TokenStart { get; private set; }
 
     /// <summary>Unescaped UTF-8 of a string or property name; the raw text of a number or literal; empty otherwise.</summary>
     public ReadOnlySpan<byte> Value => _value.AsSpan(0, _valueLength);
@@ -31,6 +36,7 @@ internal sealed class JsonTokenStream(Stream stream) : IDisposable
             if (read)
             {
                 TokenType = reader.TokenType;
+                TokenStart = _base + _start + reader.TokenStartIndex;
                 Capture(ref reader);
             }
             _start += (int)reader.BytesConsumed;
@@ -159,6 +165,7 @@ internal sealed class JsonTokenStream(Stream stream) : IDisposable
         {
             _buffer.AsSpan(_start, pending).CopyTo(_buffer);
         }
+        _base += _start;
         (_start, _end) = (0, pending);
         var n = stream.Read(_buffer, _end, _buffer.Length - _end);
         _end += n;

@@ -46,13 +46,21 @@ public sealed class LabelsFile
     }
 
     /// <summary>Reads and checks the whole file as <see cref="Load"/> does, holding none of it: a setup check whose
-    /// memory does not grow with the file (but for the reader's 16 bytes a sample of its duplicate check).</summary>
+    /// memory does not grow with the file (but for the reader's 16 bytes a sample of its duplicate check). The pass also
+    /// indexes the file (<see cref="LabelsIndex"/>, 16 bytes a sample), so a job's writer reads its batches' samples
+    /// without another pass.</summary>
     public static void Check(string path)
     {
-        using var entries = LabelsReader.ReadFile(path, _ => false).GetEnumerator();
-        while (entries.MoveNext())
+        var file = ResolvePath(path);
+        var stamp = FileStamp.Of(file);
+        var index = new LabelsIndex.Builder();
+        using (var entries = LabelsReader.ReadFile(file, path, _ => false, checkAll: true, keepJson: false, index).GetEnumerator())
         {
+            while (entries.MoveNext())
+            {
+            }
         }
+        LabelsIndex.Keep(index.Finish(file, stamp));
     }
 
     /// <summary>The image file names the file lists boxes for, in its order (a dictionary filled once, never
@@ -132,19 +140,19 @@ public sealed class LabelsFile
         throw new DatasetException($"{path} kept changing while Owlbox wrote it (another program saving it over and over?); nothing was written, try again");
     }
 
-    /// <summary>What tells a save apart: the time of the last write (to the tick) and the size.</summary>
-    private static (DateTime, long) Stamp(string file)
-    {
-        var info = new FileInfo(file);
-        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
-    }
+    /// <summary>What tells a save apart (<see cref="FileStamp"/>).</summary>
+    private static FileStamp Stamp(string file) => FileStamp.Of(file);
 
-    /// <summary>The current labels of the samples named, read by streaming the file (constant memory).</summary>
+    /// <summary>The current labels of the samples named: read where the file's index says they are (the cost is the
+    /// samples', not the file's; <see cref="LabelsIndex"/>), or by streaming the file when it cannot say (constant
+    /// memory).</summary>
     public static IReadOnlyDictionary<string, SampleLabels> Read(string path, IReadOnlyCollection<string> sampleIds)
     {
         var file = ResolvePath(path);
         var ids = sampleIds.ToHashSet(StringComparer.Ordinal);
-        var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
+        var stored = !File.Exists(file) ? []
+            : LabelsIndex.For(file, path)?.Read(ids, path) is { } indexed ? Collect(indexed)
+            : ReadSamples(file, path, ids);
         return ids.ToDictionary(id => id, id => stored.TryGetValue(id, out var s) ? s.Labels : SampleLabels.Empty, StringComparer.Ordinal);
     }
 
@@ -157,15 +165,21 @@ public sealed class LabelsFile
 
     /// <summary>The samples named, with each box's own JSON; the other entries are passed over unchecked (the file was
     /// checked when the job started, and the rewrite checks its shape).</summary>
-    private static Dictionary<string, StoredSample> ReadSamples(string file, string path, HashSet<string> ids)
+    private static Dictionary<string, StoredSample> ReadSamples(string file, string path, HashSet<string> ids) =>
+        Collect(LabelsReader.ReadFile(file, path, ids.Contains, checkAll: false, keepJson: true));
+
+    /// <summary>Entries as read (each box's JSON when kept) into each sample's labels.</summary>
+    private static Dictionary<string, StoredSample> Collect(IEnumerable<LabelsEntry> entries)
     {
         var boxes = new Dictionary<string, List<StoredBox>>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
-        foreach (var entry in LabelsReader.ReadFile(file, path, ids.Contains, checkAll: false, keepJson: true))
+        foreach (var entry in entries)
         {
             if (entry.Boxes is { } b)
             {
-                boxes.Add(entry.SampleId, b.Zip(entry.BoxJson!, (box, json) => new StoredBox(box, json)).ToList());
+                boxes.Add(entry.SampleId, entry.BoxJson is { } json
+                    ? b.Zip(json, (box, j) => new StoredBox(box, j)).ToList()
+                    : b.Select(box => new StoredBox(box, [])).ToList());
             }
             else
             {

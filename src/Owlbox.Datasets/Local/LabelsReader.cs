@@ -33,6 +33,7 @@ public sealed class LabelsReader : IDisposable
     private readonly Func<string, bool>? _wanted;
     private readonly bool _checkAll;
     private readonly bool _keepJson;
+    private readonly LabelsIndex.Builder? _index;
     private readonly HashSet<UInt128> _boxIds = [];
     private readonly HashSet<UInt128> _metadataIds = [];
     private ArrayBufferWriter<byte>? _json;
@@ -47,7 +48,14 @@ public sealed class LabelsReader : IDisposable
     /// (a writer's read of a few samples, in a file checked when the job started).</param>
     /// <param name="keepJson">Whether to keep each box's own JSON (<see cref="LabelsEntry.BoxJson"/>).</param>
     public LabelsReader(Stream stream, string path, Func<string, bool>? wanted = null, bool checkAll = true, bool keepJson = false)
+        : this(stream, path, wanted, checkAll, keepJson, null)
     {
+    }
+
+    /// <param name="index">Given each entry's name and where it starts, as read (<see cref="LabelsIndex"/>).</param>
+    internal LabelsReader(Stream stream, string path, Func<string, bool>? wanted, bool checkAll, bool keepJson, LabelsIndex.Builder? index)
+    {
+        _index = index;
         _stream = stream;
         _tokens = new JsonTokenStream(stream);
         _path = path;
@@ -62,7 +70,8 @@ public sealed class LabelsReader : IDisposable
     public static IEnumerable<LabelsEntry> ReadFile(string path, Func<string, bool>? wanted = null, bool checkAll = true) =>
         ReadFile(LabelsFile.ResolvePath(path), path, wanted, checkAll, keepJson: false);
 
-    internal static IEnumerable<LabelsEntry> ReadFile(string file, string path, Func<string, bool>? wanted, bool checkAll, bool keepJson)
+    internal static IEnumerable<LabelsEntry> ReadFile(string file, string path, Func<string, bool>? wanted, bool checkAll, bool keepJson,
+        LabelsIndex.Builder? index = null)
     {
         if (!File.Exists(file))
         {
@@ -70,7 +79,7 @@ public sealed class LabelsReader : IDisposable
         }
         // No FileStream buffer: the token stream reads 64 KB at a time into its own.
         using var reader = new LabelsReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan),
-            path, wanted, checkAll, keepJson);
+            path, wanted, checkAll, keepJson, index);
         while (reader.Read() is { } entry)
         {
             yield return entry;
@@ -109,6 +118,7 @@ public sealed class LabelsReader : IDisposable
                     continue;
                 }
                 var hash = XxHash128.HashToUInt128(_tokens.Value);
+                _index?.Add(_section, hash, _tokens.TokenStart);
                 var id = Encoding.UTF8.GetString(_tokens.Value);
                 _tokens.Next();
                 var keep = _wanted?.Invoke(id) ?? true;
@@ -161,7 +171,7 @@ public sealed class LabelsReader : IDisposable
         var json = keep && _keepJson ? new List<byte[]>() : null;
         for (var i = 0; _tokens.Next() && _tokens.TokenType != JsonTokenType.EndArray; i++)
         {
-            boxes.Add(ReadBox($"{field}[{i}]", json));
+            boxes.Add(ReadBox(field, i, json));
         }
         return new LabelsEntry(id, boxes, null) { BoxJson = json };
     }
@@ -179,12 +189,14 @@ public sealed class LabelsReader : IDisposable
 
     /// <summary>A box object: its five keys Edge Impulse reads, its <c>score</c> when a number; other keys are kept in its
     /// JSON only. Checked in the order the keys are listed, so the first problem named is always the same.</summary>
-    private LabeledBox ReadBox(string field, List<byte[]>? json)
+    private LabeledBox ReadBox(string entryField, int i, List<byte[]>? json)
     {
-        var where = $"{_path}: {field}";
+        // Built only for a message: two strings a box add up over a file of millions of boxes.
+        string Field() => $"{entryField}[{i}]";
+        string Where() => $"{_path}: {Field()}";
         if (_tokens.TokenType != JsonTokenType.StartObject)
         {
-            throw new DatasetException($"{where} must be an object with a string \"label\"");
+            throw new DatasetException($"{Where()} must be an object with a string \"label\"");
         }
         Utf8JsonWriter? w = null;
         if (json is not null)
@@ -207,7 +219,7 @@ public sealed class LabelsReader : IDisposable
             {
                 if ((seen & (1 << key)) != 0)
                 {
-                    throw LabelsHeader.Duplicate(_path, $"{field}[\"{s_keys[key]}\"]");
+                    throw LabelsHeader.Duplicate(_path, $"{Field()}[\"{s_keys[key]}\"]");
                 }
                 seen |= 1 << key;
                 if (key == 0 && _tokens.TokenType == JsonTokenType.String)
@@ -237,23 +249,23 @@ public sealed class LabelsReader : IDisposable
         }
         if (label is null)
         {
-            throw new DatasetException($"{where} must be an object with a string \"label\"");
+            throw new DatasetException($"{Where()} must be an object with a string \"label\"");
         }
         Span<int> pixels = stackalloc int[4];
         for (var k = 1; k <= 4; k++)
         {
             if ((numbers & (1 << k)) == 0)
             {
-                throw new DatasetException($"{where}: \"{s_keys[k]}\" must be a number");
+                throw new DatasetException($"{Where()}: \"{s_keys[k]}\" must be a number");
             }
             // Edge Impulse stores integers; other tools may have written fractions, rounded here (BoxRules: the rule
             // every importer checks against too).
-            pixels[k - 1] = BoxRules.Pixel(values[k - 1]) ?? throw new DatasetException($"{where}: \"{s_keys[k]}\" is out of range");
+            pixels[k - 1] = BoxRules.Pixel(values[k - 1]) ?? throw new DatasetException($"{Where()}: \"{s_keys[k]}\" is out of range");
         }
         double? score = (numbers & (1 << 5)) != 0 && double.IsFinite(values[4]) ? values[4] : null;
         var box = new LabeledBox(label, pixels[0], pixels[1], pixels[2], pixels[3]) { Score = score };
         return BoxRules.Problem(box.X, box.Y, box.Width, box.Height) is { } problem
-            ? throw new DatasetException($"{where}: {problem}")
+            ? throw new DatasetException($"{Where()}: {problem}")
             : box;
     }
 
