@@ -50,22 +50,9 @@ public static class LabelCommand
             }
             // Example lines' boxes, before anything is written: a label with no box stops the job here, naming its line.
             spec = spec with { Examples = ExampleBoxes.Gather(spec.Prompt, p.GetValue(examplesFrom) is { } from ? Path.GetFullPath(from) : directory) };
-            var store = OwlboxFolder.PathOf(directory, "jobs.db"); // first: a .owlbox that cannot hold it stops the job here
+            _ = OwlboxFolder.PathOf(directory, "jobs.db"); // first: a .owlbox that cannot hold it stops the job here
             var embeddings = EmbeddingCacheFolder(directory, p.GetValue(noCache), io.Error);
-            var options = new OwlboxOptions
-            {
-                Transport = "in-memory",
-                SqlitePath = store,
-                AllowModelDirectories = true,
-                Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
-                Engine = engine,
-                // A later run with another prompt re-uses this run's image encodings (split-form models).
-                EmbeddingCacheDirectory = embeddings,
-                // One job sees each image once: with the encodings on disk, keeping them in memory as well only grows the
-                // process (240 MB per 200 B/32 images). Without the disk cache, memory is what a resumed job re-uses.
-                EmbeddingCacheBytes = embeddings is null ? new OwlboxOptions().EmbeddingCacheBytes : 0,
-                Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = pixels } },
-            };
+            var options = LocalOptions(directory, engine, embeddings, pixels);
             OwlboxSettings.Check(options, OwlboxConcerns.All); // composed from its arguments (it reads no configuration): checked as serve's are
             var destination = spec.ProposeJobId is null
                 ? Path.Combine(folder, LabelsFile.FileName)
@@ -75,6 +62,23 @@ public static class LabelCommand
             return OwlboxCli.ExitCode(summary.Status);
         });
     }
+
+    /// <summary>The one-process job's settings for a local dataset (also the review page's "find more like this").
+    /// A <c>.owlbox</c> that cannot hold <c>jobs.db</c> stops the job here.</summary>
+    internal static OwlboxOptions LocalOptions(string directory, DetectorOptions engine, string? embeddings, long maxPixels) => new()
+    {
+        Transport = "in-memory",
+        SqlitePath = OwlboxFolder.PathOf(directory, "jobs.db"),
+        AllowModelDirectories = true,
+        Datasets = new LocalDatasetOptions { AllowAnyFolder = true },
+        Engine = engine,
+        // A later run with another prompt re-uses this run's image encodings (split-form models).
+        EmbeddingCacheDirectory = embeddings,
+        // One job sees each image once: with the encodings on disk, keeping them in memory as well only grows the
+        // process (240 MB per 200 B/32 images). Without the disk cache, memory is what a resumed job re-uses.
+        EmbeddingCacheBytes = embeddings is null ? new OwlboxOptions().EmbeddingCacheBytes : 0,
+        Detector = new DetectorServiceOptions { DecodeLimits = new DecodeLimits { MaxPixels = maxPixels } },
+    };
 
     /// <summary>The engine settings, within what this machine can run.</summary>
     private static DetectorOptions Engine(string provider, double threadsValue, double runsValue, double imageBatchValue)
@@ -94,7 +98,7 @@ public static class LabelCommand
 
     /// <summary><c>.owlbox/embeddings</c>, unless turned off or reached through a link. A link there is not an error:
     /// the folder is only a cache, so the job runs without it (one warning, naming the link) rather than not at all.</summary>
-    private static string? EmbeddingCacheFolder(string dataset, bool off, TextWriter stderr)
+    internal static string? EmbeddingCacheFolder(string dataset, bool off, TextWriter stderr)
     {
         if (off)
         {

@@ -87,6 +87,7 @@ public sealed partial class CommandLineTests
     [InlineData(new[] { "proposals", "apply", "x" }, "owlbox proposals apply --help")]
     [InlineData(new[] { "export", "x", "--format", "tiff", "--out", "y" }, "owlbox export --help")]
     [InlineData(new[] { "review", "x", "--port", "http" }, "--port must be a number, got 'http'")]
+    [InlineData(new[] { "review", ".", "--model", "/no/such/model" }, "--model '/no/such/model' is not a folder")]
     [InlineData(new[] { "submit", "x", "--gateway", "http://127.0.0.1:1", "--model", "m", "--prompt", "p", "--job-id", "7" }, "--job-id '7' is not a GUID")]
     public async Task UsageErrors_ExitOne_WithTheProblemAndWhereHelpIs_NoStackTrace(string[] args, string expected)
     {

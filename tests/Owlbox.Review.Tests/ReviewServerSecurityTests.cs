@@ -14,21 +14,23 @@ namespace Owlbox.Review.Tests;
 /// without the session token, with it, and as another web site open in the same browser would send it. Only the page
 /// itself answers without the token, no change is made from another site, and the files are what they were.
 /// </summary>
-public sealed class ReviewServerSecurityTests : IAsyncLifetime
+public sealed class ReviewServerSecurityTests(PreparedTestModel model) : IClassFixture<PreparedTestModel>, IAsyncLifetime
 {
     private static readonly string s_root = Owlbox.ModelTool.RepoPaths.Root;
-    private readonly string _dataset;
     private ReviewServer _server = null!;
     private readonly HttpClient _http = new();
 
-    public ReviewServerSecurityTests()
+    private readonly string _dataset = NewDataset();
+
+    private static string NewDataset()
     {
-        _dataset = Path.Combine(Directory.CreateTempSubdirectory("owlbox-review-sec-").FullName, "shapes");
-        Directory.CreateDirectory(_dataset);
+        var dataset = Path.Combine(Directory.CreateTempSubdirectory("owlbox-review-sec-").FullName, "shapes");
+        Directory.CreateDirectory(dataset);
         foreach (var file in Directory.GetFiles(Path.Combine(s_root, "samples", "shapes")))
         {
-            File.Copy(file, Path.Combine(_dataset, Path.GetFileName(file)));
+            File.Copy(file, Path.Combine(dataset, Path.GetFileName(file)));
         }
+        return dataset;
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -56,7 +58,8 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
                 "--prompt-file", Path.Combine(s_root, "samples", "prompt.txt"), "--propose-actions", "probe"], output, output);
             Assert.True(exit == OwlboxCli.Ok, output.ToString());
         }
-        _server = await ReviewServer.StartAsync(_dataset, 0, CancellationToken.None);
+        // With a model, so "find more like this" is served and walked too.
+        _server = await ReviewServer.StartAsync(_dataset, 0, CancellationToken.None, new ReviewModel(model.Model));
     }
 
     /// <summary>Every file of the dataset, byte for byte: what no refused request may change.</summary>
@@ -77,6 +80,7 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
             "/api/decide" => ("", JsonSerializer.Serialize(new { set = "probe", decision = "accept", boxes = new[] { new { image, index = 0 } } })),
             "/api/remove-labels" => ("", JsonSerializer.Serialize(new { image = "labeled-600x400.jpg", boxes = new[] { new { label.Label, x = label.X, y = label.Y, width = label.Width, height = label.Height } } })),
             "/api/undo" => ("", "{}"),
+            "/api/find-more" => ("", JsonSerializer.Serialize(new { image = "labeled-600x400.jpg", label.Label, x = label.X, y = label.Y, width = label.Width, height = label.Height })),
             _ => throw new InvalidOperationException($"no plausible request for {route}: add one to the test"),
         };
     }
@@ -171,7 +175,7 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
         await StartAsync(withProposals: true);
         var before = Files();
         var posts = EndpointProbe.Routes(_server.Routes).Where(r => r.Method == "POST").ToArray();
-        Assert.Equal(["/api/decide", "/api/remove-labels", "/api/undo"], posts.Select(r => r.Pattern).Order(StringComparer.Ordinal));
+        Assert.Equal(["/api/decide", "/api/find-more", "/api/remove-labels", "/api/undo"], posts.Select(r => r.Pattern).Order(StringComparer.Ordinal));
         var failures = new List<string>();
         foreach (var route in posts)
         {
@@ -216,7 +220,12 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
         var failures = new List<string>();
         foreach (var route in EndpointProbe.Routes(_server.Routes).Where(r => r.Method == "POST"))
         {
-            var limit = route.Pattern == "/api/undo" ? ReviewServer.MaxUndoBodyBytes : ReviewServer.MaxBodyBytes;
+            var limit = route.Pattern switch
+            {
+                "/api/undo" => ReviewServer.MaxUndoBodyBytes,
+                "/api/find-more" => ReviewServer.MaxFindMoreBodyBytes,
+                _ => ReviewServer.MaxBodyBytes,
+            };
             if (route.Endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>()?.MaxRequestBodySize != limit)
             {
                 failures.Add($"{route}: no body limit of its own ({limit:N0} bytes)");
@@ -255,6 +264,9 @@ public sealed class ReviewServerSecurityTests : IAsyncLifetime
     [InlineData("/api/undo", "[1]", "undo takes an empty JSON object ({})")]
     [InlineData("/api/undo", "{", "the request body is not JSON; undo takes an empty JSON object")]
     [InlineData("/api/decide", "[1, 2", "not the JSON object this call takes")]
+    [InlineData("/api/find-more", """{"label": "red", "x": 1, "y": 2, "width": 3, "height": 4}""", "no 'image'")]
+    [InlineData("/api/find-more", """{"image": "labeled-600x400.jpg", "label": "red", "x": 1, "y": 2, "width": 3}""", "no 'height'")]
+    [InlineData("/api/find-more", """{"image": "labeled-600x400.jpg", "label": "red", "x": 1, "y": 2, "width": 3, "height": 4, "minConfidence": 2}""", "minConfidence must be between 0 and 1")]
     [InlineData("/api/remove-labels", """{"boxes": []}""", "no 'image'")]
     [InlineData("/api/remove-labels", """{"image": "labeled-600x400.jpg"}""", "no 'boxes'")]
     [InlineData("/api/remove-labels", """{"image": "labeled-600x400.jpg", "boxes": [{"label": "red", "x": 1, "y": 2, "width": 3}]}""", "no 'boxes[0].height'")]

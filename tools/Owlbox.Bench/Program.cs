@@ -21,6 +21,9 @@ using SkiaSharp;
 //              [--reprompt-processes 200 [--model-dir DIR]]   (two `owlbox label` processes: encode, then a new prompt from
 //                                            the disk cache; --model-dir: a prepared export, e.g. .cache/published/<model>
 //                                            after --published --hf-trace)
+//              [--example-processes 200 [--rounds 3] [--model-dir DIR]]   (`owlbox label` processes: an example line
+//                                            ([example]) from the disk cache vs afresh, and a cached text job with and
+//                                            without it, side by side in rounds, medians)
 //              [--bare dir1,dir2 [--variant quantized]]   (bare sessions of model folders, alternating)
 //              [--gpu]   (a CUDA machine: tools/gpu-bench.sh)
 //              [--coco-scale --owlbox owlbox.dll [--images 100000] [--annotations 1000000]]   (COCO import/export peak RSS)
@@ -111,6 +114,91 @@ if (Arg("--reprompt-processes") is { } repromptCount)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"second process, new prompt (reads them):            {second.Rate:0.0} img/s, {second.Wall:0.0} s wall | {second.Line}"));
     var embeddings = Directory.GetFiles(Path.Combine(dataset, ".owlbox", "embeddings"), "*.emb", SearchOption.AllDirectories);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"re-prompt / fresh: {second.Rate / first.Rate:0}x by the CLI's rate, {first.Wall / second.Wall:0.0}x by wall time; {embeddings.Length} encodings, {embeddings.Sum(f => new FileInfo(f).Length) / 1e6:0} MB on disk"));
+    Directory.Delete(dataset, recursive: true);
+    return 0;
+}
+if (Arg("--example-processes") is { } exampleCount)
+{
+    // What a user runs to find more like their own boxes: three hand boxes labelled `example` in the labels file, the
+    // dataset labelled once (its encodings in <dataset>/.owlbox/embeddings), then, each in a new process, side by side
+    // in rounds (the machine may be loaded; medians are reported): `[example] (found, 0.3)` detected afresh
+    // (--no-embedding-cache) and from the cache, and the 10-line text job from the cache without and with that example
+    // line (the cost of adding examples). The labels file is put back before every run, so each run is the same job.
+    var n = int.Parse(exampleCount, CultureInfo.InvariantCulture);
+    var rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
+    var owlbox = OwlboxExecutable(root);
+    var exampleModel = Arg("--model-dir") is { } given ? Path.GetFullPath(given) : modelDir;
+    var dataset = Path.Combine(Path.GetTempPath(), $"owlbox-examples-{Environment.ProcessId}");
+    Directory.CreateDirectory(dataset);
+    var files = Directory.GetFiles(MakeImages(Path.Combine(cache, "bench", $"images-{n}"), n)).Order(StringComparer.Ordinal).ToArray();
+    foreach (var f in files)
+    {
+        File.Copy(f, Path.Combine(dataset, Path.GetFileName(f)), overwrite: true);
+    }
+    // The hand boxes: the middle half of the first three images (larger than a patch on any of the bench's sizes).
+    var hand = new System.Text.Json.Nodes.JsonObject();
+    foreach (var f in files.Take(3))
+    {
+        using var codec = SKCodec.Create(f);
+        var (w, h) = (codec.Info.Width, codec.Info.Height);
+        hand[Path.GetFileName(f)] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["label"] = "example", ["x"] = w / 4, ["y"] = h / 4, ["width"] = w / 2, ["height"] = h / 2 });
+    }
+    var labelsPath = Path.Combine(dataset, "bounding_boxes.labels");
+    var handLabels = new System.Text.Json.Nodes.JsonObject { ["version"] = 1, ["type"] = "bounding-box-labels", ["boundingBoxes"] = hand }.ToJsonString();
+    const string exampleLine = "[example] (found, 0.3)";
+    var textLines = allQueries.Select(q => $"{q} ({q}, 0.3)").ToArray();
+    (double Wall, double Seconds, string Line) Label(string prompt, bool fresh, bool writeNothing = false)
+    {
+        File.WriteAllText(labelsPath, handLabels);
+        string[] extra = [.. fresh ? ["--no-embedding-cache"] : Array.Empty<string>(), .. writeNothing ? ["--ignore-objects-smaller-than", "100"] : Array.Empty<string>()];
+        var started = Stopwatch.GetTimestamp();
+        var output = Exec("dotnet", [owlbox, "label", dataset, "--model", exampleModel, "--threads", threads.ToString(CultureInfo.InvariantCulture), .. extra, "--prompt", prompt], null);
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("Labeled ", StringComparison.Ordinal)) ?? throw new InvalidOperationException(output);
+        if (!line.StartsWith($"Labeled {n} of {n} ", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("not every image was labelled: " + line);
+        }
+        var seconds = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" in ([0-9.]+) s \(").Groups[1].Value, CultureInfo.InvariantCulture);
+        return (wall, seconds, line.Trim());
+    }
+    Console.WriteLine($"Example queries across processes: {exampleModel} (split form), {n} images, 3 example boxes, {threads} threads, {rounds} rounds, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    var filled = Label(string.Join("\n", textLines), fresh: false);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fill the cache (10-line text job): {n / filled.Seconds:0.000} img/s, {filled.Wall:0.0} s wall | {filled.Line}"));
+    // Random weights: the example's patch scores above any threshold on most patches of every image (~570 boxes per
+    // image written), so the cached job is mostly the write. The last side filters every box out before the write
+    // (--ignore-objects-smaller-than 100): the query's own cost, the class head and the filter.
+    (string Name, string Prompt, bool Fresh, bool WriteNothing)[] sides =
+    [
+        ("example line, detected afresh", exampleLine, true, false),
+        ("example line, from the cache", exampleLine, false, false),
+        ("10 text lines, from the cache", string.Join("\n", textLines), false, false),
+        ("10 text lines + example line, from the cache", string.Join("\n", [.. textLines, exampleLine]), false, false),
+        ("example line, from the cache, no box written", exampleLine, false, true),
+    ];
+    var results = sides.Select(_ => new List<(double Wall, double Seconds)>()).ToArray();
+    for (var r = 0; r < rounds; r++)
+    {
+        for (var s = 0; s < sides.Length; s++)
+        {
+            var (wall, seconds, line) = Label(sides[s].Prompt, sides[s].Fresh, sides[s].WriteNothing);
+            results[s].Add((wall, seconds));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {r + 1}, {sides[s].Name}: job {seconds:0.00} s ({n / seconds:0.0} img/s), {wall:0.00} s wall | {line}"));
+        }
+    }
+    static double Median(IEnumerable<double> xs)
+    {
+        var sorted = xs.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+    var medians = results.Select(x => (Job: Median(x.Select(y => y.Seconds)), Wall: Median(x.Select(y => y.Wall)))).ToArray();
+    Console.WriteLine("side | median job s | img/s | median wall s");
+    for (var s = 0; s < sides.Length; s++)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{sides[s].Name} | {medians[s].Job:0.00} | {n / medians[s].Job:0.0} | {medians[s].Wall:0.00}"));
+    }
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"example query from the cache / afresh: {medians[0].Job / medians[1].Job:0}x by the CLI's rate, {medians[0].Wall / medians[1].Wall:0.0}x by wall time; no box written: {medians[0].Job / medians[4].Job:0}x, {medians[0].Wall / medians[4].Wall:0.0}x"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"adding the example line to the cached 10-line job: {medians[3].Job - medians[2].Job:+0.00;-0.00} s job ({medians[3].Job / medians[2].Job:0.00}x), {medians[3].Wall - medians[2].Wall:+0.00;-0.00} s wall ({medians[3].Wall / medians[2].Wall:0.00}x)"));
     Directory.Delete(dataset, recursive: true);
     return 0;
 }

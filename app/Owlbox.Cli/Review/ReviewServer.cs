@@ -38,6 +38,9 @@ public sealed class ReviewServer : IAsyncDisposable
     /// <summary>Largest undo body: the page sends <c>{}</c>.</summary>
     public const long MaxUndoBodyBytes = 1024;
 
+    /// <summary>Largest "find more like this" body: one box.</summary>
+    public const long MaxFindMoreBodyBytes = 4096;
+
     /// <summary>The page's session (one per tab, made when the page loads): each has its own undo stack.</summary>
     private const string SessionHeader = "X-Owlbox-Session";
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
@@ -52,7 +55,9 @@ public sealed class ReviewServer : IAsyncDisposable
     /// <summary>The page's address, token included.</summary>
     public string Url { get; }
 
-    public static async Task<ReviewServer> StartAsync(string dataset, int port, CancellationToken cancellationToken)
+    /// <param name="model">The model "find more like this" runs (<c>--model</c>); without one the page has no such
+    /// button and the endpoint says why.</param>
+    public static async Task<ReviewServer> StartAsync(string dataset, int port, CancellationToken cancellationToken, ReviewModel? model = null)
     {
         var directory = Path.GetFullPath(dataset);
         LocalDataset.CheckFolder(directory);
@@ -106,7 +111,8 @@ public sealed class ReviewServer : IAsyncDisposable
         var api = app.MapGroup("/api").WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         // The state between requests: rebuilt for what changed, whole only when someone else wrote the files.
         var state = new ReviewStateCache(directory, review.Proposals);
-        api.MapGet("/state", (string? set, HttpRequest http) => Results.Json(state.Get(set, review.CanUndo(Session(http))), s_json));
+        api.MapGet("/state", (string? set, HttpRequest http) =>
+            Results.Json(state.Get(set, review.CanUndo(Session(http))) with { FindMore = model is null ? null : Path.GetFileName(model.Directory) }, s_json));
         api.MapGet("/image", (string id) =>
         {
             // Only the dataset's own images, by exact name: never a path a request makes up, nor a link out of the folder.
@@ -157,6 +163,34 @@ public sealed class ReviewServer : IAsyncDisposable
             state.Refresh(changed);
             return Results.Json(new { changed }, s_json);
         }).WithMetadata(new RequestSizeLimitAttribute(MaxUndoBodyBytes));
+        // One search at a time: each runs the model over the whole dataset.
+        var finding = new SemaphoreSlim(1, 1);
+        api.MapPost("/find-more", async (FindMoreRequest request, CancellationToken ct) =>
+        {
+            if (model is null)
+            {
+                return Results.Json(new { error = FindMore.NoModel }, s_json, statusCode: StatusCodes.Status409Conflict);
+            }
+            if (request.Problem() is { } problem)
+            {
+                return Results.BadRequest(new { error = problem });
+            }
+            await finding.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                var box = new LabeledBox(request.Label!, request.X!.Value, request.Y!.Value, request.Width!.Value, request.Height!.Value);
+                var (set, boxes) = await FindMore.RunAsync(directory, model, request.Image!, box, request.MinConfidence ?? FindMore.DefaultMinConfidence, ct).ConfigureAwait(false);
+                return Results.Json(new { set, boxes }, s_json);
+            }
+            catch (JobSetupException e)
+            {
+                return Results.BadRequest(new { error = e.Message });
+            }
+            finally
+            {
+                finding.Release();
+            }
+        }).WithMetadata(new RequestSizeLimitAttribute(MaxFindMoreBodyBytes));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var bound = new Uri(address).Port;
@@ -245,6 +279,18 @@ public sealed class ReviewServer : IAsyncDisposable
                 : new (string Name, object? Value)[] { ("label", b.Label), ("x", b.X), ("y", b.Y), ("width", b.Width), ("height", b.Height) }
                     .FirstOrDefault(f => f.Value is null) is { Name: { } name } ? Missing($"boxes[{i}].{name}") : null)
                 .FirstOrDefault(p => p is not null);
+    }
+
+    /// <param name="MinConfidence">The new set's threshold (default <see cref="FindMore.DefaultMinConfidence"/>).</param>
+    public sealed record FindMoreRequest(string? Image, string? Label, int? X, int? Y, int? Width, int? Height, double? MinConfidence)
+    {
+        public string? Problem() =>
+            new (string Name, object? Value)[] { ("image", Image), ("label", Label), ("x", X), ("y", Y), ("width", Width), ("height", Height) }
+                .FirstOrDefault(f => f.Value is null) is { Name: { } name } ? Missing(name)
+            : Label!.Length == 0 ? "label must not be empty"
+            : Width <= 0 || Height <= 0 ? "width and height must be positive"
+            : MinConfidence is < 0 or > 1 ? "minConfidence must be between 0 and 1"
+            : null;
     }
 
     private static string Missing(string field) => $"the request body has no '{field}'";

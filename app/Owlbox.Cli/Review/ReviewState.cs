@@ -22,8 +22,10 @@ public static class ReviewState
     public sealed record SetView(string JobId, string Prompt, string ModelId, DateTimeOffset CreatedUtc, int Boxes, int Pending);
 
     /// <param name="Warnings">What the page could not show and why (a calibration file it cannot read), in words.</param>
+    /// <param name="FindMore">The model "find more like this" runs (its folder's name); null: the page was started
+    /// without <c>--model</c>, so it has no such button.</param>
     public sealed record State(string Dataset, IReadOnlyList<SetView> Sets, string? Set, IReadOnlyList<ImageView> Images,
-        bool CanUndo, JsonElement? Calibration, IReadOnlyList<string> Warnings);
+        bool CanUndo, JsonElement? Calibration, IReadOnlyList<string> Warnings, string? FindMore = null);
 
     /// <param name="setId">The proposal set to show; null: the newest, if any.</param>
     public static State Build(LocalDataset dataset, ProposalStore store, string? setId, bool canUndo)
