@@ -59,7 +59,8 @@ public static class CalibrateCommand
                 ? ExampleBoxes.ReadImages(boxes)
                 : null;
             result = await CalibrationRunner.RunAsync(new CalibrationRequest(request.Dataset, spec.Model, spec.ModelVariant, spec.Prompt, spec.Options.ToLabelingOptions(),
-                request.ExecutionProvider, target, output) { Examples = examples }, cancellationToken).ConfigureAwait(false);
+                request.ExecutionProvider, target, output)
+            { Examples = examples }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ModelException or InvalidPromptException or ExampleException)
         {

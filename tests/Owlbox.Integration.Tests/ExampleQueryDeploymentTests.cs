@@ -49,7 +49,8 @@ public sealed class ExampleQueryDeploymentTests(Infrastructure infra) : IClassFi
         var hand = reds["img-0.png"];
         File.WriteAllText(Path.Combine(data, LabelsFile.FileName), new JsonObject
         {
-            ["version"] = 1, ["type"] = "bounding-box-labels",
+            ["version"] = 1,
+            ["type"] = "bounding-box-labels",
             ["boundingBoxes"] = new JsonObject { ["img-0.png"] = new JsonArray(new JsonObject { ["label"] = "thing", ["x"] = hand.X, ["y"] = hand.Y, ["width"] = hand.Width, ["height"] = hand.Height }) },
         }.ToJsonString());
         await using var d = await Deployment.StartAsync(infra, _root, environmentForAll: new Dictionary<string, string> { [$"Owlbox__Models__{Deployment.ModelId}"] = model });
