@@ -4,6 +4,7 @@ using Owlbox.Datasets.Local;
 using Owlbox.Detection.Inference;
 using Owlbox.Labeling.Boxes;
 using Owlbox.Labeling.Prompts;
+using Owlbox.Pipeline;
 
 namespace Owlbox.Cli;
 
@@ -33,7 +34,7 @@ public static class ExampleBoxes
         var found = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in labels.FileNames)
         {
-            var boxes = labels.GetBoxes(file).Where(b => names.Contains(b.Label)).Select(b => (b.Label, b.Box)).ToArray();
+            var boxes = labels.GetBoxes(file).Where(b => ExampleGathering.IsExample(b, names)).Select(b => (b.Label, b.Box)).ToArray();
             if (boxes.Length == 0)
             {
                 continue;

@@ -24,10 +24,15 @@ public static class ExampleGathering
         }
         var names = exampleLines.Select(l => l.SearchText).ToHashSet(StringComparer.Ordinal);
         var boxes = labels
-            .SelectMany(s => s.Boxes.Where(b => names.Contains(b.Label)).Select(b => new ExampleBox(s.SampleId, b.Label, b.X, b.Y, b.Width, b.Height)))
+            .SelectMany(s => s.Boxes.Where(b => IsExample(b, names)).Select(b => new ExampleBox(s.SampleId, b.Label, b.X, b.Y, b.Width, b.Height)))
             .ToArray();
         return (new JobExamples(dataset, boxes), Missing(exampleLines, boxes, where));
     }
+
+    /// <summary>A box of an example line's label that a person drew: a box a detector wrote carries its score and is
+    /// never an example, so a job's own output (journaled, folded, or left by a killed run) cannot become its queries,
+    /// and a re-run finds the same examples and resumes.</summary>
+    public static bool IsExample(LabeledBox box, IReadOnlySet<string> exampleLabels) => box.Score is null && exampleLabels.Contains(box.Label);
 
     /// <summary>One error per example line that none of <paramref name="boxes"/> serves.</summary>
     public static IReadOnlyList<string> Missing(IEnumerable<PromptLine> lines, IReadOnlyList<ExampleBox> boxes, string where)

@@ -61,18 +61,20 @@ public static class LlmClient
         {
             throw new ArgumentException("the API key is empty (set OPENAI_API_KEY; any non-empty value for a local server that checks none)", nameof(endpoint));
         }
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new HttpRetryStrategyOptions
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (endpoint.MaxRetries > 0) // Polly refuses 0 attempts: no retries is no retry strategy
+        {
+            builder.AddRetry(new HttpRetryStrategyOptions
             {
-                MaxRetryAttempts = Math.Max(0, endpoint.MaxRetries),
+                MaxRetryAttempts = endpoint.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = endpoint.BaseDelay,
                 MaxDelay = TimeSpan.FromMinutes(2),
                 ShouldRetryAfterHeader = true,
-            })
-            .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = endpoint.PerCallTimeout })
-            .Build();
+            });
+        }
+        var pipeline = builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = endpoint.PerCallTimeout }).Build();
         var handler = new ResilienceHandler(pipeline) { InnerHandler = endpoint.InnerHandler ?? new SocketsHttpHandler() };
         var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         var options = new OpenAIClientOptions

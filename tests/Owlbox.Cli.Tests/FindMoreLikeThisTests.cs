@@ -108,4 +108,21 @@ public sealed class FindMoreLikeThisTests(PreparedOwlv2Fixture model) : IClassFi
         Assert.Contains(file, body, StringComparison.Ordinal);
         Assert.Empty(new ProposalStore(folder).List());
     }
+
+    /// <summary>A hostile box: int.MaxValue everywhere once wrapped round to "inside the image" and ran a search.</summary>
+    [Fact]
+    public async Task ABoxThatOverflows_IsRefusedAsNotInsideTheImage_AndNoSetIsMade()
+    {
+        var (folder, truth) = ExampleScenes.Write(Directory.CreateDirectory(Path.Combine(_root, "shapes")).FullName, handLabel: null);
+        var file = truth.Keys.Order(StringComparer.Ordinal).First();
+        var address = await StartAsync(folder, new ReviewModel(model.Model));
+
+        using var response = await _http.PostAsync(new Uri(address, "/api/find-more"),
+            Box(file, new LabeledBox("thing", int.MaxValue, int.MaxValue, int.MaxValue, int.MaxValue)));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, body);
+        Assert.Contains("not inside the image", body, StringComparison.Ordinal);
+        Assert.Empty(new ProposalStore(folder).List());
+    }
 }

@@ -176,6 +176,19 @@ public sealed class VerifierTests : IDisposable
         Assert.Equal([500, 500, 200], server.Calls.OrderBy(c => c.Number).Select(c => c.Status).ToArray());
     }
 
+    /// <summary>--llm-retries 0 (the option allows it) once reached Polly, which refuses 0 attempts, as an internal error.</summary>
+    [Fact]
+    public async Task No_retries_asks_once_and_fails_the_box_on_a_500()
+    {
+        var faults = new EmulatorFaults { ByCall = { [1] = new Fault { Kind = FaultKind.ServerError } } };
+        await using var server = await LlmEmulatorServer.StartAsync(faults);
+        using var verifier = new BoxVerifier(LlmClient.Create(server.Client(maxRetries: 0)), Options() with { Concurrency = 1 }, NoAnswerCache.Instance);
+        var result = await verifier.VerifyAsync(Image, Boxes[1..2], default);
+
+        Assert.Equal(DecisionKind.Failed, result.Decisions[0].Kind);
+        Assert.Equal([500], server.Calls.Select(c => c.Status).ToArray());
+    }
+
     [Fact]
     public async Task A_hanging_call_times_out_and_fails_only_its_box()
     {

@@ -40,7 +40,8 @@ public sealed class ExampleQueries(IReadOnlyDictionary<string, IReadOnlyList<flo
             var (patchWidth, patchHeight) = (scaleX / grid, scaleY / grid);
             foreach (var (name, box) in image.Boxes)
             {
-                if (box.Width <= 0 || box.Height <= 0 || box.X < 0 || box.Y < 0 || box.Right > encoded.Width || box.Bottom > encoded.Height)
+                // In 64 bits: a box of int.MaxValue at int.MaxValue must not wrap round to "inside".
+                if (box.Width <= 0 || box.Height <= 0 || box.X < 0 || box.Y < 0 || (long)box.X + box.Width > encoded.Width || (long)box.Y + box.Height > encoded.Height)
                 {
                     throw new ExampleException($"example box [{name}] at x={box.X} y={box.Y} width={box.Width} height={box.Height} on {image.Name} is not inside the image ({encoded.Width}x{encoded.Height})");
                 }
