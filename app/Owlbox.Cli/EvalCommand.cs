@@ -56,14 +56,19 @@ public static class EvalCommand
         {
             throw new DatasetException($"--truth '{truthDir}' holds no images: there is nothing to measure against");
         }
-        var truthLabels = truthSet.ReadLabels();
-        var truth = truthSet.Samples.SelectMany(s => truthLabels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box))).ToArray();
+        var images = truthSet.Samples.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+        var truthLabels = CurrentLabels.Boxes(truthDir, images.Contains);
+        var truth = truthSet.Samples.SelectMany(s => BoxesOf(truthLabels, s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box))).ToArray();
         if (truth.Length == 0)
         {
             throw new DatasetException($"--truth '{truthDir}' has no boxes in {LabelsFile.FileName}: there is nothing to measure against");
         }
-        return (truth, truthSet.Samples.Select(s => s.Id).ToHashSet(StringComparer.Ordinal));
+        return (truth, images);
     }
+
+    /// <summary>A sample's boxes among those read (<see cref="CurrentLabels"/>: only the measured samples', streamed).</summary>
+    private static IReadOnlyList<LabeledBox> BoxesOf(IReadOnlyDictionary<string, IReadOnlyList<LabeledBox>> labels, string id) =>
+        labels.GetValueOrDefault(id) ?? [];
 
     /// <summary>
     /// <c>eval --verify</c>: verifies the dataset's images that the truth has (or those of <c>--data-ids-file</c>)
@@ -90,12 +95,12 @@ public static class EvalCommand
         var result = await VerifyOptionGroup.RunAsync(new LocalDatasetBackend(directory), run, llm, cache, maxCalls, cancellationToken).ConfigureAwait(false);
         var measured = ids.ToHashSet(StringComparer.Ordinal);
         var truthOfThese = truth.Where(t => measured.Contains(t.Image)).ToArray();
-        var labels = dataset.ReadLabels();
-        var before = ids.SelectMany(id => labels.GetBoxes(id).Select(b => new EvalBox(id, b.Label, b.Box, b.Score ?? 1))).ToArray();
+        var labels = CurrentLabels.Boxes(directory, measured.Contains);
+        var before = ids.SelectMany(id => BoxesOf(labels, id).Select(b => new EvalBox(id, b.Label, b.Box, b.Score ?? 1))).ToArray();
         var decided = result.Samples.Where(s => !s.Failed).ToDictionary(s => s.SampleId, StringComparer.Ordinal);
         var after = ids.SelectMany(id =>
         {
-            var boxes = labels.GetBoxes(id);
+            var boxes = BoxesOf(labels, id);
             var kept = decided.TryGetValue(id, out var s) ? VerificationProvenance.Apply(s.Boxes, s.Decisions) : boxes;
             return kept.Select(b => new EvalBox(id, b.Label, b.Box, b.Score ?? 1));
         }).ToArray();
@@ -151,12 +156,12 @@ public static class EvalCommand
         else
         {
             var dataset = LocalDataset.List(datasetDir);
-            var labels = dataset.ReadLabels();
+            var labels = CurrentLabels.Boxes(datasetDir, images.Contains);
             var samples = dataset.Samples.Where(s => images.Contains(s.Id)).ToArray();
             common = samples.Length;
             source = $"dataset '{datasetDir}'";
             detections = samples
-                .SelectMany(s => labels.GetBoxes(s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
+                .SelectMany(s => BoxesOf(labels, s.Id).Select(b => new EvalBox(s.Id, b.Label, b.Box, b.Score ?? 1))).ToArray();
         }
         if (common == 0)
         {

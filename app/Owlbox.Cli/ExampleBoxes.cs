@@ -8,8 +8,8 @@ using Owlbox.Pipeline;
 
 namespace Owlbox.Cli;
 
-/// <summary>The boxes an example prompt line (<c>[label]</c>) stands for: every box of that label in a local
-/// dataset's labels file, gathered at setup before anything is written and carried in the job's spec (the detector
+/// <summary>The boxes an example prompt line (<c>[label]</c>) stands for: every box of that label a person drew in a
+/// local dataset's labels (a pending journal folded first), gathered at setup before anything is written and carried in the job's spec (the detector
 /// reads their images, once).</summary>
 public static class ExampleBoxes
 {
@@ -29,21 +29,17 @@ public static class ExampleBoxes
         {
             throw new JobSetupException($"examples folder '{folder}' does not exist");
         }
-        var labels = LabelsFile.Load(Path.Combine(folder, LabelsFile.FileName));
+        // Streamed, keeping only the example boxes: memory is the examples', not the labels file's.
+        var labels = CurrentLabels.Boxes(folder, samples: null, keep: b => ExampleGathering.IsExample(b, names));
         var boxesFound = new List<ExampleBox>();
         var found = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var file in labels.FileNames)
+        foreach (var (file, boxes) in labels)
         {
-            var boxes = labels.GetBoxes(file).Where(b => ExampleGathering.IsExample(b, names)).Select(b => (b.Label, b.Box)).ToArray();
-            if (boxes.Length == 0)
-            {
-                continue;
-            }
             if (!LocalDataset.HasImage(folder, file))
             {
                 throw new JobSetupException($"example boxes labelled '{boxes[0].Label}' are on '{file}', which is not an image in {folder}");
             }
-            boxesFound.AddRange(boxes.Select(b => new ExampleBox(file, b.Label, b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height)));
+            boxesFound.AddRange(boxes.Select(b => new ExampleBox(file, b.Label, b.X, b.Y, b.Width, b.Height)));
             found.UnionWith(boxes.Select(b => b.Label));
         }
         var missing = exampleLines.Where(l => !found.Contains(l.SearchText)).ToArray();

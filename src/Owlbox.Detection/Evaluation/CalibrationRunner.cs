@@ -41,8 +41,7 @@ public static class CalibrationRunner
     {
         var directory = Path.GetFullPath(request.Dataset);
         LocalDataset.CheckFolder(directory);
-        var dataset = LocalDataset.Open(directory);
-        var datasetLabels = dataset.ReadLabels();
+        var dataset = LocalDataset.Open(directory); // checks the labels file whole, streamed
         if (dataset.Samples.Count == 0)
         {
             throw new DatasetException($"dataset '{request.Dataset}' holds no images: there is nothing to calibrate on");
@@ -52,7 +51,10 @@ public static class CalibrationRunner
         var examples = request.Examples is { } images ? ExampleQueries.Embed(detector, images, null, new DecodeLimits()) : null;
         var open = DetectionPlan.Create(detector, ThresholdCalibration.AtScoreFloor(prompt), request.Options, examples);
         var labels = prompt.Labels.ToHashSet(StringComparer.Ordinal);
-        if (!dataset.Samples.Any(s => datasetLabels.GetBoxes(s.Id).Any(b => labels.Contains(b.Label))))
+        // Only the images' boxes of the prompt's labels are kept (streamed): the truth, not the labels file, in memory.
+        var imageIds = dataset.Samples.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+        var datasetLabels = CurrentLabels.Boxes(directory, imageIds.Contains, b => labels.Contains(b.Label));
+        if (datasetLabels.Count == 0)
         {
             // Every detection would count as wrong and every threshold come out "none": a calibration of nothing.
             throw new DatasetException($"{dataset.LabelsPath} has no box labeled {string.Join(" or ", prompt.Labels.Select(l => $"'{l}'"))} on the dataset's images: calibrate needs images labeled with the prompt's labels");
@@ -67,7 +69,7 @@ public static class CalibrationRunner
             {
                 var found = DetectionEngine.Detect(open, await File.ReadAllBytesAsync(sample.FullPath, cancellationToken).ConfigureAwait(false));
                 detections.AddRange(found.Result.Kept.Select(d => new EvalBox(sample.Id, d.Label, d.Box, d.Score)));
-                truth.AddRange(datasetLabels.GetBoxes(sample.Id).Where(b => labels.Contains(b.Label)).Select(b => new EvalBox(sample.Id, b.Label, b.Box)));
+                truth.AddRange((datasetLabels.GetValueOrDefault(sample.Id) ?? []).Select(b => new EvalBox(sample.Id, b.Label, b.Box)));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
