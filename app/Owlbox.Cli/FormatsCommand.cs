@@ -174,12 +174,14 @@ public static class FormatsCommand
         var classes = result.Classes.Count;
         // The last moment a stop leaves the labels file as it was: the update below is one locked write.
         StopIfAsked(Unimported, cancellationToken);
-        var updates = writes.Select(m => LabelUpdate.ReplaceBoxes(m.FileName, m.Boxes)).ToArray();
-        var written = await new LocalDatasetBackend(target, writeThrough: true).UpdateLabelsAsync(updates, cancellationToken).ConfigureAwait(false);
-        var refused = written.Failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
+        // One streamed write of every image's boxes (LabelsBulkReplace): the replacement an update a sample made
+        // (LabelUpdate.ReplaceBoxes), without 10^6 boxes' updates and before/after labels held at once.
+        var failed = await new LocalDatasetBackend(target, writeThrough: true)
+            .ReplaceBoxesAsync(writes.Select(m => (m.FileName, m.Boxes)).ToArray(), cancellationToken).ConfigureAwait(false);
+        var refused = failed.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
         var imported = writes.Where(m => !refused.Contains(m.FileName)).ToArray();
         await stdout.WriteLineAsync($"Imported {imported.Length} images, {imported.Sum(m => m.Boxes.Count)} boxes, {classes} classes into {target}").ConfigureAwait(false);
-        problems = [.. problems, .. written.Failed.Select(f => $"{f.SampleId}: not written: {f.Reason}")];
+        problems = [.. problems, .. failed.Select(f => $"{f.SampleId}: not written: {f.Reason}")];
         foreach (var p in problems)
         {
             await stdout.WriteLineAsync("    " + p).ConfigureAwait(false);

@@ -39,4 +39,35 @@ public sealed class CocoStreamingReadTests
         var e = Assert.Throws<DatasetException>(() => CocoFormat.Read(json, "x.json"));
         Assert.Contains(says, e.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>Annotations interleaved over the images come back grouped by image, in the file's order within each, each
+    /// with its category, score (only where the file gives one) and index; refused ones counted on their image.</summary>
+    [Theory]
+    [InlineData("1,2,1,3,1", "a.jpg: 0 2 4 | b.jpg: 1 | c.jpg: 3")]
+    [InlineData("3,3,3", "a.jpg: | b.jpg: | c.jpg: 0 1 2")]
+    [InlineData("2,x,1,2", "a.jpg: 2 | b.jpg: 0 3 (1 refused) | c.jpg:")]
+    [InlineData("", "a.jpg: | b.jpg: | c.jpg:")]
+    public void Annotations_AreGroupedByImageInTheFilesOrder(string imageOfEach, string expected)
+    {
+        // Annotation i: bbox [i, 0, 1, 1] on the image named; "x": image 2 with a bbox of three numbers (refused).
+        var annotations = imageOfEach.Split(',', StringSplitOptions.RemoveEmptyEntries).Select((image, i) => image == "x"
+            ? $$"""{"image_id": 2, "category_id": 8, "bbox": [1, 0, 1]}"""
+            : $$"""{"image_id": {{image}}, "category_id": {{(i % 2 == 0 ? 7 : 8)}}, "bbox": [{{i}}, 0, 1, 1]{{(i == 0 ? ", \"score\": 0.75" : "")}}}""");
+        var result = CocoFormat.Read($$"""
+            {"images": [{"id": 3, "file_name": "c.jpg"}, {"id": 1, "file_name": "a.jpg"}, {"id": 2, "file_name": "b.jpg"}],
+             "annotations": [{{string.Join(",", annotations)}}],
+             "categories": [{"id": 8, "name": "dog"}, {"id": 7, "name": "cat"}]}
+            """, "x.json");
+
+        string Image(ImportedImage m) => $"{m.FileName}:" + string.Concat(m.Boxes.Select(b => $" {b.Box.X}"))
+            + (m.Refused > 0 ? $" ({m.Refused} refused)" : "");
+        Assert.Equal(expected, string.Join(" | ", result.Images.OrderBy(m => m.FileName, StringComparer.Ordinal).Select(Image)));
+        foreach (var b in result.Images.SelectMany(m => m.Boxes))
+        {
+            Assert.Equal($"x.json: annotations[{b.Box.X}]", b.Source);
+            Assert.Equal(b.Box.X % 2 == 0 ? "cat" : "dog", b.Box.Label);
+            Assert.Equal(b.Box.X == 0 ? 0.75 : null, b.Box.Score);
+        }
+        Assert.Equal(imageOfEach.Contains('x', StringComparison.Ordinal) ? 1 : 0, result.Problems.Count);
+    }
 }

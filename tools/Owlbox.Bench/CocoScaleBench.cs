@@ -14,7 +14,8 @@ namespace Owlbox.Bench;
 /// a dataset of tiny PNGs (an import decodes every image it writes, so they must exist; hard links of a few files
 /// keep that fast) and a COCO file of that many annotations spread over them, then <c>owlbox import</c> and
 /// <c>owlbox export --format coco</c> under <c>/usr/bin/time -v</c>: wall time and peak RSS, and peak RSS over the
-/// COCO file's size (issue 27: an import below 3x).
+/// COCO file's size (issue 27: an import below 3x); then the import into a folder with none of the images (the reader
+/// alone).
 /// </summary>
 internal static class CocoScaleBench
 {
@@ -31,7 +32,13 @@ internal static class CocoScaleBench
         File.Delete(Path.Combine(dataset, "bounding_boxes.labels"));
         var size = new FileInfo(coco).Length;
         Console.WriteLine($"COCO file: {images:N0} images, {annotations:N0} annotations, {size / 1e6:F1} MB");
+        // The real case: a folder that has the images (sizes read from their headers, every box written).
         Measure("import", owlbox, ["import", coco, "--format", "coco", "--out", dataset], size);
+        // The reader alone: a folder with none of the images (each listed as not in the dataset, nothing written).
+        var bare = Path.Combine(work, "no-images");
+        Directory.CreateDirectory(bare);
+        File.Delete(Path.Combine(bare, "bounding_boxes.labels"));
+        Measure("import into a folder without the images", owlbox, ["import", coco, "--format", "coco", "--out", bare], size);
         var exported = Path.Combine(work, "exported.json");
         File.Delete(exported);
         Measure("export", owlbox, ["export", dataset, "--format", "coco", "--out", exported], size);

@@ -19,24 +19,30 @@ public sealed class ImportedBox
 {
     private readonly string _source;
     private readonly int _index;
+    private readonly string? _between;
 
     public ImportedBox(LabeledBox box, string source)
         : this(box, source, -1)
     {
     }
 
-    /// <summary>A box read at <c><paramref name="list"/>[<paramref name="index"/>]</c>: the text is made when asked
-    /// (rarely: a box outside its image), not held per box (10^6 COCO annotations' sources are 100+ MB).</summary>
-    internal ImportedBox(LabeledBox box, string list, int index)
+    /// <summary>A box read at <c><paramref name="list"/>[<paramref name="index"/>]</c>, or at
+    /// <c><paramref name="list"/><paramref name="between"/><paramref name="index"/></c> when
+    /// <paramref name="between"/> is given (<c>a.txt line 3</c>): the text is made when asked (rarely: a box outside
+    /// its image), not held per box (10^6 COCO annotations' sources are 100+ MB).</summary>
+    internal ImportedBox(LabeledBox box, string list, int index, string? between = null)
     {
         Box = box;
         _source = list;
         _index = index;
+        _between = between;
     }
 
     public LabeledBox Box { get; }
 
-    public string Source => _index < 0 ? _source : string.Create(CultureInfo.InvariantCulture, $"{_source}[{_index}]");
+    public string Source => _index < 0 ? _source
+        : _between is null ? string.Create(CultureInfo.InvariantCulture, $"{_source}[{_index}]")
+        : string.Create(CultureInfo.InvariantCulture, $"{_source}{_between}{_index}");
 }
 
 /// <summary>An image an import names, with the size its file states (0 when none) and the boxes that replace the
@@ -329,7 +335,7 @@ public static class YoloFormat
                     refused++;
                     continue;
                 }
-                boxes.Add(new ImportedBox(box, where));
+                boxes.Add(new ImportedBox(box, file, n + 1, " line "));
             }
             result.Add(new ImportedImage(matches[0], file, width, height, boxes, refused));
         }
@@ -469,7 +475,7 @@ public static class VocFormat
                     }
                     classes.Add(label);
                 }
-                boxes.Add(new ImportedBox(read, where));
+                boxes.Add(new ImportedBox(read, name, index, ": object "));
             }
             images.Add(new ImportedImage(file, name, Size(root.Element("size")?.Element("width")), Size(root.Element("size")?.Element("height")), boxes, refused));
         }
@@ -505,7 +511,6 @@ public static class ImportPlan
                     + ((h, w) == (m.Width, m.Height) ? " (rotated by its EXIF orientation: were the boxes drawn on the stored pixels?)" : "")
                     + "; boxes inside it imported as written");
             }
-            var boxes = new List<LabeledBox>();
             var refused = m.Refused;
             foreach (var b in m.Boxes)
             {
@@ -513,9 +518,7 @@ public static class ImportPlan
                 {
                     problems.Add($"{b.Source} (image {m.FileName}): {outside}; not imported");
                     refused++;
-                    continue;
                 }
-                boxes.Add(b.Box);
             }
             if (refused > 0)
             {
@@ -523,8 +526,21 @@ public static class ImportPlan
                 problems.Add(string.Create(CultureInfo.InvariantCulture, $"{m.FileName}: not imported ({refused} of {total} boxes refused); its labels are unchanged"));
                 continue;
             }
-            writes.Add(new AnnotatedImage(m.FileName, w, h, boxes));
+            // Every box is written: a view of the import's, not a copy (10^6 boxes held twice otherwise).
+            writes.Add(new AnnotatedImage(m.FileName, w, h, new BoxesOf(m.Boxes)));
         }
         return (writes, problems);
+    }
+
+    /// <summary>The boxes of an import's image, made as they are read.</summary>
+    private sealed class BoxesOf(IReadOnlyList<ImportedBox> boxes) : IReadOnlyList<LabeledBox>
+    {
+        public int Count => boxes.Count;
+
+        public LabeledBox this[int index] => boxes[index].Box;
+
+        public IEnumerator<LabeledBox> GetEnumerator() => boxes.Select(b => b.Box).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -18,21 +18,22 @@ internal sealed class CocoReader
 {
     private readonly string _source;
     private readonly Dictionary<long, (string Name, int Index)> _categories = [];
+    private readonly List<string> _categoryNames = []; // by the position an annotation keeps
     private readonly Dictionary<long, Image> _images = [];
     private readonly List<string> _problems = [];
     private string? _rootError, _categoriesError, _imagesError, _annotationsError;
+    private readonly AnnotationStore _read;
 
-    private readonly string _annotations; // where a box was read, less its index: one string for all
+    private CocoReader(string source) => (_source, _read) = (source, new AnnotationStore($"{source}: annotations", _categoryNames));
 
-    private CocoReader(string source) => (_source, _annotations) = (source, $"{source}: annotations");
-
-    private sealed class Image(string fileName, int width, int height, int index, string annotations)
+    /// <param name="ordinal">Its place among the images read (0, 1, ...): what an annotation keeps of it.</param>
+    private sealed class Image(string fileName, int width, int height, int index, int ordinal)
     {
         public string FileName { get; } = fileName;
         public int Width { get; } = width;
         public int Height { get; } = height;
         public int Index { get; } = index;
-        public SourcedBoxes Boxes { get; } = new(annotations);
+        public int Ordinal { get; } = ordinal;
         public int Refused { get; set; }
     }
 
@@ -238,8 +239,12 @@ internal sealed class CocoReader
         {
             return $"{where}.name: expected a string";
         }
-        return _categories.TryAdd(n, (text, i)) ? null
-            : $"{where}.id: {n.ToString(CultureInfo.InvariantCulture)} is categories[{_categories[n].Index}]'s id too";
+        if (!_categories.TryAdd(n, (text, _categoryNames.Count)))
+        {
+            return $"{where}.id: {n.ToString(CultureInfo.InvariantCulture)} is categories[{_categories[n].Index}]'s id too";
+        }
+        _categoryNames.Add(text);
+        return null;
     }
 
     private string? ReadImage(StrictJsonTokens tokens, int i)
@@ -280,7 +285,7 @@ internal sealed class CocoReader
         {
             return $"{where}.height: expected a positive integer";
         }
-        return _images.TryAdd(n, new Image(name, w, h, i, _annotations)) ? null
+        return _images.TryAdd(n, new Image(name, w, h, i, _images.Count)) ? null
             : $"{where}.id: {n.ToString(CultureInfo.InvariantCulture)} is images[{_images[n].Index}]'s id too";
     }
 
@@ -343,11 +348,8 @@ internal sealed class CocoReader
             Refuse($"{onImage}: {problem}; not imported");
             return null;
         }
-        if (score.Number is { } s)
-        {
-            box = box with { Score = s }; // as COCO detection results carry it
-        }
-        image.Boxes.Add(box, i);
+        // The score as COCO detection results carry it.
+        _read.Add(image.Ordinal, category.Index, box, score.Number, i);
         return null;
     }
 
@@ -379,40 +381,11 @@ internal sealed class CocoReader
         }
     }
 
-    /// <summary>An image's boxes and the index of the annotation each was read from, with no object per box beyond
-    /// the box itself (10^6 <see cref="ImportedBox"/>es would be 40 MB more): each is made when the list is read.</summary>
-    private sealed class SourcedBoxes(string prefix) : IReadOnlyList<ImportedBox>
-    {
-        private readonly List<LabeledBox> _boxes = [];
-        private readonly List<int> _indexes = [];
-
-
-        public void Add(LabeledBox box, int index)
-        {
-            _boxes.Add(box);
-            _indexes.Add(index);
-        }
-
-        public int Count => _boxes.Count;
-
-        public ImportedBox this[int index] => new(_boxes[index], prefix, _indexes[index]);
-
-        public IEnumerator<ImportedBox> GetEnumerator()
-        {
-            for (var i = 0; i < Count; i++)
-            {
-                yield return this[i];
-            }
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
-
     private ImportResult Result()
     {
-
+        var boxes = _read.ByImage(_images.Count);
         var listed = _images.Values.OrderBy(m => m.Index)
-            .Select(m => new ImportedImage(m.FileName, $"images[{m.Index.ToString(CultureInfo.InvariantCulture)}]", m.Width, m.Height, m.Boxes, m.Refused));
+            .Select(m => new ImportedImage(m.FileName, $"images[{m.Index.ToString(CultureInfo.InvariantCulture)}]", m.Width, m.Height, boxes[m.Ordinal], m.Refused));
         var result = Duplicates.Refuse(listed, _problems, $"{_source}: ")
             .Select(m => m with { Source = $"{_source}: {m.Source}" }).ToArray();
         return new ImportResult(result, _categories.OrderBy(c => c.Key).Select(c => c.Value.Name).ToArray(), _problems);

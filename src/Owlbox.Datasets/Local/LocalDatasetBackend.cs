@@ -125,6 +125,31 @@ public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? ac
         return new LabelsWritten(changed.Select(c => SampleChange.Between(c.Id, c.Before, c.After)).ToArray(), refused);
     }
 
+    /// <summary>An import's one write: each sample gets exactly the boxes given (<see cref="LabelUpdate.ReplaceBoxes"/>,
+    /// metadata kept), under the lock, after the journal is folded, streamed (<see cref="LabelsBulkReplace"/>) rather
+    /// than as an update a sample. Samples that are not images of the folder are refused, as
+    /// <see cref="UpdateLabelsAsync"/> refuses them.</summary>
+    /// <returns>The samples refused (not written).</returns>
+    public async Task<IReadOnlyList<FailedSample>> ReplaceBoxesAsync(IReadOnlyList<(string SampleId, IReadOnlyList<Owlbox.Labeling.Boxes.LabeledBox> Boxes)> samples,
+        CancellationToken cancellationToken)
+    {
+        if (samples.Count == 0)
+        {
+            return [];
+        }
+        RequireOwnFiles();
+        await using var _ = await LockLabelsAsync(Directory, cancellationToken).ConfigureAwait(false);
+        RequireOwnFiles(); // again under the lock: a link swapped in meanwhile is not followed either
+        var refused = samples.Where(s => !LocalDataset.HasImage(Directory, s.SampleId))
+            .Select(s => new FailedSample(s.SampleId, $"no image named '{LocalDatasetAccess.Shorten(s.SampleId, 100)}' in {Directory}; its labels were not written"))
+            .ToArray();
+        var refusedIds = refused.Select(f => f.SampleId).ToHashSet(StringComparer.Ordinal);
+        LabelJournal.Fold(Directory); // what jobs journaled comes first
+        LabelsBulkReplace.Replace(Path.Combine(Directory, LabelsFile.FileName),
+            refused.Length == 0 ? samples : samples.Where(s => !refusedIds.Contains(s.SampleId)).ToArray());
+        return refused;
+    }
+
     /// <summary>Folds the journal into the labels file (a job's end, or its stop): the file other tools
     /// read then holds every write made.</summary>
     public Task FlushAsync(CancellationToken cancellationToken)
