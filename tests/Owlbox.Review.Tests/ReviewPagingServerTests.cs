@@ -3,6 +3,8 @@ using System.Text.Json;
 using Owlbox.Cli;
 using Owlbox.Cli.Review;
 using Owlbox.Datasets.Local;
+using Owlbox.Datasets.Proposals;
+using Owlbox.Labeling.Provenance;
 
 namespace Owlbox.Review.Tests;
 
@@ -30,7 +32,10 @@ public sealed class ReviewPagingServerTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _http.Dispose();
-        await _server.DisposeAsync();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
         Directory.Delete(Path.GetDirectoryName(_dataset)!, recursive: true);
     }
 
@@ -73,5 +78,36 @@ public sealed class ReviewPagingServerTests : IAsyncLifetime
         Assert.Equal(message, body.GetProperty("error").GetString());
         Assert.Equal(before, Directory.GetFiles(_dataset, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
         Assert.False(File.Exists(Path.Combine(_dataset, LabelsFile.FileName)));
+    }
+
+    [Fact]
+    public async Task AnAcceptedBox_IsShownAtOnce_AndInTheLabelsFileItselfWhenThePageStops()
+    {
+        new ProposalStore(_dataset).Save(new ProposalSet
+        {
+            JobId = "p",
+            CreatedUtc = DateTimeOffset.UtcNow,
+            ModelId = "m",
+            ModelType = "owlv2",
+            Prompt = "cat",
+            DeleteExisting = "no",
+            Samples = [new SampleProposal("img07.jpg", [], [], new Dictionary<string, string>(),
+                [new ProposedBox("cat", 10, 20, 30, 40, new BoxProvenance("m", 1, "cat", 0.9, 0, 0.1, true, 0.2, false, 0, 0))])],
+        });
+        using var decide = await _http.PostAsync(new Uri(new Uri(_server.Url), "/api/decide"),
+            new StringContent("""{"set": "p", "decision": "accept", "boxes": [{"image": "img07.jpg", "index": 0}]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, decide.StatusCode);
+
+        var (_, body) = await StateAsync("?offset=5&limit=5");
+        var image = body.GetProperty("images").EnumerateArray().Single(i => i.GetProperty("id").GetString() == "img07.jpg");
+        Assert.Equal(["cat"], image.GetProperty("labels").EnumerateArray().Select(l => l.GetProperty("label").GetString()));
+        Assert.Equal(1, body.GetProperty("totals").GetProperty("accepted").GetInt32());
+
+        await _server.DisposeAsync();
+        _server = null!;
+
+        // The file other tools read holds it, with nothing left to fold.
+        Assert.Equal(["cat@10,20"], LabelsFile.Load(Path.Combine(_dataset, LabelsFile.FileName)).GetBoxes("img07.jpg").Select(b => $"{b.Label}@{b.X},{b.Y}"));
+        Assert.False(LabelJournal.HasPending(_dataset));
     }
 }
