@@ -160,7 +160,6 @@ public sealed class ReviewStateCacheTests : IDisposable
         Assert.Equal(2, cache.Listings);
         Assert.Equal("aaa-new.jpg", state.Images[0].Id);
         Assert.Equal(13, state.Totals!.Images);
-        Assert.True(cache.ImagePaths.ContainsKey("aaa-new.jpg"));
     }
 
     [Fact]

@@ -141,12 +141,13 @@ public sealed class ReviewServer : IAsyncDisposable
         });
         api.MapGet("/image", (string id) =>
         {
-            // Only the dataset's own images, by exact name: never a path a request makes up, nor a link out of the folder.
-            // The images the page was last told about: a thumbnail request is a lookup, not a scan of the folder.
-            if (!state.ImagePaths.TryGetValue(id, out var path) || !File.Exists(path))
+            // Only the dataset's own images, by exact name: a file name with an image's extension, in the folder (never a
+            // path a request makes up, nor a link out of the folder). A lookup, not a scan of the folder.
+            if (!LocalDataset.HasImage(directory, id))
             {
                 return Results.NotFound();
             }
+            var path = Path.Combine(directory, id);
             try
             {
                 access.RequireInside(path);

@@ -20,10 +20,10 @@ public sealed class ReviewStateCache(string directory, ProposalStore store)
     private SetSummary? _sets;
     private Counted? _counted;
 
-    /// <summary>The folder's images in name order, and their paths, as listed when the folder's time was
+    /// <summary>The folder's images in name order, and as a set, as listed when the folder's time was
     /// <paramref name="Written"/>; <paramref name="Settled"/>: listed long enough after that time that a change within
     /// the same tick of the file system's clock would have been seen.</summary>
-    private sealed record Listing(DateTime Written, bool Settled, string[] Ids, Dictionary<string, string> Paths);
+    private sealed record Listing(DateTime Written, bool Settled, string[] Ids, HashSet<string> Names);
 
     /// <summary>File times are taken from a coarse clock: a folder changed twice within one of its ticks keeps one time,
     /// so a listing made that close to the folder's time is not trusted to be the last.</summary>
@@ -35,19 +35,6 @@ public sealed class ReviewStateCache(string directory, ProposalStore store)
 
     /// <summary>The totals of one listing and one set summary, and the images with a pending box, in name order.</summary>
     private sealed record Counted(Listing Listing, SetSummary Sets, ReviewState.Totals Totals, string[] Pending);
-
-    /// <summary>The folder's images by name (a thumbnail request is a lookup, not a folder scan); listed again when the
-    /// folder changed.</summary>
-    public IReadOnlyDictionary<string, string> ImagePaths
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return CurrentListing().Paths;
-            }
-        }
-    }
 
     /// <summary>How many times the folder was listed (the cost that grows with the folder).</summary>
     public int Listings { get; private set; }
@@ -114,8 +101,8 @@ public sealed class ReviewStateCache(string directory, ProposalStore store)
         }
         Listings++;
         var images = LocalDataset.ListImages(directory);
-        return _listing = new Listing(written, DateTime.UtcNow - written > s_settle, images.Select(s => s.Id).ToArray(),
-            images.ToDictionary(s => s.Id, s => s.FullPath, StringComparer.Ordinal));
+        var ids = images.Select(s => s.Id).ToArray();
+        return _listing = new Listing(written, DateTime.UtcNow - written > s_settle, ids, ids.ToHashSet(StringComparer.Ordinal));
     }
 
     private SetSummary CurrentSets(string? setId)
@@ -144,7 +131,7 @@ public sealed class ReviewStateCache(string directory, ProposalStore store)
         var pendingImages = new List<string>();
         foreach (var (id, sample) in sets.ByImage)
         {
-            if (!listing.Paths.ContainsKey(id))
+            if (!listing.Names.Contains(id))
             {
                 continue;
             }
