@@ -74,12 +74,13 @@ public sealed class ReviewPageTests : IAsyncLifetime
     private Task ProposeAsync(string jobId) => RunAsync("label", _dataset, "--model", Path.Combine(s_root, "models", "owlv2-test"),
         "--prompt-file", Path.Combine(s_root, "samples", "prompt.txt"), "--propose-actions", jobId);
 
-    private IReadOnlyList<LabeledBox> Labels(string image) => LabelsFile.Load(Path.Combine(_dataset, LabelsFile.FileName)).GetBoxes(image);
+    /// <summary>The image's labels as any Owlbox reader sees them: the page's journaled changes folded first.</summary>
+    private IReadOnlyList<LabeledBox> Labels(string image) => LocalDataset.List(_dataset).ReadLabels().GetBoxes(image);
 
     private ProposalSet Set(string jobId) => new ProposalStore(_dataset).Load(jobId);
 
     /// <summary>Does what the reviewer does, then waits for the write it makes: the page's POST to
-    /// <paramref name="endpoint"/> answered (the server answers once the labels file and the proposal set are on disk)
+    /// <paramref name="endpoint"/> answered (the server answers once the change is on disk: journaled, and the proposal set saved)
     /// and the page redrawn from the new state, so what the test reads next is what that action wrote.</summary>
     private static async Task WrittenAsync(IPage page, Func<Task> act, string endpoint)
     {
@@ -248,6 +249,62 @@ public sealed class ReviewPageTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("label")).ToHaveValueAsync("red"); // waits for the page to apply it
         Assert.Equal(red.GetProperty("threshold").GetDouble(), double.Parse(await page.GetByTestId("score").InputValueAsync(), System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    [SkippableFact]
+    public async Task ADatasetLargerThanAPage_IsPaged_NextAndPreviousShowTheOtherImages_AndAcceptShownTakesThisPageOnly()
+    {
+        for (var i = 0; i < 150; i++)
+        {
+            File.Copy(Path.Combine(_dataset, "wide-640x360.jpg"), Path.Combine(_dataset, $"page-{i:D3}.jpg"));
+        }
+        var images = LocalDataset.List(_dataset).Samples.Select(s => s.Id).ToArray(); // 156, in the page's (name) order
+        new ProposalStore(_dataset).Save(new ProposalSet
+        {
+            JobId = "paged",
+            CreatedUtc = DateTimeOffset.UtcNow,
+            ModelId = "m",
+            ModelType = "owlv2",
+            Prompt = "cat",
+            DeleteExisting = "no",
+            Samples = images.Select(i => new SampleProposal(i, [], [], new Dictionary<string, string>(), [Box("cat", 10, 10, 0.9)])).ToList(),
+        });
+        var page = await OpenAsync();
+        var cards = page.Locator("[data-testid=card]");
+        await Assertions.Expect(cards).ToHaveCountAsync(100);
+        await Assertions.Expect(cards.First).ToHaveAttributeAsync("data-image", images[0]);
+        await Assertions.Expect(page.GetByTestId("page-info")).ToHaveTextAsync("page 1 of 2 (images 1-100 of 156)");
+        await Assertions.Expect(page.GetByTestId("counts")).ToContainTextAsync("156 images · 156 pending");
+        await Assertions.Expect(page.GetByTestId("prev-page")).ToBeDisabledAsync();
+
+        await page.GetByTestId("next-page").ClickAsync();
+        await Assertions.Expect(cards.First).ToHaveAttributeAsync("data-image", images[100]);
+        await Assertions.Expect(cards).ToHaveCountAsync(56);
+        await Assertions.Expect(cards.Last).ToHaveAttributeAsync("data-image", images[^1]);
+        await Assertions.Expect(page.GetByTestId("page-info")).ToHaveTextAsync("page 2 of 2 (images 101-156 of 156)");
+        await Assertions.Expect(page.GetByTestId("next-page")).ToBeDisabledAsync();
+
+        await page.Keyboard.PressAsync("[");
+        await Assertions.Expect(cards.First).ToHaveAttributeAsync("data-image", images[0]);
+        await Assertions.Expect(cards).ToHaveCountAsync(100);
+
+        // "Shown" is this page: its 100 boxes, none of the next page's.
+        StringAssert(await page.GetByTestId("accept-shown").GetAttributeAsync("title"), "on this page");
+        await Assertions.Expect(page.GetByTestId("accept-shown")).ToHaveTextAsync("Accept shown (100)");
+        await WrittenAsync(page, () => page.GetByTestId("accept-shown").ClickAsync(), "/api/decide");
+        var set = Set("paged");
+        Assert.All(set.Samples, s => Assert.Equal(Array.IndexOf(images, s.SampleId) < 100 ? ReviewDecision.Accepted : null, s.Detections[0].Decision));
+        Assert.Equal(["cat"], Labels(images[99]).Where(b => b.X == 10 && b.Y == 10).Select(b => b.Label));
+        Assert.Empty(Labels(images[100]));
+        await Assertions.Expect(page.GetByTestId("counts")).ToContainTextAsync("156 images · 56 pending · 100 accepted");
+
+        // Only images with pending boxes: the server pages through those, so the 56 left are one page.
+        await page.GetByTestId("triage").SelectOptionAsync("pending");
+        await Assertions.Expect(page.GetByTestId("page-info")).ToHaveTextAsync("page 1 of 1 (images 1-56 of 56)");
+        await Assertions.Expect(cards.First).ToHaveAttributeAsync("data-image", images[100]);
+        await Assertions.Expect(cards).ToHaveCountAsync(56);
+    }
+
+    private static void StringAssert(string? text, string part) => Assert.Contains(part, text ?? "", StringComparison.Ordinal);
 
     private static async Task RunAsync(params string[] args)
     {

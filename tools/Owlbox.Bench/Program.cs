@@ -29,6 +29,9 @@ using SkiaSharp;
 //              [--coco-scale --owlbox owlbox.dll [--images 100000] [--annotations 1000000]]   (COCO import/export peak RSS)
 //              [--scale 10000,100000]   (labels files of N samples: a 100-image job's time and peak RSS, review state and
 //                                        accept shown over 1,000 boxes; issue 27)
+//              [--review-scale 10000,1000000 [--links 100000]]   (the same labels files, review only: first page,
+//                                        accept shown over 1,000 boxes, the page after; --links: that many more images,
+//                                        hard links to the 100, to measure listing a large folder)
 //              [--published [--hf-trace]]   (`owlbox label` on the export as published, then after `owlbox models prepare`, vs
 //                                            transformers.js; --hf-trace: on a graph traced as HF's forward is, HfOwlExport)
 var model = Arg("--model") ?? "owlvit-base-patch32";
@@ -41,6 +44,11 @@ var modelDir = Path.Combine(cache, "models", model);
 if (args.Contains("--coco-scale"))
 {
     return Owlbox.Bench.CocoScaleBench.Run(args); // CocoScaleBench.cs: COCO import/export at 10^6 annotations
+}
+if (Arg("--review-scale") is { } reviewSizes)
+{
+    return await ReviewScaleAsync(root, reviewSizes.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
+        int.Parse(Arg("--links") ?? "0", CultureInfo.InvariantCulture));
 }
 if (Arg("--scale") is { } scaleSizes)
 {
@@ -741,17 +749,7 @@ static async Task<int> ScaleAsync(string root, int[] sizes)
             {
                 File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
             }
-            var labels = Path.Combine(data, Owlbox.Datasets.Local.LabelsFile.FileName);
-            using (var w = new StreamWriter(labels))
-            {
-                w.Write("{\"version\": 1, \"type\": \"bounding-box-labels\", \"boundingBoxes\": {");
-                for (var i = 0; i < n; i++)
-                {
-                    w.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"{(i == 0 ? "" : ",")}\n\"old{i:D7}.jpg\": [{{\"label\": \"cat\", \"x\": {i % 200}, \"y\": 10, \"width\": 30, \"height\": 40}}, {{\"label\": \"dog\", \"x\": 5, \"y\": {i % 150}, \"width\": 20, \"height\": 20}}]"));
-                }
-                w.Write("}}\n");
-            }
+            var labels = WriteScaleLabels(data, n);
             var fileMb = new FileInfo(labels).Length / 1048576.0;
             var clock = Stopwatch.StartNew();
             var (output, peakMb) = ExecMeasured("dotnet", [owlbox, "label", data, "--model", Path.Combine(root, "models", "owlvit-test"),
@@ -761,23 +759,7 @@ static async Task<int> ScaleAsync(string root, int[] sizes)
             {
                 Console.WriteLine(output);
             }
-            // 1,000 proposed boxes over the 100 images, accepted in one request as the page's *Accept shown* sends it.
-            var store = new Owlbox.Datasets.Proposals.ProposalStore(data);
-            var images = Directory.GetFiles(data, "*.jpg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-            store.Save(new Owlbox.Datasets.Proposals.ProposalSet
-            {
-                JobId = "bench",
-                CreatedUtc = DateTimeOffset.UtcNow,
-                ModelId = "m",
-                ModelType = "owlvit",
-                Prompt = "cat",
-                DeleteExisting = "no",
-                Samples = images.Select(image => new Owlbox.Datasets.Proposals.SampleProposal(image!, [], [], new Dictionary<string, string>(),
-                    Enumerable.Range(0, 10).Select(k => new Owlbox.Datasets.Proposals.ProposedBox("cat", 3 + 7 * k, 5, 20, 20,
-                        new Owlbox.Labeling.Provenance.BoxProvenance("m", 1, "cat", 0.5, 0, 0.1, true, 0.3, false, 0, 0))).ToArray())).ToList(),
-            });
-            var boxes = images.SelectMany(image => Enumerable.Range(0, 10).Select(k => new { image, index = k })).ToArray();
-            var (firstState, acceptSeconds, nextState) = await ReviewSecondsAsync(owlbox, data, JsonSerializer.Serialize(new { set = "bench", decision = "accept", boxes }));
+            var (firstState, acceptSeconds, nextState) = await ReviewBenchAsync(owlbox, data);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{n,19:N0} | {fileMb,7:0.0} | {jobSeconds,15:0.00} | {peakMb,15:0} | {firstState,19:0.00} | {acceptSeconds,20:0.00} | {nextState,21:0.00}"));
         }
@@ -787,6 +769,82 @@ static async Task<int> ScaleAsync(string root, int[] sizes)
         }
     }
     return 0;
+}
+
+/// <summary>Review only (issue 27): per size N, the scale bench's labels file of N samples (entries for images not in
+/// the folder) and its 100 images, plus <paramref name="links"/> more images (hard links to those, named after the
+/// 100 so the first page is theirs: what listing a large folder costs); then `owlbox review`'s first page, *accept shown*
+/// over its 1,000 proposed boxes and the page after it (<see cref="ReviewBenchAsync"/>).</summary>
+static async Task<int> ReviewScaleAsync(string root, int[] sizes, int links)
+{
+    var owlbox = OwlboxExecutable(root);
+    Console.WriteLine($"labels file samples | file MB | images in folder | first review state s | accept 1,000 boxes s | state after accept s");
+    foreach (var n in sizes)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"owlbox-review-scale-{n}-{Environment.ProcessId}");
+        Directory.CreateDirectory(data);
+        try
+        {
+            var source = MakeImages(Path.Combine(root, ".cache", "bench", "images-100"), 100);
+            var files = Directory.GetFiles(source);
+            foreach (var f in files)
+            {
+                File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
+            }
+            for (var i = 0; i < links; i++)
+            {
+                // Spread over the 100 (a file takes at most 65,000 links on ext4).
+                HardLinks.Create(files[i % files.Length], Path.Combine(data, string.Create(CultureInfo.InvariantCulture, $"zz-link{i:D7}.jpg")));
+            }
+            var fileMb = new FileInfo(WriteScaleLabels(data, n)).Length / 1048576.0;
+            var (firstState, acceptSeconds, nextState) = await ReviewBenchAsync(owlbox, data);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{n,19:N0} | {fileMb,7:0.0} | {100 + links,16:N0} | {firstState,20:0.00} | {acceptSeconds,20:0.00} | {nextState,20:0.00}"));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+    return 0;
+}
+
+/// <summary>A labels file of <paramref name="n"/> samples x 2 boxes, for images not in the folder (only their size
+/// matters); its path.</summary>
+static string WriteScaleLabels(string data, int n)
+{
+    var labels = Path.Combine(data, Owlbox.Datasets.Local.LabelsFile.FileName);
+    using var w = new StreamWriter(labels);
+    w.Write("{\"version\": 1, \"type\": \"bounding-box-labels\", \"boundingBoxes\": {");
+    for (var i = 0; i < n; i++)
+    {
+        w.Write(string.Create(CultureInfo.InvariantCulture,
+            $"{(i == 0 ? "" : ",")}\n\"old{i:D7}.jpg\": [{{\"label\": \"cat\", \"x\": {i % 200}, \"y\": 10, \"width\": 30, \"height\": 40}}, {{\"label\": \"dog\", \"x\": 5, \"y\": {i % 150}, \"width\": 20, \"height\": 20}}]"));
+    }
+    w.Write("}}\n");
+    return labels;
+}
+
+/// <summary>1,000 proposed boxes over the folder's first 100 images (a proposal set "bench"), then `owlbox review`:
+/// the first page, *accept shown* over those boxes in one request, the page after it.</summary>
+static Task<(double FirstState, double Accept, double NextState)> ReviewBenchAsync(string owlbox, string data)
+{
+    var store = new Owlbox.Datasets.Proposals.ProposalStore(data);
+    var images = Directory.GetFiles(data, "*.jpg").Select(Path.GetFileName).Order(StringComparer.Ordinal).Take(100).ToArray();
+    store.Save(new Owlbox.Datasets.Proposals.ProposalSet
+    {
+        JobId = "bench",
+        CreatedUtc = DateTimeOffset.UtcNow,
+        ModelId = "m",
+        ModelType = "owlvit",
+        Prompt = "cat",
+        DeleteExisting = "no",
+        Samples = images.Select(image => new Owlbox.Datasets.Proposals.SampleProposal(image!, [], [], new Dictionary<string, string>(),
+            Enumerable.Range(0, 10).Select(k => new Owlbox.Datasets.Proposals.ProposedBox("cat", 3 + 7 * k, 5, 20, 20,
+                new Owlbox.Labeling.Provenance.BoxProvenance("m", 1, "cat", 0.5, 0, 0.1, true, 0.3, false, 0, 0))).ToArray())).ToList(),
+    });
+    var boxes = images.SelectMany(image => Enumerable.Range(0, 10).Select(k => new { image, index = k })).ToArray();
+    return ReviewSecondsAsync(owlbox, data, JsonSerializer.Serialize(new { set = "bench", decision = "accept", boxes }));
 }
 
 /// <summary>`owlbox review` on the dataset: the page's first GET /api/state, one POST /api/decide (its *Accept shown*),
@@ -820,10 +878,12 @@ static async Task<(double FirstState, double Accept, double NextState)> ReviewSe
             }
             return clock.Elapsed.TotalSeconds;
         }
-        var first = await TimeAsync(() => http.GetAsync(new Uri("/api/state", UriKind.Relative)));
+        // As the page asks: its first page of images (the page's size), the newest set.
+        var page = new Uri($"/api/state?offset=0&limit=100", UriKind.Relative);
+        var first = await TimeAsync(() => http.GetAsync(page));
         var accept = await TimeAsync(() => http.PostAsync(new Uri("/api/decide", UriKind.Relative),
             new StringContent(acceptBody, System.Text.Encoding.UTF8, "application/json")));
-        var next = await TimeAsync(() => http.GetAsync(new Uri("/api/state", UriKind.Relative)));
+        var next = await TimeAsync(() => http.GetAsync(page));
         return (first, accept, next);
     }
     finally
@@ -960,4 +1020,19 @@ internal sealed class OneProcessOwlbox : IAsyncDisposable
         await _host.StopAsync();
         _host.Dispose();
     }
+}
+
+/// <summary>Hard links (many images without their bytes on disk).</summary>
+internal static class HardLinks
+{
+    public static void Create(string existing, string link)
+    {
+        if (Link(existing, link) != 0)
+        {
+            throw new IOException($"could not link {link} to {existing} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existing, string link);
 }

@@ -32,7 +32,7 @@ public static class ReviewCommand
         }
         await using var server = await ReviewServer.StartAsync(dataset, (int)port, cancellationToken, model).ConfigureAwait(false);
         await stdout.WriteLineAsync($"Reviewing {Path.GetFullPath(dataset)}: open {server.Url}").ConfigureAwait(false);
-        await stdout.WriteLineAsync("Decisions are written as you make them; Ctrl+C stops the page.").ConfigureAwait(false);
+        await stdout.WriteLineAsync("Decisions are saved as you make them (in bounding_boxes.labels once the page is idle for a moment, and when it stops); Ctrl+C stops the page.").ConfigureAwait(false);
         // SIGTERM (a service manager, kill, docker stop) stops the page as Ctrl+C does; every decision is already on disk.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>

@@ -25,8 +25,10 @@ namespace Owlbox.Cli.Review;
 /// The review page's web server: one dataset, loopback only, every endpoint but the page itself requiring the session
 /// token printed with the URL and every change coming from the page itself (<see cref="ReviewAuthorization"/>: another
 /// site open in the same browser can neither read the dataset nor change it), and a DNS-rebound host name refused.
-/// Reads build the page's state from the files as they are now; changes go through <see cref="DatasetReview"/>, the
-/// locked write path.
+/// Reads build the page's state, a page of images at a time, from the files as they are now
+/// (<see cref="ReviewStateCache"/>); changes go through <see cref="DatasetReview"/>, the locked write path, each one
+/// record of the label journal, folded into the labels file when the page is quiet and at stop
+/// (<see cref="ReviewFolding"/>).
 /// </summary>
 public sealed class ReviewServer : IAsyncDisposable
 {
@@ -46,8 +48,16 @@ public sealed class ReviewServer : IAsyncDisposable
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     private readonly WebApplication _app;
+    private readonly ReviewFolding _folding;
+    private readonly CancellationTokenSource _stopFolding;
+    private readonly Task _foldLoop;
 
-    private ReviewServer(WebApplication app, string url) => (_app, Url) = (app, url);
+    private ReviewServer(WebApplication app, string url, ReviewFolding folding)
+    {
+        (_app, Url, _folding) = (app, url, folding);
+        _stopFolding = new CancellationTokenSource();
+        _foldLoop = folding.RunAsync(_stopFolding.Token);
+    }
 
     /// <summary>The routes served (for tests that try every one).</summary>
     public IEndpointRouteBuilder Routes => _app;
@@ -76,7 +86,8 @@ public sealed class ReviewServer : IAsyncDisposable
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddReviewAuthorization(token);
         var app = builder.Build();
-        var review = new DatasetReview(directory);
+        var review = new DatasetReview(directory, journaled: true); // a click costs its boxes, not the dataset
+        var folding = new ReviewFolding(directory);
         var access = new LocalDatasetAccess([directory]);
         app.Use(async (context, next) =>
         {
@@ -111,16 +122,32 @@ public sealed class ReviewServer : IAsyncDisposable
         var api = app.MapGroup("/api").WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         // The state between requests: rebuilt for what changed, whole only when someone else wrote the files.
         var state = new ReviewStateCache(directory, review.Proposals);
-        api.MapGet("/state", (string? set, HttpRequest http) =>
-            Results.Json(state.Get(set, review.CanUndo(Session(http))) with { FindMore = model is null ? null : Path.GetFileName(model.Directory) }, s_json));
+        api.MapGet("/state", (string? set, string? offset, string? limit, string? only, HttpRequest http) =>
+        {
+            var (page, problem) = ReviewPaging.Parse(offset, limit, only);
+            if (page is null)
+            {
+                return Results.BadRequest(new { error = problem });
+            }
+            try
+            {
+                return Results.Json(state.Get(set, page, review.CanUndo(Session(http))) with { FindMore = model is null ? null : Path.GetFileName(model.Directory) }, s_json);
+            }
+            catch (PageException e)
+            {
+                // The page knows where to go: the last page now.
+                return Results.BadRequest(new { error = e.Message, matching = e.Matching, lastOffset = ReviewPaging.LastPageOffset(e.Matching, page.Limit) });
+            }
+        });
         api.MapGet("/image", (string id) =>
         {
-            // Only the dataset's own images, by exact name: never a path a request makes up, nor a link out of the folder.
-            // The images the page was last told about: a thumbnail request is a lookup, not a scan of the folder.
-            if (!state.ImagePaths.TryGetValue(id, out var path) || !File.Exists(path))
+            // Only the dataset's own images, by exact name: a file name with an image's extension, in the folder (never a
+            // path a request makes up, nor a link out of the folder). A lookup, not a scan of the folder.
+            if (!LocalDataset.HasImage(directory, id))
             {
                 return Results.NotFound();
             }
+            var path = Path.Combine(directory, id);
             try
             {
                 access.RequireInside(path);
@@ -140,6 +167,7 @@ public sealed class ReviewServer : IAsyncDisposable
             var decision = request.Decision == "accept" ? ReviewDecision.Accepted : ReviewDecision.Rejected;
             var changed = await review.DecideAsync(Session(http), request.Boxes!.Select(b => new ProposalRef(request.Set!, b!.Image!, b.Index!.Value)).ToArray(), decision, ct).ConfigureAwait(false);
             state.Refresh(changed);
+            folding.Changed();
             return Results.Json(new { changed }, s_json);
         });
         api.MapPost("/remove-labels", async (RemoveRequest request, HttpRequest http, CancellationToken ct) =>
@@ -150,6 +178,7 @@ public sealed class ReviewServer : IAsyncDisposable
             }
             var changed = await review.RemoveLabelsAsync(Session(http), request.Image!, request.Boxes!.Select(b => new LabeledBox(b!.Label!, b.X!.Value, b.Y!.Value, b.Width!.Value, b.Height!.Value)).ToArray(), ct).ConfigureAwait(false);
             state.Refresh(changed);
+            folding.Changed();
             return Results.Json(new { changed }, s_json);
         });
         api.MapPost("/undo", async (HttpRequest http, CancellationToken ct) =>
@@ -161,6 +190,7 @@ public sealed class ReviewServer : IAsyncDisposable
             }
             var changed = await review.UndoAsync(Session(http), ct).ConfigureAwait(false) ?? [];
             state.Refresh(changed);
+            folding.Changed();
             return Results.Json(new { changed }, s_json);
         }).WithMetadata(new RequestSizeLimitAttribute(MaxUndoBodyBytes));
         // One search at a time: each runs the model over the whole dataset.
@@ -194,7 +224,7 @@ public sealed class ReviewServer : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var bound = new Uri(address).Port;
-        return new ReviewServer(app, $"http://127.0.0.1:{bound}/?t={token}");
+        return new ReviewServer(app, $"http://127.0.0.1:{bound}/?t={token}", folding);
     }
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
@@ -203,6 +233,10 @@ public sealed class ReviewServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _stopFolding.CancelAsync().ConfigureAwait(false);
+        await _foldLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopFolding.Dispose();
+        await _folding.FoldAsync(CancellationToken.None).ConfigureAwait(false); // the labels file holds every decision when the page stops
     }
 
     /// <summary>The request's page session; a client that sends none (a script) shares one session.</summary>

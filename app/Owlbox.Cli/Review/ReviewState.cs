@@ -6,7 +6,7 @@ using Owlbox.Labeling.Review;
 
 namespace Owlbox.Cli.Review;
 
-/// <summary>What the review page shows, read from the files as they are now: every image with its labels, one
+/// <summary>What the review page shows, read from the files as they are now: images with their labels, one
 /// proposal set's boxes (pending and decided) and how each relates to the labels (<see cref="ReviewTriage"/>), the
 /// proposal sets there are, and the latest calibration of the dataset's prompt when <c>owlbox calibrate</c> wrote one.</summary>
 public static class ReviewState
@@ -21,12 +21,26 @@ public static class ReviewState
 
     public sealed record SetView(string JobId, string Prompt, string ModelId, DateTimeOffset CreatedUtc, int Boxes, int Pending);
 
+    /// <summary>Which page of images a state holds.</summary>
+    /// <param name="Matching">The images the page's filter lets through, on every page (every image of the folder,
+    /// or those with a pending box in the set shown).</param>
+    public sealed record PageView(int Offset, int Limit, string Only, int Matching);
+
+    /// <summary>The dataset's totals, every page counted: the folder's images, those the set shown has proposals for,
+    /// and that set's boxes on them by decision.</summary>
+    public sealed record Totals(int Images, int ImagesWithProposals, int ImagesWithPending, int Pending, int Accepted, int Rejected);
+
     /// <param name="Warnings">What the page could not show and why (a calibration file it cannot read), in words.</param>
     /// <param name="FindMore">The model "find more like this" runs (its folder's name); null: the page was started
     /// without <c>--model</c>, so it has no such button.</param>
+    /// <param name="Page">The page of images held; null: every image (<see cref="Build"/>).</param>
+    /// <param name="Labels">The label names of the set shown and of the images on the page (the page's label filter).</param>
     public sealed record State(string Dataset, IReadOnlyList<SetView> Sets, string? Set, IReadOnlyList<ImageView> Images,
-        bool CanUndo, JsonElement? Calibration, IReadOnlyList<string> Warnings, string? FindMore = null);
+        bool CanUndo, JsonElement? Calibration, IReadOnlyList<string> Warnings, string? FindMore = null, PageView? Page = null,
+        Totals? Totals = null, IReadOnlyList<string>? Labels = null);
 
+    /// <summary>Every image at once, the labels file read whole: for small datasets and tests; the server pages
+    /// (<see cref="ReviewStateCache"/>).</summary>
     /// <param name="setId">The proposal set to show; null: the newest, if any.</param>
     public static State Build(LocalDataset dataset, ProposalStore store, string? setId, bool canUndo)
     {

@@ -14,7 +14,7 @@ public sealed record JournaledSample(string Id, SampleLabels Before, SampleLabel
 /// samples' labels before and after, a sequence number and a CRC-32 of the record, flushed to disk before the write
 /// returns) instead of rewriting the file. The labels file stays the file other tools read: the journal is folded into
 /// it at job end, when it grows past <see cref="FoldBytes"/> or its first record is older than <see cref="FoldAge"/>,
-/// after each review request, and by any reader that opens the dataset (which is also the crash recovery: a process
+/// when the review page is quiet and when it stops, and by any reader that opens the dataset (which is also the crash recovery: a process
 /// killed between an append and its fold leaves complete records, folded by the next one). A torn or damaged record
 /// ends the journal: it and anything after it were never acknowledged, so they are dropped.
 /// </summary>

@@ -17,9 +17,13 @@ public sealed record ProposalRef(string JobId, string SampleId, int Index);
 /// the box pending and in the labels, and accepting it again adds nothing. Rejecting records the decision only.
 /// Removing an existing box takes it out. An undo reverts exactly what its change did, and only where the image is
 /// still as the change left it (<see cref="SampleChange.Revert"/>): a box a job or another tab re-added or removed
-/// since is theirs. An image not in the folder is refused, never written.
+/// since is theirs. An image not in the folder is refused, never written. Each request is one labels update, whatever
+/// its size.
 /// </summary>
-public sealed class DatasetReview(string directory)
+/// <param name="journaled">Each update is appended to the label journal (<see cref="LabelJournal"/>: its cost is the
+/// request's, not the dataset's) and folded into the labels file by the caller (the review server, when the page is quiet
+/// and at stop) or by the next process to open the dataset; otherwise each update rewrites the labels file at once.</param>
+public sealed class DatasetReview(string directory, bool journaled = false)
 {
     private readonly string _directory = Path.GetFullPath(directory);
     private readonly UndoHistory<UndoEntry> _undo = new();
@@ -30,7 +34,7 @@ public sealed class DatasetReview(string directory)
 
     public ProposalStore Proposals => new(_directory);
 
-    private LocalDatasetBackend Labels => new(_directory, writeThrough: true); // one labels update per request
+    private LocalDatasetBackend Labels => new(_directory, writeThrough: !journaled); // one labels update per request
 
     public bool CanUndo(string session) => _undo.CanUndo(session);
 
