@@ -58,11 +58,14 @@ public static class FindMore
     /// <summary>The box itself and every box of its label in the labels file, each once, grouped by image.</summary>
     public static JobExamples Examples(string directory, string image, LabeledBox box)
     {
-        var labels = LocalDataset.List(directory).ReadLabels(); // a running job's journaled boxes count too
+        LocalDataset.CheckFolder(directory);
+        // Streamed, keeping that label's boxes only (a 10^6-sample file is never held); a pending journal (a running
+        // job's boxes, the page's own recent clicks) is folded first, so those count too.
+        var labels = CurrentLabels.Boxes(directory, null, b => b.Label == box.Label);
         var byImage = new Dictionary<string, List<PixelBox>>(StringComparer.Ordinal) { [image] = [box.Box] };
-        foreach (var file in labels.FileNames)
+        foreach (var (file, boxes) in labels)
         {
-            foreach (var accepted in labels.GetBoxes(file).Where(b => b.Label == box.Label))
+            foreach (var accepted in boxes)
             {
                 var list = byImage.TryGetValue(file, out var l) ? l : byImage[file] = [];
                 if (!list.Contains(accepted.Box))
