@@ -108,7 +108,13 @@ public sealed class LabelsFile
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var stamp = Stamp(file);
-            var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
+            // The file's index, when it is of this version, says where the samples are: read there, and the new version
+            // is spliced from this one (LabelsSplice); otherwise a scan, and a rewrite token by token.
+            var index = File.Exists(file) && LabelsIndex.For(file, path) is { } indexed && indexed.Stamp == stamp ? indexed : null;
+            var located = index?.Locate(ids, path, keepJson: true);
+            var stored = located is not null ? Collect(located.Select(l => l.Entry))
+                : File.Exists(file) ? ReadSamples(file, path, ids)
+                : [];
             var changes = new Dictionary<string, Change>(StringComparer.Ordinal);
             foreach (var u in updates)
             {
@@ -132,7 +138,10 @@ public sealed class LabelsFile
                 return [];
             }
             AtomicFile.RemoveStale(file);
-            if (Write(file, path, changes, () => Stamp(file) == stamp))
+            var written = located is not null
+                ? Splice(file, path, index!.Layout, located, changes, () => Stamp(file) == stamp)
+                : Write(file, path, changes, () => Stamp(file) == stamp);
+            if (written)
             {
                 return changes.Select(c => SampleChange.Between(c.Key, c.Value.Before, c.Value.Labels)).ToArray();
             }
@@ -244,6 +253,36 @@ public sealed class LabelsFile
                 input?.Dispose();
             }
         }, stillCurrent);
+    }
+
+    /// <summary>The new version spliced from the current one (<see cref="LabelsSplice"/>): the bytes of every entry not
+    /// changed copied as they are, without parsing them again; the layout and where the changed samples' entries are come
+    /// from the index of this very version (its stamp checked by the caller), which a streaming pass checked.</summary>
+    private static bool Splice(string file, string path, LabelsLayout layout, IReadOnlyList<(long Offset, LabelsEntry Entry)> located,
+        Dictionary<string, Change> changes, Func<bool> stillCurrent)
+    {
+        var boxesAt = new Dictionary<string, long>(StringComparer.Ordinal);
+        var metadataAt = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (offset, entry) in located)
+        {
+            (entry.Boxes is not null ? boxesAt : metadataAt)[entry.SampleId] = offset;
+        }
+        var samples = changes.Select(c => new SplicedSample(c.Key, boxesAt.GetValueOrDefault(c.Key, -1), metadataAt.GetValueOrDefault(c.Key, -1),
+            w => WriteBoxes(w, c.Value), w => WriteMetadata(w, c.Value))).ToArray();
+        try
+        {
+            return AtomicFile.Write(file, stream =>
+            {
+                using var input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                LabelsSplice.Apply(input, LabelsSplice.Plan(input, layout, samples), stream);
+            }, stillCurrent);
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        {
+            // The bytes are not where the index of this version says: the file was saved over in place meanwhile (its
+            // stamp then differs, and the update is made again on the new version).
+            return stillCurrent() ? throw new DatasetException($"{path} is not as Owlbox indexed it; nothing was written, try again", e) : false;
+        }
     }
 
     private static FileStream OpenRead(string file, out bool bom)

@@ -24,8 +24,15 @@ public sealed class LabelsIndex
     private readonly Section _boxes;
     private readonly Section _metadata;
 
-    private LabelsIndex(string file, FileStamp stamp, Section boxes, Section metadata) =>
-        (_file, _stamp, _boxes, _metadata) = (file, stamp, boxes, metadata);
+    private LabelsIndex(string file, FileStamp stamp, Section boxes, Section metadata, LabelsLayout layout) =>
+        (_file, _stamp, _boxes, _metadata, Layout) = (file, stamp, boxes, metadata, layout);
+
+    /// <summary>The version indexed.</summary>
+    internal FileStamp Stamp => _stamp;
+
+    /// <summary>Where that version's sections and top level open and close: what a writer splices at
+    /// (<see cref="LabelsSplice"/>).</summary>
+    public LabelsLayout Layout { get; }
 
     /// <summary>The samples indexed (an entry in either section counts once per section).</summary>
     public int Count => _boxes.Count + _metadata.Count;
@@ -95,7 +102,11 @@ public sealed class LabelsIndex
     /// index says (then the caller scans).</summary>
     /// <param name="path">The file as the user named it, for the messages.</param>
     /// <param name="keepJson">Whether to keep each box's own JSON, as the scan's reader does.</param>
-    public IReadOnlyList<LabelsEntry>? Read(IEnumerable<string> sampleIds, string path, bool keepJson = false)
+    public IReadOnlyList<LabelsEntry>? Read(IEnumerable<string> sampleIds, string path, bool keepJson = false) =>
+        Locate(sampleIds, path, keepJson)?.Select(f => f.Entry).ToArray();
+
+    /// <summary>As <see cref="Read"/>, with where each entry's name starts (what a writer splices at).</summary>
+    internal IReadOnlyList<(long Offset, LabelsEntry Entry)>? Locate(IEnumerable<string> sampleIds, string path, bool keepJson)
     {
         if (!IsCurrent)
         {
@@ -132,7 +143,7 @@ public sealed class LabelsIndex
             return null;
         }
         // Changed during the read (an editor's save): what was read may be of either version.
-        return IsCurrent ? found.OrderBy(f => f.Offset).Select(f => f.Entry).ToArray() : null;
+        return IsCurrent ? found.OrderBy(f => f.Offset).ToArray() : null;
     }
 
     private static ulong Key(ReadOnlySpan<byte> utf8Name) => Key(XxHash128.HashToUInt128(utf8Name));
@@ -182,18 +193,49 @@ public sealed class LabelsIndex
         private readonly List<long> _boxOffsets = [];
         private readonly List<ulong> _metadataKeys = [];
         private readonly List<long> _metadataOffsets = [];
+        private readonly long[] _section = [-1, -1, -1, -1, -1, -1]; // name, open, close of boxes, then of metadata
+        private long _lastRootMember = -1;
+        private long _rootClose = -1;
+        private long _lastBoxes = -1;
+        private long _lastMetadata = -1;
+
+        /// <summary>A top-level member: its name's offset and, for a section, its value's <c>{</c>.</summary>
+        public void RootMember(LabelsSection section, long nameAt, long valueAt)
+        {
+            _lastRootMember = nameAt;
+            if (section != LabelsSection.Other)
+            {
+                var i = section == LabelsSection.Metadata ? 3 : 0;
+                (_section[i], _section[i + 1]) = (nameAt, valueAt);
+            }
+        }
+
+        public void SectionEnd(LabelsSection section, long closeAt) => _section[section == LabelsSection.Metadata ? 5 : 2] = closeAt;
+
+        public void RootEnd(long closeAt) => _rootClose = closeAt;
 
         public void Add(LabelsSection section, UInt128 hash, long offset)
         {
             var (keys, offsets) = section == LabelsSection.Metadata ? (_metadataKeys, _metadataOffsets) : (_boxKeys, _boxOffsets);
             keys.Add(Key(hash));
             offsets.Add(offset);
+            if (section == LabelsSection.Metadata)
+            {
+                _lastMetadata = offset;
+            }
+            else
+            {
+                _lastBoxes = offset;
+            }
         }
 
         /// <summary>The index, when the file is still as stamped before the pass; null otherwise.</summary>
         public LabelsIndex? Finish(string file, FileStamp stamp) =>
-            stamp.Exists && FileStamp.Of(file) == stamp
-                ? new LabelsIndex(file, stamp, Sorted(_boxKeys, _boxOffsets), Sorted(_metadataKeys, _metadataOffsets))
+            stamp.Exists && _rootClose >= 0 && FileStamp.Of(file) == stamp
+                ? new LabelsIndex(file, stamp, Sorted(_boxKeys, _boxOffsets), Sorted(_metadataKeys, _metadataOffsets), new LabelsLayout(
+                    _lastRootMember, _rootClose,
+                    new LabelsSectionLayout(_section[0], _section[1], _section[2], _lastBoxes),
+                    _section[3] < 0 ? null : new LabelsSectionLayout(_section[3], _section[4], _section[5], _lastMetadata)))
                 : null;
 
         /// <summary>Sorted in place: no copy of 16 bytes a sample at the setup's peak.</summary>
