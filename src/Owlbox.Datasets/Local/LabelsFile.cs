@@ -46,13 +46,20 @@ public sealed class LabelsFile
     }
 
     /// <summary>Reads and checks the whole file as <see cref="Load"/> does, holding none of it: a setup check whose
-    /// memory does not grow with the file (but for the reader's 16 bytes a sample of its duplicate check). The pass also
-    /// indexes the file (<see cref="LabelsIndex"/>, 16 bytes a sample), so a job's writer reads its batches' samples
-    /// without another pass.</summary>
+    /// memory does not grow with the file. The pass also indexes the file (<see cref="LabelsIndex"/>, 16 bytes a sample),
+    /// so a job's writer reads its batches' samples, and its fold splices the file, without another pass. The fast pass
+    /// (<see cref="LabelsCheck"/>: no object per entry, a sample twice found in the sorted index) decides a sound file;
+    /// anything else is read again by <see cref="LabelsReader"/>, which names the problem.</summary>
     public static void Check(string path)
     {
         var file = ResolvePath(path);
         var stamp = FileStamp.Of(file);
+        if (stamp.Exists && LabelsIndex.Checked(file, path, stamp) is { } sound)
+        {
+            LabelsIndex.Keep(sound);
+            return;
+        }
+        // Not sound, or not for the fast pass to say: the one reader checks it, naming any problem.
         var index = new LabelsIndex.Builder();
         using (var entries = LabelsReader.ReadFile(file, path, _ => false, checkAll: true, keepJson: false, index).GetEnumerator())
         {

@@ -47,6 +47,10 @@ public sealed class LabelsIndex
     {
         var file = LabelsFile.ResolvePath(path);
         var stamp = FileStamp.Of(file);
+        if (stamp.Exists && Checked(file, path, stamp) is { } sound)
+        {
+            return sound;
+        }
         var builder = new Builder();
         using (var entries = LabelsReader.ReadFile(file, path, _ => false, checkAll: false, keepJson: false, builder).GetEnumerator())
         {
@@ -56,6 +60,18 @@ public sealed class LabelsIndex
         }
         return builder.Finish(file, stamp);
     }
+
+    /// <summary>The index of a file the fast pass (<see cref="LabelsCheck"/>) found sound, every entry checked as the
+    /// reader checks it; null when it cannot say (the reader is to check it then) or the file changed meanwhile.</summary>
+    internal static LabelsIndex? Checked(string file, string path, FileStamp stamp)
+    {
+        var builder = new Builder();
+        return LabelsCheck.Run(file, path, builder) && builder.Finish(file, stamp) is { HasRepeatedKey: false } index ? index : null;
+    }
+
+    /// <summary>Whether two entries of a section have one key: a sample listed twice (or, rarely, two names with one
+    /// 64-bit hash), for the reader to tell apart.</summary>
+    private bool HasRepeatedKey => _boxes.HasRepeatedKey || _metadata.HasRepeatedKey;
 
     /// <summary>The process's index of <paramref name="file"/> (resolved) when it is current, else a new one, kept; null
     /// when none can be built (no file, broken JSON: the scan names the problem).</summary>
@@ -167,6 +183,21 @@ public sealed class LabelsIndex
     private sealed class Section(List<ulong> keys, List<long> offsets)
     {
         public int Count => keys.Count;
+
+        public bool HasRepeatedKey
+        {
+            get
+            {
+                for (var i = 1; i < keys.Count; i++)
+                {
+                    if (keys[i] == keys[i - 1])
+                    {
+                        return true;
+                    }
+                }
+                return false;
+            }
+        }
 
         public IEnumerable<long> Find(ulong key)
         {
