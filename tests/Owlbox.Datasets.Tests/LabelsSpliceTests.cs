@@ -122,7 +122,27 @@ public sealed class LabelsSpliceTests : IDisposable
         Assert.Equal([new LabeledBox("cat", 1, 1, 2, 2)], labels.GetBoxes("b.jpg"));
         Assert.Equal("v", labels.GetMetadata("b.jpg")!["m"]);
         Assert.Empty(labels.GetBoxes("n.jpg"));
+
+        // The new version's index was kept, moved by the splice: what indexing the new file gives, no pass needed.
+        var kept = LabelsIndex.KeptFor(_dataset.LabelsPath);
+        Assert.NotNull(kept);
+        Assert.Equal(LabelsIndex.Build(_dataset.LabelsPath)!.Layout, kept.Layout);
+        string[] ids = ["a.jpg", "b.jpg", "n.jpg", "café.jpg", "missing.jpg"];
+        Assert.Equal(LabelsReader.ReadFile(_dataset.LabelsPath, ids.Contains).Select(Describe), kept.Read(ids, _dataset.LabelsPath)!.Select(Describe));
+
+        // And the next update splices at its offsets.
+        LabelsFile.Rewrite(_dataset.LabelsPath, [new("n.jpg", new SampleLabels([new LabeledBox("dog", 3, 3, 3, 3)], new Dictionary<string, string> { ["k"] = "w" })),
+            new("z.jpg", new SampleLabels([new LabeledBox("cow", 4, 4, 4, 4)], new Dictionary<string, string>()))]);
+        labels = LabelsFile.Load(_dataset.LabelsPath);
+        Assert.Equal([new LabeledBox("cat", 1, 1, 2, 2)], labels.GetBoxes("b.jpg"));
+        Assert.Equal([new LabeledBox("dog", 3, 3, 3, 3)], labels.GetBoxes("n.jpg"));
+        Assert.Equal("w", labels.GetMetadata("n.jpg")!["k"]);
+        Assert.Equal([new LabeledBox("cow", 4, 4, 4, 4)], labels.GetBoxes("z.jpg"));
+        Assert.Equal(LabelsIndex.Build(_dataset.LabelsPath)!.Layout, LabelsIndex.KeptFor(_dataset.LabelsPath)!.Layout);
     }
+
+    private static string Describe(LabelsEntry e) =>
+        $"{e.SampleId} {(e.Boxes is null ? "-" : string.Join(";", e.Boxes))} {(e.Metadata is null ? "-" : string.Join(";", e.Metadata))}";
 
     [Fact]
     public void AByteOrderMark_StaysAndTheOffsetsCountIt()

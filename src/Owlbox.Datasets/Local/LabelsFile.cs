@@ -146,7 +146,7 @@ public sealed class LabelsFile
             }
             AtomicFile.RemoveStale(file);
             var written = located is not null
-                ? Splice(file, path, index!.Layout, located, changes, () => Stamp(file) == stamp)
+                ? Splice(file, path, index!, located, changes, () => Stamp(file) == stamp)
                 : Write(file, path, changes, () => Stamp(file) == stamp);
             if (written)
             {
@@ -265,9 +265,10 @@ public sealed class LabelsFile
     /// <summary>The new version spliced from the current one (<see cref="LabelsSplice"/>): the bytes of every entry not
     /// changed copied as they are, without parsing them again; the layout and where the changed samples' entries are come
     /// from the index of this very version (its stamp checked by the caller), which a streaming pass checked.</summary>
-    private static bool Splice(string file, string path, LabelsLayout layout, IReadOnlyList<(long Offset, LabelsEntry Entry)> located,
+    private static bool Splice(string file, string path, LabelsIndex index, IReadOnlyList<(long Offset, LabelsEntry Entry)> located,
         Dictionary<string, Change> changes, Func<bool> stillCurrent)
     {
+        var layout = index.Layout;
         var boxesAt = new Dictionary<string, long>(StringComparer.Ordinal);
         var metadataAt = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (offset, entry) in located)
@@ -276,20 +277,35 @@ public sealed class LabelsFile
         }
         var samples = changes.Select(c => new SplicedSample(c.Key, boxesAt.GetValueOrDefault(c.Key, -1), metadataAt.GetValueOrDefault(c.Key, -1),
             w => WriteBoxes(w, c.Value), w => WriteMetadata(w, c.Value))).ToArray();
+        IReadOnlyList<LabelsSplice.Edit> edits = [];
+        FileStamp? written = null;
         try
         {
-            return AtomicFile.Write(file, stream =>
+            if (!AtomicFile.Write(file, stream =>
             {
                 using var input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-                LabelsSplice.Apply(input, LabelsSplice.Plan(input, layout, samples), stream);
-            }, stillCurrent);
+                edits = LabelsSplice.Plan(input, layout, samples);
+                LabelsSplice.Apply(input, edits, stream);
+                stream.Flush();
+                // The rename keeps the file (its times, its size): this is the new version's stamp, whatever comes after.
+                written = stream is FileStream temp ? FileStamp.Of(temp.Name) : null;
+            }, stillCurrent))
+            {
+                return false;
+            }
         }
         catch (Exception e) when (e is JsonException or EndOfStreamException)
         {
             // The bytes are not where the index of this version says: the file was saved over in place meanwhile (its
-            // stamp then differs, and the update is made again on the new version).
-            return stillCurrent() ? throw new DatasetException($"{path} is not as Owlbox indexed it; nothing was written, try again", e) : false;
+            // stamp then differs, and the update is made again on the new version), or the stamp was fooled: rewrite it
+            // whole, token by token, which checks its shape as it goes.
+            return stillCurrent() && Write(file, path, changes, stillCurrent);
         }
+        if (written is { } stamp)
+        {
+            LabelsIndex.Keep(index.Spliced(stamp, edits));
+        }
+        return true;
     }
 
     private static FileStream OpenRead(string file, out bool bom)

@@ -69,6 +69,61 @@ public sealed class LabelsIndex
         return LabelsCheck.Run(file, path, builder) && builder.Finish(file, stamp) is { HasRepeatedKey: false } index ? index : null;
     }
 
+    /// <summary>The index of the version <paramref name="edits"/> made of this one (<see cref="LabelsSplice"/>): every
+    /// offset moved by the edits before it, the new entries added, so the next read needs no pass over the file.</summary>
+    /// <param name="stamp">The new version's stamp.</param>
+    internal LabelsIndex Spliced(FileStamp stamp, IReadOnlyList<LabelsSplice.Edit> edits)
+    {
+        var ends = new long[edits.Count]; // where each edit ends in this version (edits are in file order, apart)
+        var shifts = new long[edits.Count]; // how far everything from there moves
+        var added = new List<(LabelsSection Section, LabelsSplice.Mark Mark, long At)>();
+        long shift = 0;
+        for (var i = 0; i < edits.Count; i++)
+        {
+            var e = edits[i];
+            added.AddRange(e.Marks.Select(m => (m.Section, m, e.At + shift + m.Offset)));
+            shift += e.Insert.Length - e.Remove;
+            (ends[i], shifts[i]) = (e.At + e.Remove, shift);
+        }
+        long Map(long offset)
+        {
+            if (offset < 0)
+            {
+                return offset;
+            }
+            var i = Array.BinarySearch(ends, offset);
+            i = i >= 0 ? LastOf(ends, i) : ~i - 1; // the last edit ending at or before the offset
+            return i < 0 ? offset : offset + shifts[i];
+        }
+        long? Marked(LabelsSection section, LabelsSplice.MarkKind kind) =>
+            added.Where(a => a.Section == section && a.Mark.Kind == kind).Select(a => (long?)a.At).LastOrDefault();
+        LabelsSectionLayout? Moved(LabelsSection section, LabelsSectionLayout? old) =>
+            old is null && Marked(section, LabelsSplice.MarkKind.SectionName) is null ? null
+            : new LabelsSectionLayout(
+                Marked(section, LabelsSplice.MarkKind.SectionName) ?? Map(old!.Name),
+                Marked(section, LabelsSplice.MarkKind.SectionOpen) ?? Map(old!.Open),
+                Marked(section, LabelsSplice.MarkKind.SectionClose) ?? Map(old!.Close),
+                Marked(section, LabelsSplice.MarkKind.Entry) ?? Map(old?.LastEntry ?? -1));
+        Section Entries(LabelsSection section, Section old) =>
+            old.Spliced(Map, added.Where(a => a.Section == section && a.Mark.Kind == LabelsSplice.MarkKind.Entry)
+                .Select(a => (Key(Encoding.UTF8.GetBytes(a.Mark.SampleId!)), a.At)).OrderBy(a => a.Item1).ToArray());
+        var layout = new LabelsLayout(
+            Marked(LabelsSection.Metadata, LabelsSplice.MarkKind.SectionName) ?? Map(Layout.LastRootMember),
+            Map(Layout.RootClose),
+            Moved(LabelsSection.BoundingBoxes, Layout.Boxes)!,
+            Moved(LabelsSection.Metadata, Layout.Metadata));
+        return new LabelsIndex(_file, stamp, Entries(LabelsSection.BoundingBoxes, _boxes), Entries(LabelsSection.Metadata, _metadata), layout);
+    }
+
+    private static int LastOf(long[] sorted, int i)
+    {
+        while (i + 1 < sorted.Length && sorted[i + 1] == sorted[i])
+        {
+            i++;
+        }
+        return i;
+    }
+
     /// <summary>Whether two entries of a section have one key: a sample listed twice (or, rarely, two names with one
     /// 64-bit hash), for the reader to tell apart.</summary>
     private bool HasRepeatedKey => _boxes.HasRepeatedKey || _metadata.HasRepeatedKey;
@@ -93,6 +148,17 @@ public sealed class LabelsIndex
         catch (DatasetException)
         {
             return null;
+        }
+    }
+
+    /// <summary>The index this process keeps for the file <paramref name="path"/> names, when it is of the file's
+    /// current version; null otherwise (nothing is built).</summary>
+    public static LabelsIndex? KeptFor(string path)
+    {
+        var file = LabelsFile.ResolvePath(path);
+        lock (s_kept)
+        {
+            return s_kept.TryGetValue(file, out var kept) && kept.IsCurrent ? kept : null;
         }
     }
 
@@ -183,6 +249,30 @@ public sealed class LabelsIndex
     private sealed class Section(List<ulong> keys, List<long> offsets)
     {
         public int Count => keys.Count;
+
+        /// <summary>The section with its offsets moved and the entries added (sorted by key) merged in.</summary>
+        public Section Spliced(Func<long, long> map, (ulong Key, long At)[] added)
+        {
+            var newKeys = new List<ulong>(keys.Count + added.Length);
+            var newOffsets = new List<long>(keys.Count + added.Length);
+            var j = 0;
+            for (var i = 0; i < keys.Count; i++)
+            {
+                for (; j < added.Length && added[j].Key < keys[i]; j++)
+                {
+                    newKeys.Add(added[j].Key);
+                    newOffsets.Add(added[j].At);
+                }
+                newKeys.Add(keys[i]);
+                newOffsets.Add(map(offsets[i]));
+            }
+            for (; j < added.Length; j++)
+            {
+                newKeys.Add(added[j].Key);
+                newOffsets.Add(added[j].At);
+            }
+            return new Section(newKeys, newOffsets);
+        }
 
         public bool HasRepeatedKey
         {

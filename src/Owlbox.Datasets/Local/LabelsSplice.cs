@@ -25,14 +25,39 @@ public sealed record SplicedSample(string SampleId, long BoxesAt, long MetadataA
 /// </summary>
 public static class LabelsSplice
 {
-    /// <summary>Replace <see cref="Remove"/> bytes at <see cref="At"/> with <see cref="Insert"/>.</summary>
-    public readonly record struct Edit(long At, long Remove, byte[] Insert);
+    /// <summary>Replace <see cref="Remove"/> bytes at <see cref="At"/> with <see cref="Insert"/>, in which
+    /// <see cref="Marks"/> say where the new entries' names and a new section's parts are (for the new version's
+    /// index).</summary>
+    public readonly record struct Edit(long At, long Remove, byte[] Insert, IReadOnlyList<Mark> Marks);
+
+    public enum MarkKind
+    {
+        Entry,
+        SectionName,
+        SectionOpen,
+        SectionClose,
+    }
+
+    /// <summary>A place in an edit's inserted bytes: an entry's name (its sample) or a part of a section written whole.</summary>
+    public readonly record struct Mark(LabelsSection Section, MarkKind Kind, string? SampleId, int Offset);
 
     private static readonly JsonWriterOptions s_compact = new() { Encoder = MinimalJsonEncoder.Instance };
 
     /// <summary>The edits that make the new version, in file order, reading only around the places edited.</summary>
     public static IReadOnlyList<Edit> Plan(Stream file, LabelsLayout layout, IEnumerable<SplicedSample> samples)
     {
+        // The places the layout names must hold what it says (a cheap guard: the layout is of this very version).
+        Expect(file, layout.RootClose, '}');
+        Expect(file, layout.LastRootMember, '"');
+        foreach (var section in new[] { layout.Boxes, layout.Metadata })
+        {
+            if (section is not null)
+            {
+                Expect(file, section.Name, '"');
+                Expect(file, section.Open, '{');
+                Expect(file, section.Close, '}');
+            }
+        }
         var edits = new List<Edit>();
         var newBoxes = new List<(string, Action<Utf8JsonWriter>)>();
         var newMetadata = new List<(string, Action<Utf8JsonWriter>)>();
@@ -41,19 +66,33 @@ public static class LabelsSplice
             Place(file, s.BoxesAt, s.SampleId, s.WriteBoxes, edits, newBoxes);
             Place(file, s.MetadataAt, s.SampleId, s.WriteMetadata, edits, newMetadata);
         }
-        Append(file, layout.Boxes, newBoxes, edits);
+        Append(file, LabelsSection.BoundingBoxes, layout.Boxes, newBoxes, edits);
         if (layout.Metadata is { } metadata)
         {
-            Append(file, metadata, newMetadata, edits);
+            Append(file, LabelsSection.Metadata, metadata, newMetadata, edits);
         }
         else if (newMetadata.Count > 0)
         {
             var style = Style.Of(GapBefore(file, layout.LastRootMember));
             var at = layout.RootClose - GapBefore(file, layout.RootClose).Length;
-            edits.Add(new Edit(at, 0, [(byte)',', .. style.Gap, .. Name("metadata"), .. style.Colon, .. Section(style, newMetadata)]));
+            var marks = new List<Mark>();
+            byte[] head = [(byte)',', .. style.Gap];
+            marks.Add(new Mark(LabelsSection.Metadata, MarkKind.SectionName, null, head.Length));
+            head = [.. head, .. Name("metadata"), .. style.Colon];
+            var section = Section(LabelsSection.Metadata, style, newMetadata, marks, head.Length);
+            edits.Add(new Edit(at, 0, [.. head, .. section], marks));
         }
         edits.Sort((a, b) => a.At.CompareTo(b.At));
         return edits;
+    }
+
+    private static void Expect(Stream file, long at, char what)
+    {
+        file.Position = at;
+        if (at < 0 || file.ReadByte() != what)
+        {
+            throw new JsonException($"no '{what}' at byte {at} of the labels file");
+        }
     }
 
     /// <summary>Copies <paramref name="file"/> to <paramref name="output"/> with the edits made.</summary>
@@ -100,20 +139,23 @@ public static class LabelsSplice
             return;
         }
         var (start, end) = ValueRange(file, at);
-        edits.Add(new Edit(start, end - start, Render(write, Style.Of(GapBefore(file, at)))));
+        edits.Add(new Edit(start, end - start, Render(write, Style.Of(GapBefore(file, at))), []));
     }
 
     /// <summary>New entries at a section's end: after its last entry, laid out as that one is; in an empty section, one
     /// level deeper than the section's name.</summary>
-    private static void Append(Stream file, LabelsSectionLayout section, List<(string Id, Action<Utf8JsonWriter> Write)> entries, List<Edit> edits)
+    private static void Append(Stream file, LabelsSection kind, LabelsSectionLayout section, List<(string Id, Action<Utf8JsonWriter> Write)> entries,
+        List<Edit> edits)
     {
         if (entries.Count == 0)
         {
             return;
         }
+        var marks = new List<Mark>();
         if (section.LastEntry < 0)
         {
-            edits.Add(new Edit(section.Open, section.Close + 1 - section.Open, Section(Style.Of(GapBefore(file, section.Name)), entries)));
+            var whole = Section(kind, Style.Of(GapBefore(file, section.Name)), entries, marks, 0);
+            edits.Add(new Edit(section.Open, section.Close + 1 - section.Open, whole, marks));
             return;
         }
         var style = Style.Of(GapBefore(file, section.LastEntry));
@@ -122,18 +164,20 @@ public static class LabelsSplice
         {
             bytes.Add((byte)',');
             bytes.AddRange(style.Gap);
+            marks.Add(new Mark(kind, MarkKind.Entry, id, bytes.Count));
             bytes.AddRange(Name(id));
             bytes.AddRange(style.Colon);
             bytes.AddRange(Render(write, style));
         }
-        edits.Add(new Edit(section.Close - GapBefore(file, section.Close).Length, 0, [.. bytes]));
+        edits.Add(new Edit(section.Close - GapBefore(file, section.Close).Length, 0, [.. bytes], marks));
     }
 
     /// <summary>A whole section object of new entries, its members one level deeper than <paramref name="outer"/>.</summary>
-    private static byte[] Section(Style outer, List<(string Id, Action<Utf8JsonWriter> Write)> entries)
+    private static byte[] Section(LabelsSection kind, Style outer, List<(string Id, Action<Utf8JsonWriter> Write)> entries, List<Mark> marks, int at)
     {
         var inner = outer.Deeper();
         var bytes = new List<byte> { (byte)'{' };
+        marks.Add(new Mark(kind, MarkKind.SectionOpen, null, at));
         for (var i = 0; i < entries.Count; i++)
         {
             if (i > 0)
@@ -141,6 +185,7 @@ public static class LabelsSplice
                 bytes.Add((byte)',');
             }
             bytes.AddRange(inner.Gap);
+            marks.Add(new Mark(kind, MarkKind.Entry, entries[i].Id, at + bytes.Count));
             bytes.AddRange(Name(entries[i].Id));
             bytes.AddRange(inner.Colon);
             bytes.AddRange(Render(entries[i].Write, inner));
@@ -149,6 +194,7 @@ public static class LabelsSplice
         {
             bytes.AddRange(outer.Gap);
         }
+        marks.Add(new Mark(kind, MarkKind.SectionClose, null, at + bytes.Count));
         bytes.Add((byte)'}');
         return [.. bytes];
     }
