@@ -46,13 +46,20 @@ public sealed class LabelsFile
     }
 
     /// <summary>Reads and checks the whole file as <see cref="Load"/> does, holding none of it: a setup check whose
-    /// memory does not grow with the file (but for the reader's 16 bytes a sample of its duplicate check). The pass also
-    /// indexes the file (<see cref="LabelsIndex"/>, 16 bytes a sample), so a job's writer reads its batches' samples
-    /// without another pass.</summary>
+    /// memory does not grow with the file. The pass also indexes the file (<see cref="LabelsIndex"/>, 16 bytes a sample),
+    /// so a job's writer reads its batches' samples, and its fold splices the file, without another pass. The fast pass
+    /// (<see cref="LabelsCheck"/>: no object per entry, a sample twice found in the sorted index) decides a sound file;
+    /// anything else is read again by <see cref="LabelsReader"/>, which names the problem.</summary>
     public static void Check(string path)
     {
         var file = ResolvePath(path);
         var stamp = FileStamp.Of(file);
+        if (stamp.Exists && LabelsIndex.Checked(file, path, stamp) is { } sound)
+        {
+            LabelsIndex.Keep(sound);
+            return;
+        }
+        // Not sound, or not for the fast pass to say: the one reader checks it, naming any problem.
         var index = new LabelsIndex.Builder();
         using (var entries = LabelsReader.ReadFile(file, path, _ => false, checkAll: true, keepJson: false, index).GetEnumerator())
         {
@@ -108,7 +115,13 @@ public sealed class LabelsFile
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var stamp = Stamp(file);
-            var stored = File.Exists(file) ? ReadSamples(file, path, ids) : [];
+            // The file's index, when it is of this version, says where the samples are: read there, and the new version
+            // is spliced from this one (LabelsSplice); otherwise a scan, and a rewrite token by token.
+            var index = File.Exists(file) && LabelsIndex.For(file, path) is { } indexed && indexed.Stamp == stamp ? indexed : null;
+            var located = index?.Locate(ids, path, keepJson: true);
+            var stored = located is not null ? Collect(located.Select(l => l.Entry))
+                : File.Exists(file) ? ReadSamples(file, path, ids)
+                : [];
             var changes = new Dictionary<string, Change>(StringComparer.Ordinal);
             foreach (var u in updates)
             {
@@ -132,7 +145,10 @@ public sealed class LabelsFile
                 return [];
             }
             AtomicFile.RemoveStale(file);
-            if (Write(file, path, changes, () => Stamp(file) == stamp))
+            var written = located is not null
+                ? Splice(file, path, index!, located, changes, () => Stamp(file) == stamp)
+                : Write(file, path, changes, () => Stamp(file) == stamp);
+            if (written)
             {
                 return changes.Select(c => SampleChange.Between(c.Key, c.Value.Before, c.Value.Labels)).ToArray();
             }
@@ -244,6 +260,52 @@ public sealed class LabelsFile
                 input?.Dispose();
             }
         }, stillCurrent);
+    }
+
+    /// <summary>The new version spliced from the current one (<see cref="LabelsSplice"/>): the bytes of every entry not
+    /// changed copied as they are, without parsing them again; the layout and where the changed samples' entries are come
+    /// from the index of this very version (its stamp checked by the caller), which a streaming pass checked.</summary>
+    private static bool Splice(string file, string path, LabelsIndex index, IReadOnlyList<(long Offset, LabelsEntry Entry)> located,
+        Dictionary<string, Change> changes, Func<bool> stillCurrent)
+    {
+        var layout = index.Layout;
+        var boxesAt = new Dictionary<string, long>(StringComparer.Ordinal);
+        var metadataAt = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (offset, entry) in located)
+        {
+            (entry.Boxes is not null ? boxesAt : metadataAt)[entry.SampleId] = offset;
+        }
+        var samples = changes.Select(c => new SplicedSample(c.Key, boxesAt.GetValueOrDefault(c.Key, -1), metadataAt.GetValueOrDefault(c.Key, -1),
+            w => WriteBoxes(w, c.Value), w => WriteMetadata(w, c.Value))).ToArray();
+        IReadOnlyList<LabelsSplice.Edit> edits = [];
+        FileStamp? written = null;
+        try
+        {
+            if (!AtomicFile.Write(file, stream =>
+            {
+                using var input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                edits = LabelsSplice.Plan(input, layout, samples);
+                LabelsSplice.Apply(input, edits, stream);
+                stream.Flush();
+                // The rename keeps the file (its times, its size): this is the new version's stamp, whatever comes after.
+                written = stream is FileStream temp ? FileStamp.Of(temp.Name) : null;
+            }, stillCurrent))
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        {
+            // The bytes are not where the index of this version says: the file was saved over in place meanwhile (its
+            // stamp then differs, and the update is made again on the new version), or the stamp was fooled: rewrite it
+            // whole, token by token, which checks its shape as it goes.
+            return stillCurrent() && Write(file, path, changes, stillCurrent);
+        }
+        if (written is { } stamp)
+        {
+            LabelsIndex.Keep(index.Spliced(stamp, edits));
+        }
+        return true;
     }
 
     private static FileStream OpenRead(string file, out bool bom)

@@ -114,6 +114,7 @@ public sealed class LabelsReader : IDisposable
             {
                 if (_tokens.Next() && _tokens.TokenType != JsonTokenType.PropertyName)
                 {
+                    _index?.SectionEnd(_section, _tokens.TokenStart);
                     _section = LabelsSection.Other; // the section's end
                     continue;
                 }
@@ -147,13 +148,16 @@ public sealed class LabelsReader : IDisposable
             _tokens.Next();
             if (_tokens.TokenType == JsonTokenType.EndObject)
             {
+                _index?.RootEnd(_tokens.TokenStart);
                 _header.End();
                 _done = true;
                 return _tokens.Read() ? throw new JsonException($"{_tokens.TokenType} after the end of the file's object") : null;
             }
             var name = Encoding.UTF8.GetString(_tokens.Value);
+            var nameAt = _tokens.TokenStart;
             _tokens.Next();
             _section = _header.Property(name, _tokens.TokenType, _tokens.Value);
+            _index?.RootMember(_section, nameAt, _tokens.TokenStart);
             if (_section == LabelsSection.Other)
             {
                 _tokens.SkipValue();
