@@ -16,8 +16,6 @@ namespace Owlbox.Datasets.Local;
 /// </summary>
 public static class LabelsBulkReplace
 {
-    private static readonly JsonWriterOptions s_writer = new() { Indented = true, Encoder = MinimalJsonEncoder.Instance };
-    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
     [Flags]
     private enum Stored : byte
@@ -94,7 +92,7 @@ public static class LabelsBulkReplace
             var bom = false;
             if (exists)
             {
-                input = OpenRead(file, out bom);
+                input = LabelsEntryWriter.OpenRead(file, out bom);
                 // In step with the copy below: both read the same bytes in order, so the next entry of a changed sample
                 // this reader returns is the one the copy has reached.
                 entries = LabelsReader.ReadFile(file, path, id => positions.TryGetValue(id, out var p) && changed[p], checkAll: false, keepJson: true)
@@ -102,10 +100,10 @@ public static class LabelsBulkReplace
             }
             if (bom)
             {
-                stream.Write(Bom);
+                stream.Write(LabelsEntryWriter.Bom);
             }
             var sections = new Sections(samples, positions, stored, changed, entries, path);
-            using (var w = new Utf8JsonWriter(stream, s_writer))
+            using (var w = new Utf8JsonWriter(stream, LabelsEntryWriter.Options))
             {
                 if (input is not null)
                 {
@@ -133,19 +131,6 @@ public static class LabelsBulkReplace
             entries?.Dispose();
             input?.Dispose();
         }
-    }
-
-    private static FileStream OpenRead(string file, out bool bom)
-    {
-        var input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        Span<byte> head = stackalloc byte[3];
-        var n = input.ReadAtLeast(head, 3, throwOnEndOfStream: false);
-        bom = n == 3 && head.SequenceEqual(Bom);
-        if (!bom)
-        {
-            input.Position = 0;
-        }
-        return input;
     }
 
     private sealed class Sections(IReadOnlyList<(string SampleId, IReadOnlyList<LabeledBox> Boxes)> samples, Dictionary<string, int> positions,
@@ -205,11 +190,11 @@ public static class LabelsBulkReplace
                     w.WritePropertyName(key);
                     if (boxes)
                     {
-                        WriteBoxes(w, samples[p].Boxes, entry.Boxes!, entry.BoxJson!);
+                        LabelsEntryWriter.WriteBoxes(w, samples[p].Boxes, entry.Boxes!, entry.BoxJson!);
                     }
                     else
                     {
-                        WriteMetadata(w, entry.Metadata!);
+                        LabelsEntryWriter.WriteMetadata(w, entry.Metadata!);
                     }
                 }
                 else
@@ -231,11 +216,11 @@ public static class LabelsBulkReplace
                     w.WritePropertyName(samples[p].SampleId);
                     if (boxes)
                     {
-                        WriteBoxes(w, samples[p].Boxes, [], []);
+                        LabelsEntryWriter.WriteBoxes(w, samples[p].Boxes, [], []);
                     }
                     else
                     {
-                        WriteMetadata(w, new Dictionary<string, string>());
+                        LabelsEntryWriter.WriteMetadata(w, new Dictionary<string, string>());
                     }
                     if (w.BytesPending > 16 << 10)
                     {
@@ -245,46 +230,5 @@ public static class LabelsBulkReplace
             }
             w.WriteEndObject();
         }
-    }
-
-    /// <summary>A box the sample already had is written back as the file had it (its extra keys, its number text);
-    /// a new box with the five keys Edge Impulse reads, and its <c>score</c> when it has one (as LabelsFile writes them).</summary>
-    private static void WriteBoxes(Utf8JsonWriter w, IReadOnlyList<LabeledBox> boxes, IReadOnlyList<LabeledBox> had, IReadOnlyList<byte[]> json)
-    {
-        var left = had.Count == 0 ? null : had.Select((b, i) => (Box: b, Json: json[i])).ToList();
-        w.WriteStartArray();
-        foreach (var b in boxes)
-        {
-            var i = left?.FindIndex(s => s.Box == b) ?? -1;
-            if (i >= 0)
-            {
-                using var document = JsonDocument.Parse(left![i].Json);
-                document.RootElement.WriteTo(w);
-                left.RemoveAt(i);
-                continue;
-            }
-            w.WriteStartObject();
-            w.WriteString("label", b.Label);
-            w.WriteNumber("x", b.X);
-            w.WriteNumber("y", b.Y);
-            w.WriteNumber("width", b.Width);
-            w.WriteNumber("height", b.Height);
-            if (b.Score is { } score)
-            {
-                w.WriteNumber("score", score);
-            }
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
-
-    private static void WriteMetadata(Utf8JsonWriter w, IReadOnlyDictionary<string, string> metadata)
-    {
-        w.WriteStartObject();
-        foreach (var (k, v) in metadata)
-        {
-            w.WriteString(k, v);
-        }
-        w.WriteEndObject();
     }
 }

@@ -14,8 +14,6 @@ namespace Owlbox.Datasets.Local;
 public sealed class LabelsFile
 {
     public const string FileName = "bounding_boxes.labels";
-    private static readonly JsonWriterOptions s_writer = new() { Indented = true, Encoder = MinimalJsonEncoder.Instance };
-    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
     private readonly Dictionary<string, IReadOnlyList<LabeledBox>> _boxes;
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _metadata;
@@ -226,13 +224,13 @@ public sealed class LabelsFile
                 var bom = false;
                 if (exists)
                 {
-                    input = OpenRead(file, out bom);
+                    input = LabelsEntryWriter.OpenRead(file, out bom);
                 }
                 if (bom)
                 {
-                    stream.Write(Bom);
+                    stream.Write(LabelsEntryWriter.Bom);
                 }
-                using (var w = new Utf8JsonWriter(stream, s_writer))
+                using (var w = new Utf8JsonWriter(stream, LabelsEntryWriter.Options))
                 {
                     if (input is not null)
                     {
@@ -306,19 +304,6 @@ public sealed class LabelsFile
             LabelsIndex.Keep(index.Spliced(stamp, edits));
         }
         return true;
-    }
-
-    private static FileStream OpenRead(string file, out bool bom)
-    {
-        var input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        Span<byte> head = stackalloc byte[3];
-        var n = input.ReadAtLeast(head, 3, throwOnEndOfStream: false);
-        bom = n == 3 && head.SequenceEqual(Bom);
-        if (!bom)
-        {
-            input.Position = 0;
-        }
-        return input;
     }
 
     private static void Transform(JsonTokenStream tokens, Utf8JsonWriter w, Dictionary<string, Change> changes, string path)
@@ -403,45 +388,8 @@ public sealed class LabelsFile
         w.WriteEndObject();
     }
 
-    /// <summary>A box the sample already had is written back as the file had it (its extra keys, its number text);
-    /// a new box with the five keys Edge Impulse reads, and its <c>score</c> when a model made it.</summary>
-    private static void WriteBoxes(Utf8JsonWriter w, Change change)
-    {
-        var stored = change.Stored.ToList();
-        w.WriteStartArray();
-        foreach (var b in change.Labels.Boxes)
-        {
-            var i = stored.FindIndex(s => s.Box == b);
-            if (i >= 0)
-            {
-                using var json = JsonDocument.Parse(stored[i].Json);
-                json.RootElement.WriteTo(w);
-                stored.RemoveAt(i);
-                continue;
-            }
-            w.WriteStartObject();
-            w.WriteString("label", b.Label);
-            w.WriteNumber("x", b.X);
-            w.WriteNumber("y", b.Y);
-            w.WriteNumber("width", b.Width);
-            w.WriteNumber("height", b.Height);
-            if (b.Score is { } score)
-            {
-                w.WriteNumber("score", score);
-            }
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
+    private static void WriteBoxes(Utf8JsonWriter w, Change change) =>
+        LabelsEntryWriter.WriteBoxes(w, change.Labels.Boxes, change.Stored.Select(s => s.Box).ToArray(), change.Stored.Select(s => s.Json).ToArray());
 
-    /// <summary>Keys in the order the labels carry them (the sample's own keys first, as read).</summary>
-    private static void WriteMetadata(Utf8JsonWriter w, Change change)
-    {
-        w.WriteStartObject();
-        foreach (var (k, v) in change.Labels.Metadata)
-        {
-            w.WriteString(k, v);
-        }
-        w.WriteEndObject();
-    }
+    private static void WriteMetadata(Utf8JsonWriter w, Change change) => LabelsEntryWriter.WriteMetadata(w, change.Labels.Metadata);
 }
