@@ -8,8 +8,9 @@ namespace Owlbox.Datasets.Local;
 /// process ever overwrites another's samples with a stale copy.
 /// </summary>
 /// <param name="writeThrough">Each write rewrites the labels file at once (after folding the journal), for one-shot
-/// writers that must leave the file complete when they return: an import, <c>proposals apply</c>, a review request. A
-/// job's writer journals its batches instead (<see cref="LabelJournal"/>) and folds at job end.</param>
+/// writers that must leave the file complete when they return: an import, <c>proposals apply</c>. A job's writer
+/// journals its batches instead (<see cref="LabelJournal"/>) and folds at job end; the review page journals each
+/// request and folds when it is idle and when it stops.</param>
 public sealed class LocalDatasetBackend(string directory, LocalDatasetAccess? access = null, bool writeThrough = false) : IDatasetBackend
 {
     private readonly LocalDatasetAccess _access = access ?? LocalDatasetAccess.AnyFolder;
