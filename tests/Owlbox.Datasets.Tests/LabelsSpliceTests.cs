@@ -158,4 +158,26 @@ public sealed class LabelsSpliceTests : IDisposable
                 "{\"version\": 1, \"type\": \"bounding-box-labels\", \"boundingBoxes\": {\"a.jpg\": [], \"b.jpg\": [{\"label\":\"cat\",\"x\":1,\"y\":1,\"width\":2,\"height\":2}], \"n.jpg\":[]}, \"metadata\": {\"b.jpg\":{\"m\":\"v\"},\"n.jpg\":{}}}")],
             File.ReadAllBytes(_dataset.LabelsPath));
     }
+    /// <summary>A save the file's stamp does not show (written in place, same length, its time put back, as cp -p or
+    /// rsync -t can leave it): the index's offsets now lead to other entries. An entry found at an offset that names
+    /// another sample is not taken for "the sample is not in the file" (it would be appended, a second entry for it).</summary>
+    [Fact]
+    public void ASaveTheStampMissed_WhoseEntriesMoved_IsNotSplicedIntoADoubledEntry()
+    {
+        const string Head = "{\"version\": 1, \"type\": \"bounding-box-labels\", \"boundingBoxes\": {";
+        File.WriteAllText(_dataset.LabelsPath, Head + "\"b.jpg\": [], \"cc.jpg\": []}}");
+        LabelsFile.Check(_dataset.LabelsPath);
+        var written = File.GetLastWriteTimeUtc(_dataset.LabelsPath);
+        using (var inPlace = new FileStream(_dataset.LabelsPath, FileMode.Open, FileAccess.Write))
+        {
+            inPlace.Write(Encoding.UTF8.GetBytes(Head + "\"cc.jpg\": [], \"b.jpg\": []}}")); // the same length
+        }
+        File.SetLastWriteTimeUtc(_dataset.LabelsPath, written);
+
+        LabelsFile.Rewrite(_dataset.LabelsPath, [new("b.jpg", new SampleLabels([new LabeledBox("cat", 1, 1, 2, 2)], new Dictionary<string, string>()))]);
+
+        var labels = LabelsFile.Load(_dataset.LabelsPath); // refuses a sample listed twice
+        Assert.Equal([new LabeledBox("cat", 1, 1, 2, 2)], labels.GetBoxes("b.jpg"));
+        Assert.Empty(labels.GetBoxes("cc.jpg"));
+    }
 }

@@ -207,11 +207,15 @@ public sealed class LabelsIndex
                     foreach (var offset in index.Find(key))
                     {
                         var entry = ReadAt(stream, offset, section, path, keepJson);
-                        if (entry?.SampleId == id)
+                        if (entry?.SampleId != id)
                         {
-                            matches++;
-                            found.Add((offset, entry));
+                            // Another sample's entry (or none) where this one's was: the file moved under a stamp that
+                            // did not show it (or, rarely, two names share a key). Read as absent, the sample would be
+                            // appended beside its moved entry: the scan decides.
+                            return null;
                         }
+                        matches++;
+                        found.Add((offset, entry));
                     }
                     if (matches > 1)
                     {
