@@ -33,24 +33,35 @@ public sealed class ReviewFolding(string directory)
             }
             try
             {
-                await FoldAsync(cancellationToken).ConfigureAwait(false);
+                if (await FoldAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    Folded?.Invoke();
+                }
             }
-            catch (DatasetException)
+            catch (Exception e) when (e is DatasetException or IOException or UnauthorizedAccessException)
             {
-                // The labels file was made invalid meanwhile (another program): the journal keeps every change and the
-                // fold at stop, or the next process to open the dataset, names the file's problem.
+                // The labels file made invalid meanwhile, or its lock held past the wait (a long import into the folder):
+                // the journal keeps every change, and the next quiet tick tries again, as does the fold at stop.
+                FoldFailed?.Invoke(e);
             }
         }
     }
 
-    /// <summary>Folds the journal now, if there is one, and indexes the labels file it leaves.</summary>
-    public async Task FoldAsync(CancellationToken cancellationToken)
+    /// <summary>A quiet-time fold wrote the journal into the labels file.</summary>
+    public event Action? Folded;
+
+    /// <summary>A quiet-time fold could not be made now (the reason); it is tried again at the next quiet tick.</summary>
+    public event Action<Exception>? FoldFailed;
+
+    /// <summary>Folds the journal now, if there is one, and indexes the labels file it leaves; whether there was one.</summary>
+    public async Task<bool> FoldAsync(CancellationToken cancellationToken)
     {
         if (!LabelJournal.HasPending(directory))
         {
-            return;
+            return false;
         }
         await LabelJournal.FoldPendingAsync(directory, cancellationToken).ConfigureAwait(false);
         _ = LabelsFile.Read(Path.Combine(directory, LabelsFile.FileName), []);
+        return true;
     }
 }

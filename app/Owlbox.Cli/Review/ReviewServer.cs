@@ -88,6 +88,9 @@ public sealed class ReviewServer : IAsyncDisposable
         var app = builder.Build();
         var review = new DatasetReview(directory, journaled: true); // a click costs its boxes, not the dataset
         var folding = new ReviewFolding(directory);
+        folding.FoldFailed += e => app.Logger.LogWarning(
+            "the page's clicks are safe in .owlbox/labels.journal but not yet in the labels file ({Reason}); folding is tried again in a moment and when the page stops",
+            e.Message);
         var access = new LocalDatasetAccess([directory]);
         app.Use(async (context, next) =>
         {
@@ -236,7 +239,14 @@ public sealed class ReviewServer : IAsyncDisposable
         await _stopFolding.CancelAsync().ConfigureAwait(false);
         await _foldLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopFolding.Dispose();
-        await _folding.FoldAsync(CancellationToken.None).ConfigureAwait(false); // the labels file holds every decision when the page stops
+        try
+        {
+            await _folding.FoldAsync(CancellationToken.None).ConfigureAwait(false); // the labels file holds every decision when the page stops
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetException($"the page stopped with its last clicks in .owlbox/labels.journal, not yet in the labels file ({e.Message}); the next owlbox command that opens the folder writes them there");
+        }
     }
 
     /// <summary>The request's page session; a client that sends none (a script) shares one session.</summary>
