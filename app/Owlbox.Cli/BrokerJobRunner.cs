@@ -29,6 +29,8 @@ public static class BrokerJobRunner
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The job goes out once this command's event queue is bound, so not one of its events can be missed.
+            await WaitForEventQueueAsync(events, cancellationToken).ConfigureAwait(false);
             var gateway = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri(GatewayQueue)).ConfigureAwait(false);
             await gateway.Send(new SubmitLabelingJob(jobId, spec, sealedProjectKey), cancellationToken).ConfigureAwait(false);
             try
@@ -44,6 +46,20 @@ public static class BrokerJobRunner
         finally
         {
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits for the event queue (<see cref="JobEvents.Ready"/>); a broker that cannot make it in a minute is a
+    /// setup error in words.</summary>
+    internal static async Task WaitForEventQueueAsync(JobEvents events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await events.Ready.WaitAsync(TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new JobSetupException("the broker did not get this command's event queue ready within a minute; nothing was submitted (is RabbitMQ up and reachable?)");
         }
     }
 

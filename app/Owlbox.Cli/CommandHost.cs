@@ -36,6 +36,7 @@ public static class CommandHost
         var events = new JobEvents();
         var builder = CreateBuilder(stop);
         builder.Services.AddSingleton(events);
+        builder.Services.AddBusObserver(_ => new JobEvents.ReadyObserver(events));
         addBus(builder.Services, x => x.AddConsumer<JobEventsForwarder>().Endpoint(e =>
         {
             if (ownQueue)

@@ -47,6 +47,7 @@ public static class LocalJobRunner
             // with no bus half-started to take down. The host's own start opens it again (idempotent).
             await host.Services.GetRequiredService<IJobStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            await BrokerJobRunner.WaitForEventQueueAsync(events, cancellationToken).ConfigureAwait(false); // no event missed
         }
         catch
         {
