@@ -112,12 +112,8 @@ public static class LabelsBulkReplace
                 }
                 else
                 {
-                    w.WriteStartObject();
-                    w.WriteNumber("version", 1);
-                    w.WriteString("type", "bounding-box-labels");
-                    sections.Merge(null, w, LabelsSection.BoundingBoxes);
-                    sections.Merge(null, w, LabelsSection.Metadata);
-                    w.WriteEndObject();
+                    LabelsEntryWriter.WriteNewFile(w, w => sections.Merge(null, w, LabelsSection.BoundingBoxes),
+                        w => sections.Merge(null, w, LabelsSection.Metadata));
                 }
             }
             stream.Write("\n"u8);

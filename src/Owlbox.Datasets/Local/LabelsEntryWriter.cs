@@ -12,6 +12,18 @@ internal static class LabelsEntryWriter
 
     public static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
+    /// <summary>A labels file where there was none: the header Edge Impulse reads, then both sections as the caller
+    /// writes them.</summary>
+    public static void WriteNewFile(Utf8JsonWriter w, Action<Utf8JsonWriter> boxes, Action<Utf8JsonWriter> metadata)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("version", 1);
+        w.WriteString("type", "bounding-box-labels");
+        boxes(w);
+        metadata(w);
+        w.WriteEndObject();
+    }
+
     /// <summary>Opens the file to read it in order, past its byte-order mark when it has one (<paramref name="bom"/>).</summary>
     public static FileStream OpenRead(string file, out bool bom)
     {

@@ -239,12 +239,8 @@ public sealed class LabelsFile
                     }
                     else
                     {
-                        w.WriteStartObject();
-                        w.WriteNumber("version", 1);
-                        w.WriteString("type", "bounding-box-labels");
-                        WriteMerged(null, w, "boundingBoxes", changes, WriteBoxes);
-                        WriteMerged(null, w, "metadata", changes, WriteMetadata);
-                        w.WriteEndObject();
+                        LabelsEntryWriter.WriteNewFile(w, w => WriteMerged(null, w, "boundingBoxes", changes, WriteBoxes),
+                            w => WriteMerged(null, w, "metadata", changes, WriteMetadata));
                     }
                 }
                 stream.Write("\n"u8);
